@@ -1,0 +1,241 @@
+/**
+ * Reverse mode. `gradients` walks the recorded graph from the outputs back to the inputs in reverse
+ * creation order (a tensor's inputs are always older than it: an iterative topological order, no
+ * recursion), calling each primitive's VJP. With `createGraph` the backward pass is itself recorded,
+ * so its results can be differentiated again, to any order.
+ */
+import { enableGrad, isGradEnabled, noGrad } from './graph.js';
+import { rules, type Primitive, type Rule } from './primitives.js';
+import { Tensor, ones, zeros } from './tensor.js';
+import { add, concat } from './ops.js';
+import { fmtShape, shapeEq } from './shape.js';
+
+export interface GradientsOptions {
+  /** Cotangents of the outputs (same shapes); required for non-scalar outputs. */
+  gradOutputs?: Tensor[];
+  /** Record the backward pass so the gradients can be differentiated again. Default false. */
+  createGraph?: boolean;
+  /** Return zeros for inputs the outputs do not depend on, instead of throwing. Default false. */
+  allowUnused?: boolean;
+}
+
+/**
+ * Σᵢ gradOutputsᵢ · ∂outputsᵢ/∂inputs for each input: vector-Jacobian products by reverse mode.
+ * Any tensor may be an input, leaf or intermediate.
+ */
+export function gradients(outputs: Tensor | Tensor[], inputs: Tensor[], opts: GradientsOptions = {}): Tensor[] {
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  if (outs.length === 0) throw new Error('gradients: no outputs given');
+  outs.forEach((o, i) => {
+    if (!(o instanceof Tensor)) throw new Error(`gradients: output ${i} is not a Tensor`);
+  });
+  if (!Array.isArray(inputs)) throw new Error('gradients: inputs must be an array of tensors');
+  inputs.forEach((x, i) => {
+    if (!(x instanceof Tensor)) throw new Error(`gradients: input ${i} is not a Tensor`);
+  });
+  const seeds: Tensor[] = outs.map((o, i) => {
+    const go = opts.gradOutputs?.[i];
+    if (go === undefined) {
+      if (o.size !== 1)
+        throw new Error(`gradients: output ${i} has shape ${fmtShape(o.shape)}; the gradient of a non-scalar output needs gradOutputs (a cotangent of that shape)`);
+      return ones(o.shape, { dtype: o.dtype });
+    }
+    if (!(go instanceof Tensor) || !shapeEq(go.shape, o.shape))
+      throw new Error(`gradients: gradOutputs[${i}] must be a Tensor of shape ${fmtShape(o.shape)}, got ${go instanceof Tensor ? fmtShape(go.shape) : typeof go}`);
+    if (go.dtype !== o.dtype) throw new Error(`gradients: gradOutputs[${i}] is ${go.dtype} but output ${i} is ${o.dtype}`);
+    return go;
+  });
+  if (opts.gradOutputs && opts.gradOutputs.length !== outs.length)
+    throw new Error(`gradients: ${opts.gradOutputs.length} gradOutputs for ${outs.length} outputs`);
+
+  // 1. every tensor reachable backwards from the outputs
+  const seen = new Set<Tensor>();
+  const stack: Tensor[] = [...outs];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    if (t.node) for (const x of t.node.inputs) if (!seen.has(x)) stack.push(x);
+  }
+  const order = [...seen].sort((a, b) => a.id - b.id);
+  // 2. which of them depend on an input (only those get cotangents)
+  const inputSet = new Set(inputs);
+  const relevant = new Set<Tensor>();
+  for (const t of order) if (inputSet.has(t) || (t.node && t.node.inputs.some((x) => relevant.has(x)))) relevant.add(t);
+
+  const run = (): Tensor[] => {
+    const grads = new Map<Tensor, Tensor>();
+    const accumulate = (t: Tensor, g: Tensor): void => {
+      const prev = grads.get(t);
+      grads.set(t, prev ? add(prev, g) : g);
+    };
+    outs.forEach((o, i) => {
+      if (relevant.has(o)) accumulate(o, seeds[i]!);
+    });
+    // 3. reverse creation order: every consumer of t is processed before t
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      const node = t.node;
+      if (!node || !relevant.has(t)) continue;
+      const g = grads.get(t);
+      if (!g) continue;
+      if (!inputSet.has(t)) grads.delete(t);
+      const needs = node.inputs.map((x) => relevant.has(x));
+      const rule = rules[node.prim] as Rule<Primitive>;
+      const gs = rule.vjp(g, t, node.inputs, node.params, needs);
+      for (let j = 0; j < node.inputs.length; j++) {
+        const gj = gs[j];
+        if (needs[j] && gj) {
+          if (!shapeEq(gj.shape, node.inputs[j]!.shape))
+            throw new Error(`gradients: internal error: ${node.prim} returned a cotangent of shape ${fmtShape(gj.shape)} for an input of shape ${fmtShape(node.inputs[j]!.shape)}`);
+          accumulate(node.inputs[j]!, gj);
+        }
+      }
+    }
+    return inputs.map((x, i) => {
+      const g = grads.get(x);
+      if (g) return g;
+      if (!opts.allowUnused)
+        throw new Error(
+          `gradients: input ${i} (shape ${fmtShape(x.shape)}) is not used to compute the outputs; pass allowUnused: true to get zeros`,
+        );
+      return zeros(x.shape, { dtype: x.dtype });
+    });
+  };
+  return opts.createGraph ? enableGrad(run) : noGrad(run);
+}
+
+// ---------- pytrees ----------
+
+/** A pytree of tensors: a tensor, an array of pytrees, or an object of named pytrees. */
+export type Params = Tensor | readonly Params[] | { readonly [name: string]: Params };
+
+/** The leaves of a pytree in a fixed order (arrays in order, objects by key insertion order). */
+export function treeLeaves(p: Params): Tensor[] {
+  const out: Tensor[] = [];
+  const rec = (q: Params, path: string): void => {
+    if (q instanceof Tensor) out.push(q);
+    else if (Array.isArray(q)) q.forEach((c, i) => rec(c as Params, `${path}[${i}]`));
+    else if (q !== null && typeof q === 'object') for (const k of Object.keys(q)) rec((q as { [k: string]: Params })[k]!, `${path}.${k}`);
+    else throw new Error(`pytree: expected a Tensor, array or object at ${path || 'the root'}, found ${q === null ? 'null' : typeof q}`);
+  };
+  rec(p, '');
+  return out;
+}
+
+/** Rebuilds a pytree of `like`'s structure from leaves in treeLeaves order. */
+export function treeUnflatten<P extends Params>(like: P, leaves: readonly Tensor[]): P {
+  let i = 0;
+  const rec = (q: Params): Params => {
+    if (q instanceof Tensor) return leaves[i++]!;
+    if (Array.isArray(q)) return q.map((c) => rec(c as Params));
+    const o: { [k: string]: Params } = {};
+    for (const k of Object.keys(q)) o[k] = rec((q as { [k: string]: Params })[k]!);
+    return o;
+  };
+  const r = rec(like) as P;
+  if (i !== leaves.length) throw new Error(`pytree: ${leaves.length} leaves for a structure of ${i}`);
+  return r;
+}
+
+/** Applies f to every leaf (or to matching leaves of several trees of the same structure). */
+export function treeMap<P extends Params>(f: (...xs: Tensor[]) => Tensor, tree: P, ...rest: Params[]): P {
+  const a = treeLeaves(tree);
+  const others = rest.map((r, j) => {
+    const l = treeLeaves(r);
+    if (l.length !== a.length) throw new Error(`treeMap: tree ${j + 1} has ${l.length} leaves, the first has ${a.length}`);
+    return l;
+  });
+  return treeUnflatten(tree, a.map((x, i) => f(x, ...others.map((o) => o[i]!))));
+}
+
+function scalarOut(fn: string, out: unknown): Tensor {
+  if (!(out instanceof Tensor)) throw new Error(`${fn}: the function must return a Tensor, got ${typeof out}`);
+  if (out.size !== 1) throw new Error(`${fn}: the function must return a scalar (size-1) tensor, got shape ${fmtShape(out.shape)}`);
+  return out;
+}
+
+// ---------- transforms ----------
+// Transforms always record the function and the backward pass, and the result stays differentiable
+// unless the call happens inside noGrad. So they nest to any order (grad of grad, grad of hvp, ...).
+
+/** f and its gradient: p ↦ [f(p), ∇f(p)], the gradient with p's pytree structure (zeros for unused leaves). */
+export function valueAndGrad<P extends Params>(f: (p: P) => Tensor): (p: P) => [Tensor, P] {
+  return (p: P) => {
+    const outer = isGradEnabled();
+    const leaves = treeLeaves(p);
+    return enableGrad(() => {
+      const out = scalarOut('grad', f(p));
+      const gs = gradients(out, leaves, { createGraph: outer, allowUnused: true });
+      return [out, treeUnflatten(p, gs)];
+    });
+  };
+}
+
+/** The gradient of a scalar function: p ↦ ∇f(p), with p's pytree structure. */
+export function grad<P extends Params>(f: (p: P) => Tensor): (p: P) => P {
+  const vg = valueAndGrad(f);
+  return (p: P) => vg(p)[1];
+}
+
+/** f(p) and its vector-Jacobian product: [f(p), ct ↦ ctᵀ ∂f/∂p] (ct has f(p)'s shape). */
+export function vjp<P extends Params>(f: (p: P) => Tensor, p: P): [Tensor, (cotangent: Tensor) => P] {
+  const outer = isGradEnabled();
+  const leaves = treeLeaves(p);
+  const out = enableGrad(() => f(p));
+  if (!(out instanceof Tensor)) throw new Error('vjp: the function must return a Tensor');
+  return [
+    out,
+    (ct: Tensor) => treeUnflatten(p, gradients(out, leaves, { gradOutputs: [ct], createGraph: outer, allowUnused: true })),
+  ];
+}
+
+/** Hessian-vector product ∇²f(p)·v by double backward (v has p's structure). */
+export function hvp<P extends Params>(f: (p: P) => Tensor, p: P, v: P): P {
+  const outer = isGradEnabled();
+  const leaves = treeLeaves(p);
+  const vs = treeLeaves(v);
+  if (vs.length !== leaves.length) throw new Error(`hvp: v has ${vs.length} leaves but p has ${leaves.length}`);
+  vs.forEach((t, i) => {
+    if (!shapeEq(t.shape, leaves[i]!.shape)) throw new Error(`hvp: leaf ${i} of v has shape ${fmtShape(t.shape)} but p's has ${fmtShape(leaves[i]!.shape)}`);
+  });
+  return enableGrad(() => {
+    const out = scalarOut('hvp', f(p));
+    const g = gradients(out, leaves, { createGraph: true, allowUnused: true });
+    // ∇(∇f · v) = ∇²f · v: the gradient of g with cotangent v (leaves g does not depend on give zeros)
+    const used = g.map((gi) => gi.node !== null);
+    const hv = gradients(
+      g.filter((_, i) => used[i]),
+      leaves,
+      { gradOutputs: vs.filter((_, i) => used[i]), createGraph: outer, allowUnused: true },
+    );
+    return treeUnflatten(p, used.some((u) => u) ? hv : leaves.map((x) => zeros(x.shape, { dtype: x.dtype })));
+  });
+}
+
+/** The Jacobian of f at x, shape [...f(x).shape, ...x.shape], by one reverse pass per output element. */
+export function jacobian(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor {
+  return (x: Tensor) => {
+    if (!(x instanceof Tensor)) throw new Error('jacobian: the argument must be a Tensor');
+    const outer = isGradEnabled();
+    return enableGrad(() => {
+      const y = f(x);
+      if (!(y instanceof Tensor)) throw new Error('jacobian: the function must return a Tensor');
+      const rows: Tensor[] = [];
+      for (let i = 0; i < y.size; i++) {
+        const e = zeros(y.shape, { dtype: y.dtype });
+        e.data[i] = 1;
+        const [r] = gradients(y, [x], { gradOutputs: [e], createGraph: outer, allowUnused: true });
+        rows.push(r!.reshape([1, ...x.shape]));
+      }
+      const flat = rows.length ? concat(rows, 0) : zeros([0, ...x.shape], { dtype: x.dtype });
+      return flat.reshape([...y.shape, ...x.shape]);
+    });
+  };
+}
+
+
+/** The Hessian of a scalar f at x, shape [...x.shape, ...x.shape] ([n, n] for a flat x of size n). */
+export function hessian(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor {
+  return jacobian((x: Tensor) => grad(f)(x));
+}

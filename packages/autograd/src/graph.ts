@@ -1,0 +1,62 @@
+/**
+ * Recording state of the tape: whether ops are recorded (grad mode), and whether every op checks its
+ * output for NaN/±Infinity (checkFinite). Synchronous scopes only: do not await inside them.
+ */
+import type { Primitive, PrimParams } from './primitives.js';
+import type { Tensor } from './tensor.js';
+
+/** How a recorded tensor was made: the primitive, its input tensors and its static parameters. */
+export interface Node<P extends Primitive = Primitive> {
+  readonly prim: P;
+  readonly inputs: readonly Tensor[];
+  readonly params: PrimParams[P];
+}
+
+let gradEnabled = true;
+let finiteChecks = false;
+
+/** Whether ops are being recorded right now. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+function withMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs `fn` without recording anything: its results are constants to every later derivative. */
+export function noGrad<T>(fn: () => T): T {
+  return withMode(false, fn);
+}
+
+/** Runs `fn` with recording on (used by the transforms, which must record even inside noGrad). */
+export function enableGrad<T>(fn: () => T): T {
+  return withMode(true, fn);
+}
+
+/** Whether every op checks its output for NaN/±Infinity. */
+export function isCheckFinite(): boolean {
+  return finiteChecks;
+}
+
+/** Turns the NaN/Infinity check on every op's output on or off globally (off by default: it costs a pass). */
+export function setCheckFinite(on: boolean): void {
+  finiteChecks = on;
+}
+
+/** Runs `fn` with every op's output checked for NaN/±Infinity; the first one throws naming the op. */
+export function checkFinite<T>(fn: () => T): T {
+  const prev = finiteChecks;
+  finiteChecks = true;
+  try {
+    return fn();
+  } finally {
+    finiteChecks = prev;
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * CPU kernels on contiguous row-major typed arrays. Each kernel switches on the operation once and then
+ * runs a tight loop: no closures and no allocation per element. Matmul lives in ./matmul.ts.
+ */
+import { type Shape, broadcastStrides, sizeOf, stridesOf } from '../shape.js';
+
+export type Data = Float64Array | Float32Array;
+export type DType = 'float64' | 'float32';
+
+export function alloc(dtype: DType, n: number): Data {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function dtypeOf(d: Data): DType {
+  return d instanceof Float64Array ? 'float64' : 'float32';
+}
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'softplus' | 'sqrt' | 'abs' | 'sign';
+
+/** out[i] = op(x[i]). */
+export function unary(op: UnaryOp, x: Data, out: Data): void {
+  const n = x.length;
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -x[i]!;
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]!);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(x[i]!);
+      return;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i]!);
+      return;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        // stable on both tails
+        if (v >= 0) out[i] = 1 / (1 + Math.exp(-v));
+        else {
+          const e = Math.exp(v);
+          out[i] = e / (1 + e);
+        }
+      }
+      return;
+    case 'softplus':
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      }
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]!);
+      return;
+    case 'abs':
+      for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]!);
+      return;
+    case 'sign':
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        out[i] = v > 0 ? 1 : v < 0 ? -1 : 0;
+      }
+      return;
+  }
+}
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual';
+
+/**
+ * One contiguous run of a broadcast binary op: out[o + t] = a[ai + t·sa] ∘ b[bi + t·sb] for t < n,
+ * where sa, sb ∈ {0, 1} (the innermost axis is either broadcast or unit-stride).
+ */
+function binaryRun(op: BinaryOp, out: Data, o: number, a: Data, ai: number, sa: number, b: Data, bi: number, sb: number, n: number): void {
+  switch (op) {
+    case 'add':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! + b[bi + t * sb]!;
+      return;
+    case 'sub':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! - b[bi + t * sb]!;
+      return;
+    case 'mul':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! * b[bi + t * sb]!;
+      return;
+    case 'div':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! / b[bi + t * sb]!;
+      return;
+    case 'pow':
+      for (let t = 0; t < n; t++) out[o + t] = Math.pow(a[ai + t * sa]!, b[bi + t * sb]!);
+      return;
+    case 'maximum':
+      for (let t = 0; t < n; t++) {
+        const x = a[ai + t * sa]!, y = b[bi + t * sb]!;
+        out[o + t] = x >= y || x !== x ? x : y;
+      }
+      return;
+    case 'minimum':
+      for (let t = 0; t < n; t++) {
+        const x = a[ai + t * sa]!, y = b[bi + t * sb]!;
+        out[o + t] = x <= y || x !== x ? x : y;
+      }
+      return;
+    case 'greater':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! > b[bi + t * sb]! ? 1 : 0;
+      return;
+    case 'greaterEqual':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! >= b[bi + t * sb]! ? 1 : 0;
+      return;
+    case 'less':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! < b[bi + t * sb]! ? 1 : 0;
+      return;
+    case 'lessEqual':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! <= b[bi + t * sb]! ? 1 : 0;
+      return;
+    case 'equal':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! === b[bi + t * sb]! ? 1 : 0;
+      return;
+    case 'notEqual':
+      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! !== b[bi + t * sb]! ? 1 : 0;
+      return;
+  }
+}
+
+/**
+ * Iterates the outer (all but last) axes of `outShape`, calling `run(o, offsets...)` once per innermost
+ * row. Shared by every broadcasting kernel so the index arithmetic lives in one place.
+ */
+function forEachRow(outShape: Shape, strides: number[][], run: (o: number, offs: Int32Array | number[]) => void): void {
+  const nd = outShape.length;
+  const inner = nd === 0 ? 1 : outShape[nd - 1]!;
+  const rows = inner === 0 ? 0 : sizeOf(outShape) / inner;
+  const k = strides.length;
+  const idx = new Array<number>(Math.max(nd - 1, 0)).fill(0);
+  const offs = new Array<number>(k).fill(0);
+  for (let r = 0, o = 0; r < rows; r++, o += inner) {
+    run(o, offs);
+    // increment the multi-index over the outer axes, updating each input's offset
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]!++;
+      for (let j = 0; j < k; j++) offs[j]! += strides[j]![d]!;
+      if (idx[d]! < outShape[d]!) break;
+      for (let j = 0; j < k; j++) offs[j]! -= strides[j]![d]! * outShape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** out = a ∘ b with NumPy broadcasting; `out` has `outShape`. */
+export function binary(op: BinaryOp, a: Data, aShape: Shape, b: Data, bShape: Shape, outShape: Shape, out: Data): void {
+  const n = out.length;
+  if (a.length === n && b.length === n) return binaryRun(op, out, 0, a, 0, 1, b, 0, 1, n);
+  if (b.length === 1 && a.length === n) return binaryRun(op, out, 0, a, 0, 1, b, 0, 0, n);
+  if (a.length === 1 && b.length === n) return binaryRun(op, out, 0, a, 0, 0, b, 0, 1, n);
+  const sa = broadcastStrides(aShape, outShape);
+  const sb = broadcastStrides(bShape, outShape);
+  const nd = outShape.length;
+  const inner = outShape[nd - 1]!;
+  const ia = sa[nd - 1]!, ib = sb[nd - 1]!;
+  forEachRow(outShape, [sa, sb], (o, offs) => binaryRun(op, out, o, a, offs[0]!, ia, b, offs[1]!, ib, inner));
+}
+
+/** out = cond ≠ 0 ? a : b, all three broadcast to `outShape`. */
+export function where(c: Data, cShape: Shape, a: Data, aShape: Shape, b: Data, bShape: Shape, outShape: Shape, out: Data): void {
+  const nd = outShape.length;
+  if (nd === 0) {
+    out[0] = c[0] !== 0 ? a[0]! : b[0]!;
+    return;
+  }
+  const sc = broadcastStrides(cShape, outShape);
+  const sa = broadcastStrides(aShape, outShape);
+  const sb = broadcastStrides(bShape, outShape);
+  const inner = outShape[nd - 1]!;
+  const ic = sc[nd - 1]!, ia = sa[nd - 1]!, ib = sb[nd - 1]!;
+  forEachRow(outShape, [sc, sa, sb], (o, offs) => {
+    const c0 = offs[0]!, a0 = offs[1]!, b0 = offs[2]!;
+    for (let t = 0; t < inner; t++) out[o + t] = c[c0 + t * ic] !== 0 ? a[a0 + t * ia]! : b[b0 + t * ib]!;
+  });
+}
+
+/** out[index] = src[Σ index·srcStrides]: broadcast (stride 0) and permuted (transposed) reads. */
+export function stridedCopy(src: Data, srcStrides: number[], outShape: Shape, out: Data): void {
+  const nd = outShape.length;
+  if (nd === 0) {
+    out[0] = src[0]!;
+    return;
+  }
+  const inner = outShape[nd - 1]!;
+  const is = srcStrides[nd - 1]!;
+  forEachRow(outShape, [srcStrides], (o, offs) => {
+    const s0 = offs[0]!;
+    for (let t = 0; t < inner; t++) out[o + t] = src[s0 + t * is]!;
+  });
+}
+
+/** Transpose by a permutation: out.shape[i] = shape[perm[i]]. */
+export function transpose(x: Data, shape: Shape, perm: readonly number[], out: Data): void {
+  const st = stridesOf(shape);
+  const outShape = perm.map((p) => shape[p]!);
+  if (perm.length === 2 && perm[0] === 1 && perm[1] === 0) {
+    // 2-D fast path, blocked for cache
+    const r = shape[0]!, c = shape[1]!;
+    const B = 32;
+    for (let i0 = 0; i0 < r; i0 += B)
+      for (let j0 = 0; j0 < c; j0 += B) {
+        const i1 = Math.min(i0 + B, r), j1 = Math.min(j0 + B, c);
+        for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * r + i] = x[i * c + j]!;
+      }
+    return;
+  }
+  stridedCopy(x, perm.map((p) => st[p]!), outShape, out);
+}
+
+export type ReduceOp = 'sum' | 'max';
+
+/**
+ * Reduces over one contiguous block of axes viewed as [outer, red, inner]; out has outer·inner entries.
+ */
+function reduce3(op: ReduceOp, x: Data, outer: number, red: number, inner: number, out: Data): void {
+  for (let o = 0; o < outer; o++) {
+    const base = o * red * inner;
+    const ob = o * inner;
+    if (op === 'sum') {
+      for (let j = 0; j < inner; j++) out[ob + j] = 0;
+      for (let r = 0; r < red; r++) {
+        const rb = base + r * inner;
+        for (let j = 0; j < inner; j++) out[ob + j]! += x[rb + j]!;
+      }
+    } else {
+      for (let j = 0; j < inner; j++) out[ob + j] = red === 0 ? -Infinity : x[base + j]!;
+      for (let r = 1; r < red; r++) {
+        const rb = base + r * inner;
+        for (let j = 0; j < inner; j++) {
+          const v = x[rb + j]!;
+          if (v > out[ob + j]! || v !== v) out[ob + j] = v;
+        }
+      }
+    }
+  }
+}
+
+/** Sum or max over `axes` (sorted, unique); returns data of the kept-dims shape. */
+export function reduce(op: ReduceOp, x: Data, shape: Shape, axes: readonly number[]): Data {
+  let cur = x;
+  let curShape = [...shape];
+  // reduce runs of adjacent axes at once, from the last run to the first
+  let i = axes.length - 1;
+  while (i >= 0) {
+    let j = i;
+    while (j > 0 && axes[j - 1] === axes[j]! - 1) j--;
+    const a0 = axes[j]!, a1 = axes[i]!;
+    const outer = sizeOf(curShape.slice(0, a0));
+    const red = sizeOf(curShape.slice(a0, a1 + 1));
+    const inner = sizeOf(curShape.slice(a1 + 1));
+    const out = alloc(dtypeOf(x), outer * inner);
+    reduce3(op, cur, outer, red, inner, out);
+    for (let a = a0; a <= a1; a++) curShape[a] = 1;
+    cur = out;
+    i = j - 1;
+  }
+  return cur === x ? x.slice() : cur;
+}
+
+/** Copies the box [starts, starts+outShape) of x into out (slice), or out's box from x (pad), by `dir`. */
+export function boxCopy(dir: 'slice' | 'pad', x: Data, xShape: Shape, starts: readonly number[], boxShape: Shape, out: Data, outShape: Shape): void {
+  // 'slice': big = x (xShape), small = out (boxShape = outShape). 'pad': small = x, big = out.
+  const bigShape = dir === 'slice' ? xShape : outShape;
+  const bst = stridesOf(bigShape);
+  let base = 0;
+  for (let d = 0; d < starts.length; d++) base += starts[d]! * bst[d]!;
+  const nd = boxShape.length;
+  if (nd === 0 || sizeOf(boxShape) === 0) {
+    if (nd === 0) {
+      if (dir === 'slice') out[0] = x[0]!;
+      else out[0] = x[0]!;
+    }
+    return;
+  }
+  const inner = boxShape[nd - 1]!;
+  forEachRow(boxShape, [bst], (o, offs) => {
+    const b0 = base + offs[0]!;
+    if (dir === 'slice') for (let t = 0; t < inner; t++) out[o + t] = x[b0 + t]!;
+    else for (let t = 0; t < inner; t++) out[b0 + t] = x[o + t]!;
+  });
+}
+
+/**
+ * PyTorch-style gather along `axis`: out[…i…] = x[… index[…i…] …] where the index tensor has the same
+ * rank as x and out has the index's shape. `scatter` does the adjoint: out[… index …] += g.
+ */
+export function gatherScatter(dir: 'gather' | 'scatter', x: Data, xShape: Shape, index: Int32Array, indexShape: Shape, axis: number, out: Data): void {
+  const xs = stridesOf(xShape);
+  const is = stridesOf(indexShape);
+  const n = index.length;
+  const nd = indexShape.length;
+  const dimSize = xShape[axis]!;
+  for (let flat = 0; flat < n; flat++) {
+    // decompose flat index over indexShape, compose offset into xShape with the axis coordinate replaced
+    let rem = flat, off = 0;
+    for (let d = 0; d < nd; d++) {
+      const c = Math.floor(rem / is[d]!);
+      rem -= c * is[d]!;
+      if (d !== axis) off += c * xs[d]!;
+    }
+    const k = index[flat]!;
+    if (k < 0 || k >= dimSize) throw new Error(`gather: index ${k} out of range for axis ${axis} of size ${dimSize}`);
+    off += k * xs[axis]!;
+    if (dir === 'gather') out[flat] = x[off]!;
+    else out[off]! += x[flat]!;
+  }
+}
+
+/** Cumulative sum along `axis` (from the end when `reverse`). */
+export function cumsum(x: Data, shape: Shape, axis: number, reverse: boolean, out: Data): void {
+  const outer = sizeOf(shape.slice(0, axis));
+  const len = shape[axis]!;
+  const inner = sizeOf(shape.slice(axis + 1));
+  for (let o = 0; o < outer; o++) {
+    const base = o * len * inner;
+    for (let j = 0; j < inner; j++) {
+      let acc = 0;
+      if (!reverse)
+        for (let r = 0; r < len; r++) {
+          const p = base + r * inner + j;
+          acc += x[p]!;
+          out[p] = acc;
+        }
+      else
+        for (let r = len - 1; r >= 0; r--) {
+          const p = base + r * inner + j;
+          acc += x[p]!;
+          out[p] = acc;
+        }
+    }
+  }
+}
+
+/** First index of a non-finite value, or -1. */
+export function firstNonFinite(x: Data): number {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}

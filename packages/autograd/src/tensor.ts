@@ -1,0 +1,241 @@
+/**
+ * The Tensor: an immutable n-d array (row-major Float64Array or Float32Array) plus, when it was made by a
+ * recorded op, the graph node (primitive, inputs, params) reverse mode walks back through.
+ */
+import { type Data, type DType, alloc, dtypeOf } from './kernels/cpu.js';
+import { type Shape, fmtShape, sizeOf } from './shape.js';
+import type { Node } from './graph.js';
+import * as ops from './ops.js';
+import { Rng } from './random.js';
+
+export type { Data, DType };
+
+/** A nested array of numbers of any depth (for `tensor()` input and `toNested()` output). */
+export type Nested = number | Nested[];
+
+let nextId = 0;
+
+/** An immutable n-d array of float64 (default) or float32 numbers that records how it was computed. */
+export class Tensor {
+  /** Row-major element storage. Never mutate it: tensors share storage (reshape, stopGradient). */
+  readonly data: Data;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly size: number;
+  /** Creation order; a tensor's inputs always have smaller ids, which gives reverse mode its order. */
+  readonly id: number;
+  /** The recorded op that produced this tensor, or null for a leaf / unrecorded result. */
+  readonly node: Node | null;
+
+  constructor(data: Data, shape: Shape, node: Node | null = null) {
+    const n = sizeOf(shape);
+    if (data.length !== n) throw new Error(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`);
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtypeOf(data);
+    this.size = n;
+    this.id = nextId++;
+    this.node = node;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** A copy of the elements, row-major. */
+  toArray(): Data {
+    return this.data.slice();
+  }
+
+  /** The single value of a size-1 tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item(): tensor has shape ${fmtShape(this.shape)} (${this.size} elements); item() needs exactly one`);
+    return this.data[0]!;
+  }
+
+  /** The elements as nested arrays (a plain number for a 0-d tensor). */
+  toNested(): Nested {
+    const rec = (d: number, off: number): Nested => {
+      if (d === this.shape.length) return this.data[off]!;
+      const stride = sizeOf(this.shape.slice(d + 1));
+      const r: Nested[] = [];
+      for (let i = 0; i < this.shape[d]!; i++) r.push(rec(d + 1, off + i * stride));
+      return r;
+    };
+    return rec(0, 0);
+  }
+
+  toString(): string {
+    const body = this.size <= 64 ? JSON.stringify(this.toNested()) : `${this.size} elements`;
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${body})`;
+  }
+
+  // ---- elementwise (NumPy broadcasting; a plain number is a scalar of this tensor's dtype) ----
+  add(b: Tensor | number): Tensor { return ops.add(this, b); }
+  sub(b: Tensor | number): Tensor { return ops.sub(this, b); }
+  mul(b: Tensor | number): Tensor { return ops.mul(this, b); }
+  div(b: Tensor | number): Tensor { return ops.div(this, b); }
+  pow(b: Tensor | number): Tensor { return ops.pow(this, b); }
+  minimum(b: Tensor | number): Tensor { return ops.minimum(this, b); }
+  maximum(b: Tensor | number): Tensor { return ops.maximum(this, b); }
+  greater(b: Tensor | number): Tensor { return ops.greater(this, b); }
+  greaterEqual(b: Tensor | number): Tensor { return ops.greaterEqual(this, b); }
+  less(b: Tensor | number): Tensor { return ops.less(this, b); }
+  lessEqual(b: Tensor | number): Tensor { return ops.lessEqual(this, b); }
+  equal(b: Tensor | number): Tensor { return ops.equal(this, b); }
+  notEqual(b: Tensor | number): Tensor { return ops.notEqual(this, b); }
+  neg(): Tensor { return ops.neg(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  softplus(): Tensor { return ops.softplus(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  square(): Tensor { return ops.square(this); }
+  abs(): Tensor { return ops.abs(this); }
+  sign(): Tensor { return ops.sign(this); }
+  clip(lo: number, hi: number): Tensor { return ops.clip(this, lo, hi); }
+  /** `cond.where(a, b)`: a where this tensor is non-zero, else b. */
+  where(a: Tensor | number, b: Tensor | number): Tensor { return ops.where(this, a, b); }
+
+  // ---- reductions ----
+  sum(axis?: number | number[], keepDims = false): Tensor { return ops.sum(this, axis, keepDims); }
+  mean(axis?: number | number[], keepDims = false): Tensor { return ops.mean(this, axis, keepDims); }
+  max(axis?: number | number[], keepDims = false): Tensor { return ops.max(this, axis, keepDims); }
+  logSumExp(axis?: number | number[], keepDims = false): Tensor { return ops.logSumExp(this, axis, keepDims); }
+
+  // ---- shape ----
+  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  transpose(perm?: readonly number[]): Tensor { return ops.transpose(this, perm); }
+  /** 2-D transpose. */
+  get T(): Tensor { return ops.transpose(this); }
+  broadcastTo(shape: readonly number[]): Tensor { return ops.broadcastTo(this, shape); }
+  slice(starts: readonly number[], ends?: readonly (number | undefined)[]): Tensor { return ops.slice(this, starts, ends); }
+  index(i: number): Tensor { return ops.index(this, i); }
+  gather(indices: Tensor | readonly number[] | Int32Array, axis: number): Tensor { return ops.gather(this, indices, axis); }
+  cumsum(axis: number, reverse = false): Tensor { return ops.cumsum(this, axis, reverse); }
+  expandDims(axis: number): Tensor { return ops.expandDims(this, axis); }
+  squeeze(axis?: number): Tensor { return ops.squeeze(this, axis); }
+  astype(dtype: DType): Tensor { return ops.astype(this, dtype); }
+
+  // ---- nn ----
+  matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
+  softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
+
+  /** Same value, cut from the graph (derivative zero at every order). */
+  detach(): Tensor { return new Tensor(this.data, this.shape); }
+}
+
+export type TensorLike = Nested | Float64Array | Float32Array;
+
+function inferShape(x: Nested, path: number[] = []): number[] {
+  if (typeof x === 'number') return [];
+  if (!Array.isArray(x)) throw new Error(`tensor: expected numbers or nested arrays, found ${typeof x} at ${fmtIndex(path)}`);
+  if (x.length === 0) return [0];
+  return [x.length, ...inferShape(x[0]!, [...path, 0])];
+}
+
+function fmtIndex(path: number[]): string {
+  return path.length ? path.map((i) => `[${i}]`).join('') : 'the top level';
+}
+
+function fillNested(x: Nested, shape: number[], d: number, out: Data, pos: { i: number }, path: number[]): void {
+  if (d === shape.length) {
+    if (typeof x !== 'number') throw new Error(`tensor: ragged nested array: expected a number at ${fmtIndex(path)}, found an array`);
+    out[pos.i++] = x;
+    return;
+  }
+  if (!Array.isArray(x)) throw new Error(`tensor: ragged nested array: expected an array of length ${shape[d]} at ${fmtIndex(path)}, found a number`);
+  if (x.length !== shape[d]) throw new Error(`tensor: ragged nested array: expected length ${shape[d]} at ${fmtIndex(path)}, found length ${x.length}`);
+  for (let i = 0; i < x.length; i++) fillNested(x[i]!, shape, d + 1, out, pos, [...path, i]);
+}
+
+/**
+ * Builds a tensor from a number, nested arrays or a typed array (copied). `shape` reshapes flat data
+ * (its size must match). dtype: `opts.dtype`, else float32 for a Float32Array, else float64.
+ */
+export function tensor(data: TensorLike, shape?: readonly number[], opts: { dtype?: DType } = {}): Tensor {
+  const dtype: DType = opts.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64');
+  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`tensor: unknown dtype '${String(dtype)}' (use 'float64' or 'float32')`);
+  let flat: Data;
+  let inferred: number[];
+  if (data instanceof Float64Array || data instanceof Float32Array) {
+    flat = alloc(dtype, data.length);
+    flat.set(data);
+    inferred = [data.length];
+  } else {
+    inferred = inferShape(data);
+    flat = alloc(dtype, sizeOf(inferred));
+    fillNested(data, inferred, 0, flat, { i: 0 }, []);
+  }
+  if (shape === undefined) return new Tensor(flat, inferred);
+  for (const d of shape)
+    if (!Number.isInteger(d) || d < 0) throw new Error(`tensor: shape ${fmtShape(shape)} must hold non-negative integers`);
+  if (sizeOf(shape) !== flat.length)
+    throw new Error(`tensor: data has ${flat.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
+  return new Tensor(flat, shape);
+}
+
+function checkShape(fn: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
+    throw new Error(`${fn}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+}
+
+/** A tensor of the given shape filled with `value`. */
+export function full(shape: readonly number[], value: number, opts: { dtype?: DType } = {}): Tensor {
+  checkShape('full', shape);
+  const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
+  if (value !== 0) d.fill(value);
+  return new Tensor(d, shape);
+}
+
+/** Zeros of the given shape. */
+export function zeros(shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+/** Ones of the given shape. */
+export function ones(shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+/** A 0-d tensor. */
+export function scalar(value: number, opts: { dtype?: DType } = {}): Tensor {
+  return full([], value, opts);
+}
+
+/** Standard-normal samples of the given shape from a seeded generator (or a seed). */
+export function randn(shape: readonly number[], rng: Rng | number = 0, opts: { dtype?: DType } = {}): Tensor {
+  checkShape('randn', shape);
+  const r = typeof rng === 'number' ? new Rng(rng) : rng;
+  const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
+  for (let i = 0; i < d.length; i++) d[i] = r.normal();
+  return new Tensor(d, shape);
+}
+
+/** Uniform samples in [lo, hi) of the given shape from a seeded generator (or a seed). */
+export function rand(shape: readonly number[], rng: Rng | number = 0, lo = 0, hi = 1, opts: { dtype?: DType } = {}): Tensor {
+  checkShape('rand', shape);
+  const r = typeof rng === 'number' ? new Rng(rng) : rng;
+  const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
+  for (let i = 0; i < d.length; i++) d[i] = r.uniformIn(lo, hi);
+  return new Tensor(d, shape);
+}
+
+/** The n×n identity. */
+export function eye(n: number, opts: { dtype?: DType } = {}): Tensor {
+  const d = alloc(opts.dtype ?? 'float64', n * n);
+  for (let i = 0; i < n; i++) d[i * n + i] = 1;
+  return new Tensor(d, [n, n]);
+}
+
+/** [start, start + step, …) up to (not including) stop. */
+export function arange(start: number, stop?: number, step = 1, opts: { dtype?: DType } = {}): Tensor {
+  const [a, b] = stop === undefined ? [0, start] : [start, stop];
+  if (step === 0) throw new Error('arange: step must be non-zero');
+  const n = Math.max(Math.ceil((b - a) / step), 0);
+  const d = alloc(opts.dtype ?? 'float64', n);
+  for (let i = 0; i < n; i++) d[i] = a + i * step;
+  return new Tensor(d, [n]);
+}

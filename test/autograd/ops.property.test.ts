@@ -1,0 +1,290 @@
+/**
+ * Every op against central finite differences in float64, on shapes and values fast-check draws
+ * (broadcasting included): the gradient, the second derivative (an HVP against finite differences of
+ * the gradient), and the third (the gradient of uᵀ·H·v against finite differences of that scalar).
+ * Each check is of F(x) = Σ op(x) ⊙ w with a random cotangent w, so every output element counts.
+ */
+import { describe, it } from 'vitest';
+import fc from 'fast-check';
+import * as ag from '@metagrad/autograd';
+import { Rng, Tensor, gradients, grad, hvp, rand, tensor } from '@metagrad/autograd';
+import { matmulT } from '../../packages/autograd/src/ops.js';
+import { allClose, fdGrad, fdDirectional, flatten, unflatten } from '../helpers.js';
+
+type Shape = number[];
+
+interface OpCase {
+  /** Input tensors (differentiated) and the op applied to them. */
+  inputs: Tensor[];
+  f: (xs: Tensor[]) => Tensor;
+}
+
+interface OpSpec {
+  name: string;
+  /** Builds a random case from a seed and fast-check-drawn shape material. */
+  make: (rng: Rng, shapes: Shape[]) => OpCase | null;
+  /** How many input shapes to draw and how (see shapeArb). */
+  shapes: 'unary' | 'broadcast' | 'same2' | 'matmul';
+}
+
+const dim = fc.integer({ min: 1, max: 3 });
+const shapeArb = (minRank = 0, maxRank = 3): fc.Arbitrary<Shape> => fc.array(dim, { minLength: minRank, maxLength: maxRank });
+
+/** Two shapes that broadcast: b drops some leading axes of a and sets some axes to 1 (roles may swap). */
+const broadcastPair: fc.Arbitrary<Shape[]> = fc
+  .tuple(shapeArb(0, 3), fc.integer({ min: 0, max: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.boolean())
+  .map(([a, drop, ones, swap]) => {
+    const b = a.slice(Math.min(drop, a.length)).map((d, i) => (ones[i] ? 1 : d));
+    return swap ? [b, a] : [a, b];
+  });
+
+const arbFor = (kind: OpSpec['shapes']): fc.Arbitrary<Shape[]> => {
+  switch (kind) {
+    case 'unary':
+      return shapeArb().map((s) => [s]);
+    case 'broadcast':
+      return broadcastPair;
+    case 'same2':
+      return shapeArb().map((s) => [s, s]);
+    case 'matmul':
+      return fc.tuple(dim, dim, dim, fc.integer({ min: 0, max: 2 })).map(([m, k, n, b]) => [[m, k, n, b]]);
+  }
+};
+
+const u = (rng: Rng, s: Shape, lo = -2, hi = 2): Tensor => rand(s, rng, lo, hi);
+/** Values with |x| ∈ [lo, hi] and random signs (away from a kink at 0). */
+const awayFromZero = (rng: Rng, s: Shape, lo = 0.3, hi = 2): Tensor => {
+  const t = rand(s, rng, lo, hi);
+  const d = t.toArray();
+  for (let i = 0; i < d.length; i++) if (rng.uniform() < 0.5) d[i] = -d[i]!;
+  return tensor(d, s);
+};
+/** Distinct values spaced ≥ 0.1 apart (no near-ties for max). */
+const distinct = (rng: Rng, s: Shape): Tensor => {
+  const n = s.reduce((a, b) => a * b, 1);
+  const perm = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  return tensor(Float64Array.from(perm, (p) => (p - n / 2) * 0.2 + rng.uniformIn(-0.02, 0.02)), s);
+};
+const farApart = (a: Tensor, b: Tensor, gap = 1e-2): boolean => ag.sub(a, b).abs().data.every((v) => v > gap);
+
+const unary = (name: string, f: (x: Tensor) => Tensor, sample: (rng: Rng, s: Shape) => Tensor = u): OpSpec => ({
+  name,
+  shapes: 'unary',
+  make: (rng, [s]) => ({ inputs: [sample(rng, s!)], f: ([x]) => f(x!) }),
+});
+const binary = (name: string, f: (a: Tensor, b: Tensor) => Tensor, sa: (rng: Rng, s: Shape) => Tensor = u, sb = sa, ok?: (a: Tensor, b: Tensor) => boolean): OpSpec => ({
+  name,
+  shapes: 'broadcast',
+  make: (rng, [s1, s2]) => {
+    const a = sa(rng, s1!), b = sb(rng, s2!);
+    if (ok && !ok(a, b)) return null;
+    return { inputs: [a, b], f: ([x, y]) => f(x!, y!) };
+  },
+});
+const randAxis = (rng: Rng, nd: number): number => rng.int(nd) - (rng.uniform() < 0.5 ? nd : 0);
+
+const specs: OpSpec[] = [
+  unary('neg', (x) => x.neg()),
+  unary('exp', (x) => x.exp()),
+  unary('log', (x) => x.log(), (r, s) => u(r, s, 0.3, 3)),
+  unary('tanh', (x) => x.tanh()),
+  unary('sigmoid', (x) => x.sigmoid(), (r, s) => u(r, s, -4, 4)),
+  unary('softplus', (x) => x.softplus(), (r, s) => u(r, s, -4, 4)),
+  unary('sqrt', (x) => x.sqrt(), (r, s) => u(r, s, 0.3, 3)),
+  unary('square', (x) => x.square()),
+  unary('abs', (x) => x.abs(), awayFromZero),
+  unary('clip', (x) => x.clip(-0.5, 0.5), (r, s) => {
+    const t = u(r, s, -1, 1);
+    return t.data.every((v) => Math.abs(Math.abs(v) - 0.5) > 1e-2) ? t : t.mul(0).add(0.25);
+  }),
+  binary('add', (a, b) => a.add(b)),
+  binary('sub', (a, b) => a.sub(b)),
+  binary('mul', (a, b) => a.mul(b)),
+  binary('div', (a, b) => a.div(b), u, (r, s) => awayFromZero(r, s, 0.5, 2)),
+  binary('pow', (a, b) => a.pow(b), (r, s) => u(r, s, 0.5, 2), (r, s) => u(r, s, -1.5, 1.5)),
+  binary('pow (scalar exponent)', (a) => a.pow(3), u),
+  binary('maximum', (a, b) => a.maximum(b), u, u, (a, b) => farApart(ag.broadcastTo(a, ag.add(a, b).shape), ag.broadcastTo(b, ag.add(a, b).shape))),
+  binary('minimum', (a, b) => a.minimum(b), u, u, (a, b) => farApart(ag.broadcastTo(a, ag.add(a, b).shape), ag.broadcastTo(b, ag.add(a, b).shape))),
+  {
+    name: 'where',
+    shapes: 'broadcast',
+    make: (rng, [s1, s2]) => {
+      const a = u(rng, s1!), b = u(rng, s2!);
+      const shape = [...ag.add(a, b).shape];
+      const cond = rand(shape, rng).greater(0.5);
+      return { inputs: [a, b], f: ([x, y]) => ag.where(cond, x!, y!) };
+    },
+  },
+  {
+    name: 'sum / mean (random axes, keepDims)',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      const x = u(rng, s!);
+      const nd = s!.length;
+      const axis = nd === 0 || rng.uniform() < 0.3 ? undefined : randAxis(rng, nd);
+      const keep = rng.uniform() < 0.5;
+      return { inputs: [x], f: ([t]) => ag.add(t!.sum(axis, keep), t!.square().mean(axis, keep)) };
+    },
+  },
+  {
+    name: 'max (reduction)',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      const x = distinct(rng, s!);
+      const axis = s!.length === 0 || rng.uniform() < 0.3 ? undefined : randAxis(rng, s!.length);
+      const keep = rng.uniform() < 0.5;
+      return { inputs: [x], f: ([t]) => t!.max(axis, keep) };
+    },
+  },
+  {
+    name: 'logSumExp / logSoftmax / softmax',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      if (s!.length === 0) return null;
+      const axis = randAxis(rng, s!.length);
+      return { inputs: [u(rng, s!)], f: ([t]) => ag.add(ag.add(t!.logSoftmax(axis), t!.softmax(axis).mul(3)), t!.logSumExp(axis, true)) };
+    },
+  },
+  {
+    name: 'reshape / expandDims / squeeze',
+    shapes: 'unary',
+    make: (rng, [s]) => ({ inputs: [u(rng, s!)], f: ([t]) => t!.reshape([-1]).expandDims(0).squeeze(0).reshape([...s!].reverse()).mul(t!.reshape([...s!].reverse())) }),
+  },
+  {
+    name: 'transpose (random permutation)',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      const perm = s!.map((_, i) => i);
+      for (let i = perm.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      return { inputs: [u(rng, s!)], f: ([t]) => t!.transpose(perm).square() };
+    },
+  },
+  {
+    name: 'broadcastTo',
+    shapes: 'broadcast',
+    make: (rng, [s1, s2]) => {
+      const x = u(rng, s1!);
+      const target = [...ag.add(x, u(rng, s2!)).shape];
+      return { inputs: [x], f: ([t]) => t!.broadcastTo(target).tanh() };
+    },
+  },
+  {
+    name: 'slice / index',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      if (s!.length === 0) return null;
+      const starts = s!.map((d) => rng.int(d));
+      const ends = s!.map((d, i) => starts[i]! + 1 + rng.int(d - starts[i]!));
+      const i0 = rng.int(s![0]!);
+      return { inputs: [u(rng, s!)], f: ([t]) => ag.add(t!.slice(starts, ends).exp().sum(), t!.index(i0).square().sum()) };
+    },
+  },
+  {
+    name: 'concat / stack',
+    shapes: 'same2',
+    make: (rng, [s]) => {
+      if (s!.length === 0) return null;
+      const axis = rng.int(s!.length);
+      const s2 = [...s!];
+      s2[axis] = 1 + rng.int(3);
+      return {
+        inputs: [u(rng, s!), u(rng, s2), u(rng, s!)],
+        f: ([a, b, c]) => ag.add(ag.concat([a!, b!, a!.mul(c!)], axis).tanh().sum(), ag.stack([a!, c!], 0).square().sum()),
+      };
+    },
+  },
+  {
+    name: 'gather (take along axis)',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      if (s!.length === 0) return null;
+      const axis = rng.int(s!.length);
+      const ishape = [...s!];
+      ishape[axis] = 1 + rng.int(4);
+      const idx = tensor(Float64Array.from({ length: ishape.reduce((a, b) => a * b, 1) }, () => rng.int(s![axis]!)), ishape);
+      return { inputs: [u(rng, s!)], f: ([t]) => t!.gather(idx, axis).square() };
+    },
+  },
+  {
+    name: 'cumsum (forward and reverse)',
+    shapes: 'unary',
+    make: (rng, [s]) => {
+      if (s!.length === 0) return null;
+      const axis = randAxis(rng, s!.length);
+      return { inputs: [u(rng, s!)], f: ([t]) => ag.mul(t!.cumsum(axis), t!.cumsum(axis, true)) };
+    },
+  },
+  {
+    name: 'matmul (2-D, batched, broadcast batch, 1-D operands)',
+    shapes: 'matmul',
+    make: (rng, [[m, k, n, b]]) => {
+      const variant = rng.int(4);
+      const sa = variant === 2 ? [k!] : b ? [b, m!, k!] : [m!, k!];
+      const sb = variant === 3 ? [k!] : variant === 1 && b ? [b, k!, n!] : [k!, n!];
+      return { inputs: [u(rng, sa), u(rng, sb)], f: ([x, y]) => x!.matmul(y!) };
+    },
+  },
+  {
+    name: 'matmul with transposed operands (all four forms)',
+    shapes: 'matmul',
+    make: (rng, [[m, k, n, b]]) => {
+      const tA = rng.uniform() < 0.5, tB = rng.uniform() < 0.5;
+      const pre = b ? [b] : [];
+      const sa = [...pre, ...(tA ? [k!, m!] : [m!, k!])];
+      const sb = tB ? [n!, k!] : [k!, n!];
+      return { inputs: [u(rng, sa), u(rng, sb)], f: ([x, y]) => matmulT(x!, y!, tA, tB) };
+    },
+  },
+];
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** The three checks for one case. */
+function checkCase(c: OpCase, rng: Rng, third: boolean): void {
+  const w = rand([...c.f(c.inputs).shape], rng, -1, 1);
+  const F = (xs: Tensor[]): Tensor => ag.sum(ag.mul(c.f(xs), w));
+  const n = flatten(c.inputs).length;
+  // first order
+  const g = gradients(F(c.inputs), c.inputs, { allowUnused: true });
+  allClose(flatten(g), fdGrad((xs) => F(xs).item(), c.inputs), 1e-6, 'gradient', 1e-9);
+  // second order: H·v by double backward vs finite differences of the gradient along v
+  const v = Float64Array.from({ length: n }, () => rng.uniformIn(-1, 1));
+  const vs = unflatten(v, c.inputs);
+  const hv = flatten(hvp(F, c.inputs, vs));
+  const gradAt = (xs: Tensor[]): Float64Array => flatten(gradients(F(xs), xs, { allowUnused: true }));
+  allClose(hv, fdDirectional(gradAt, c.inputs, v), 1e-6, 'hessian-vector product', 1e-8);
+  if (!third) return;
+  // third order: ∇ₓ(uᵀ H(x) v) by grad of hvp vs finite differences of uᵀ H(x) v
+  const uu = Float64Array.from({ length: n }, () => rng.uniformIn(-1, 1));
+  const us = unflatten(uu, c.inputs);
+  const s = (xs: Tensor[]): Tensor => ag.sum(ag.stack(hvp(F, xs, vs).map((h, i) => ag.sum(ag.mul(h, us[i]!)))));
+  const t3 = flatten(grad(s)(c.inputs));
+  allClose(t3, fdGrad((xs) => dot(flatten(hvp(F, xs, vs)), uu), c.inputs), 1e-6, 'third derivative', 1e-7);
+}
+
+describe('every op matches central finite differences at orders 1, 2 and 3 (float64)', () => {
+  for (const spec of specs) {
+    it(spec.name, () => {
+      fc.assert(
+        fc.property(arbFor(spec.shapes), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (shapes, seed) => {
+          const rng = new Rng(seed);
+          const c = spec.make(rng, shapes);
+          fc.pre(c !== null);
+          checkCase(c!, rng, true);
+        }),
+        { numRuns: 25, seed: 20261124 },
+      );
+    });
+  }
+});
