@@ -232,7 +232,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   // zeros of `shape` with x placed at `starts`; its adjoint slices
   pad: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, sizeOf(p.shape));
+      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape));
       K.boxCopy('pad', x!.data, x!.shape, p.starts, x!.shape, out, p.shape);
       return [out, p.shape];
     },
@@ -273,7 +273,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   },
   scatterAdd: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, sizeOf(p.shape));
+      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape));
       K.gatherScatter('scatter', x!.data, p.shape, p.index, p.indexShape, p.axis, out);
       return [out, p.shape];
     },

@@ -2,7 +2,7 @@
  * The Tensor: an immutable n-d array (row-major Float64Array or Float32Array) plus, when it was made by a
  * recorded op, the graph node (primitive, inputs, params) reverse mode walks back through.
  */
-import { type Data, type DType, alloc, dtypeOf } from './kernels/cpu.js';
+import { type Data, type DType, alloc, allocZeroed, dtypeOf } from './kernels/cpu.js';
 import { type Shape, fmtShape, sizeOf } from './shape.js';
 import type { Node } from './graph.js';
 import * as ops from './ops.js';
@@ -183,26 +183,26 @@ function checkShape(fn: string, shape: readonly number[]): void {
 }
 
 /** A tensor of the given shape filled with `value`. */
-export function full(shape: readonly number[], value: number, opts: { dtype?: DType } = {}): Tensor {
-  checkShape('full', shape);
+export function full(shape: readonly number[], value: number, opts: { dtype?: DType } = {}, fn = 'full'): Tensor {
+  checkShape(fn, shape);
   const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
-  if (value !== 0) d.fill(value);
+  d.fill(value);
   return new Tensor(d, shape);
 }
 
 /** Zeros of the given shape. */
 export function zeros(shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
-  return full(shape, 0, opts);
+  return full(shape, 0, opts, 'zeros');
 }
 
 /** Ones of the given shape. */
 export function ones(shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
-  return full(shape, 1, opts);
+  return full(shape, 1, opts, 'ones');
 }
 
 /** A 0-d tensor. */
 export function scalar(value: number, opts: { dtype?: DType } = {}): Tensor {
-  return full([], value, opts);
+  return full([], value, opts, 'scalar');
 }
 
 /** Standard-normal samples of the given shape from a seeded generator (or a seed). */
@@ -225,7 +225,7 @@ export function rand(shape: readonly number[], rng: Rng | number = 0, lo = 0, hi
 
 /** The n×n identity. */
 export function eye(n: number, opts: { dtype?: DType } = {}): Tensor {
-  const d = alloc(opts.dtype ?? 'float64', n * n);
+  const d = allocZeroed(opts.dtype ?? 'float64', n * n);
   for (let i = 0; i < n; i++) d[i * n + i] = 1;
   return new Tensor(d, [n, n]);
 }

@@ -7,8 +7,27 @@ import { type Shape, broadcastStrides, sizeOf, stridesOf } from '../shape.js';
 export type Data = Float64Array | Float32Array;
 export type DType = 'float64' | 'float32';
 
+type NodeBuffer = { allocUnsafeSlow(bytes: number): { buffer: ArrayBuffer; byteOffset: number } };
+const NodeBuf = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+/** Above this many bytes, storage comes uninitialized from Node's Buffer: `new Float64Array(n)` zero-fills
+ *  and, under GC pressure, costs ~15× more for a 1 MB array (measured: 1.6 ms vs 0.1 ms). */
+const UNINIT_BYTES = 1 << 16;
+
+/** Storage for n elements, UNINITIALIZED for large n: every kernel writes each output element. */
 export function alloc(dtype: DType, n: number): Data {
+  const bytes = n * (dtype === 'float64' ? 8 : 4);
+  if (NodeBuf && bytes >= UNINIT_BYTES) {
+    const b = NodeBuf.allocUnsafeSlow(bytes);
+    return dtype === 'float64' ? new Float64Array(b.buffer, b.byteOffset, n) : new Float32Array(b.buffer, b.byteOffset, n);
+  }
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** Zero-filled storage for n elements (for kernels that accumulate into their output). */
+export function allocZeroed(dtype: DType, n: number): Data {
+  const d = alloc(dtype, n);
+  d.fill(0);
+  return d;
 }
 
 export function dtypeOf(d: Data): DType {
