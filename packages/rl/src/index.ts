@@ -1,1 +1,13 @@
-export {};
+/**
+ * @metagrad/rl: the ProMP paper's estimators (DiCE, LVC, J^LR, J^CLIP, ProMP, formulation II), exact
+ * analysis of the Hessian decomposition on tabular MDPs, and Monte Carlo tools.
+ */
+export {
+  expectSteps, magicBox, rewardToGo, dice, lvc, likelihoodRatioObjective, clippedObjective, vpgObjective,
+  meanKL, innerStep, prompObjective, formulationIITerm,
+} from './estimators.js';
+export type { Steps, TrajectoryBatch, LogProbPolicy } from './estimators.js';
+export {
+  exactAnalysis, exactReturn, exactQ, enumerateTrajectories, enumerationBatch, tabularLogProb, validateTabular, MAX_TRAJECTORIES,
+} from './tabular/exact.js';
+export type { TabularSpec, ExactAnalysis, Enumeration } from './tabular/exact.js';
