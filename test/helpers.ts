@@ -5,12 +5,14 @@
 import { expect } from 'vitest';
 import { Tensor, tensor } from '@metagrad/autograd';
 
-type Numeric = Tensor | ArrayLike<number> | number;
+type NestedNumbers = number | readonly NestedNumbers[];
+type Numeric = Tensor | ArrayLike<number> | NestedNumbers;
 
 function toF64(x: Numeric): Float64Array {
   if (x instanceof Tensor) return Float64Array.from(x.data);
   if (typeof x === 'number') return Float64Array.of(x);
-  return Float64Array.from(x);
+  if (Array.isArray(x)) return Float64Array.from((x as NestedNumbers[]).flat(Infinity) as number[]);
+  return Float64Array.from(x as ArrayLike<number>);
 }
 
 /** max|a − b| / (max|b| + tiny): the scale-aware relative error of a whole array. */
