@@ -11,7 +11,7 @@ type Numeric = Tensor | ArrayLike<number> | NestedNumbers;
 function toF64(x: Numeric): Float64Array {
   if (x instanceof Tensor) return Float64Array.from(x.data);
   if (typeof x === 'number') return Float64Array.of(x);
-  if (Array.isArray(x)) return Float64Array.from((x as NestedNumbers[]).flat(Infinity) as number[]);
+  if (Array.isArray(x)) return Float64Array.from((x as unknown[]).flat(Infinity) as number[]);
   return Float64Array.from(x as ArrayLike<number>);
 }
 

@@ -11,3 +11,12 @@ export {
   exactAnalysis, exactReturn, exactQ, enumerateTrajectories, enumerationBatch, tabularLogProb, validateTabular, MAX_TRAJECTORIES,
 } from './tabular/exact.js';
 export type { TabularSpec, ExactAnalysis, Enumeration } from './tabular/exact.js';
+export { formulationTerms } from './formulations.js';
+export type { FormulationTerms } from './formulations.js';
+export { sampleTabular, innerObjective, metaGradientSample, relativeStd, gradientVarianceExperiment } from './tabular/montecarlo.js';
+export type { TabularBatch, InnerEstimator, MetaGradientOptions, VarianceResult } from './tabular/montecarlo.js';
+export { runGradientVariance, randomTabular } from './experiments/gradientVariance.js';
+export { renderSvg, svgToPng, writeChart } from './report/plot.js';
+export { DiagGaussian, Categorical } from './distributions.js';
+export { GaussianMLPPolicy, TabularSoftmaxPolicy } from './policies.js';
+export type { Policy, GaussianMLPParams, GaussianMLPOptions, TabularSoftmaxOptions } from './policies.js';
