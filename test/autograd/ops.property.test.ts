@@ -2,7 +2,9 @@
  * Every op against central finite differences in float64, on shapes and values fast-check draws
  * (broadcasting included): the gradient, the second derivative (an HVP against finite differences of
  * the gradient), and the third (the gradient of uᵀ·H·v against finite differences of that scalar).
- * Each check is of F(x) = Σ op(x) ⊙ w with a random cotangent w, so every output element counts.
+ * Each check is of F(x) = Σ w ⊙ y + ½ Σ (u ⊙ y)² with y = op(x) and random w, u: every output element
+ * counts, and the cotangent reaching the op (w + u² ⊙ y) depends on x, so every path through each VJP
+ * (including a VJP's dependence on its cotangent) is exercised at orders 2 and 3.
  */
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
@@ -252,8 +254,12 @@ function dot(a: Float64Array, b: Float64Array): number {
 
 /** The three checks for one case. */
 function checkCase(c: OpCase, rng: Rng, third: boolean): void {
-  const w = rand([...c.f(c.inputs).shape], rng, -1, 1);
-  const F = (xs: Tensor[]): Tensor => ag.sum(ag.mul(c.f(xs), w));
+  const outShape = [...c.f(c.inputs).shape];
+  const w = rand(outShape, rng, -1, 1), u = rand(outShape, rng, -1, 1);
+  const F = (xs: Tensor[]): Tensor => {
+    const y = c.f(xs);
+    return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, u))).mul(0.5));
+  };
   const n = flatten(c.inputs).length;
   // first order
   const g = gradients(F(c.inputs), c.inputs, { allowUnused: true });

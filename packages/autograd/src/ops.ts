@@ -82,6 +82,8 @@ export const sqrt = (x: T): T => apply('sqrt', [unaryArg('sqrt', x)], null);
 export const abs = (x: T): T => apply('abs', [unaryArg('abs', x)], null);
 /** sign(x) ∈ {−1, 0, 1} (a constant: no derivative). */
 export const sign = (x: T): T => apply('sign', [unaryArg('sign', x)], null);
+/** g·(1 − y²): the tanh VJP as one fused primitive (internal; differentiable like any op). */
+export const tanhBackward = (g: T, y: T): T => apply('tanhBackward', operands('tanhBackward', g, y), null);
 /** x² (= x·x). */
 export const square = (x: T): T => mul(x, x);
 

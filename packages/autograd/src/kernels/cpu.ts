@@ -100,7 +100,8 @@ function unaryLoop(op: UnaryOp, x: Data, out: Data): void {
 
 export type BinaryOp =
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
-  | 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual';
+  | 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual'
+  | 'tanhBackward';
 
 /**
  * One contiguous run of a broadcast binary op: out[o + t] = a[ai + t·sa] ∘ b[bi + t·sb] for t < n,
@@ -152,6 +153,12 @@ function binaryRunLoop(op: BinaryOp, out: Data, o: number, a: Data, ai: number, 
       return;
     case 'notEqual':
       for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! !== b[bi + t * sb]! ? 1 : 0;
+      return;
+    case 'tanhBackward': // g·(1 − y²)
+      for (let t = 0; t < n; t++) {
+        const y = b[bi + t * sb]!;
+        out[o + t] = a[ai + t * sa]! * (1 - y * y);
+      }
       return;
   }
 }
