@@ -1,0 +1,414 @@
+/**
+ * float32 matmul on gpu.js 2.24 (the forward/backward forms op(A)·op(B), batched), plus an honest
+ * account of which gpu.js backend is live.
+ *
+ * gpu.js 2.24's backends ("modes") are headlessgl (Node, needs the optional native `gl` package and an
+ * X display, e.g. xvfb-run), webgl2 / webgl (browsers only), webgpu (needs `navigator.gpu`; its kernels
+ * return Promises), webasm (generated WebAssembly, SIMD, synchronous) and cpu (generated JavaScript).
+ * `new GPU()` with no mode picks the first supported of headlessgl, webgl2, webgl, webasm, else cpu;
+ * webgpu is never auto-picked. This module follows the same order. webgpu is refused because the
+ * matmul here is synchronous.
+ *
+ * On a machine without a GPU, headlessgl still works under Xvfb, but Mesa's llvmpipe then renders on
+ * the CPU; `gpujsInfo()` says so (`software: true`, and the renderer by name).
+ */
+import type { GPU as GpuClass, IKernelRunShortcut, IGPUKernelSettings, Input as InputClass } from 'gpu.js';
+import { loadGl, loadGpujs, glDriverDescription, webgpuDescription } from './probe.js';
+import type { GpuJs } from './probe.js';
+import { glMatmulSource, packASource, packBSource, scalarMatmulSource } from './sources.js';
+
+/** The real gpu.js 2.24 backend names. */
+export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu';
+
+/** What {@link gpujsInfo} and {@link setGpujsMode} report. */
+export interface GpuInfo {
+  /** true when a gpu.js mode is live and matmulGpujs can run. */
+  available: boolean;
+  /** The live gpu.js mode, or null when none is. */
+  mode: GpuMode | null;
+  /** true for the GPU-API backends (headlessgl, webgl, webgl2); false for the webasm/cpu fallbacks. */
+  isGpu: boolean;
+  /**
+   * true when the arithmetic runs on the CPU: cpu/webasm, and also a GL backend whose driver is a
+   * software rasterizer (Mesa llvmpipe under Xvfb). A GL backend on an unrecognized driver reads false.
+   */
+  software: boolean;
+  /** The GL driver behind headlessgl as far as it can be told, else null. */
+  renderer: string | null;
+  /** One line: why this mode is live and what the others lack. */
+  reason: string;
+}
+
+const ALL_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu'];
+const AUTO_ORDER: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webasm', 'cpu'];
+const GL_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl'];
+/** Most compiled (shape, flags) plans kept alive per process; the least recently used is destroyed. */
+const MAX_PLANS = 24;
+/** Largest flat index a float32 index expression represents exactly. */
+const EXACT_F32_INDEX = 2 ** 24;
+
+interface Plan {
+  run(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  destroy(): void;
+}
+
+/** What gpu.js's textures have at runtime but its typings leave out. */
+interface RawTexture {
+  renderRawOutput(): Float32Array;
+}
+/** The run shortcut's live kernel (gpu.js swaps it on fallback). */
+interface LiveKernel {
+  constructor: { name: string; mode?: string };
+  fallbackReason?: string;
+}
+/** Fields of GPU that exist at runtime but are not in gpu.js's typings. */
+interface GpuInternals {
+  kernels?: Array<{ destroy(removeCanvasReferences?: boolean): void }>;
+  context: unknown;
+  Kernel: { destroyContext?: (context: unknown) => void } | null;
+}
+
+let requested: string = process.env['METAGRAD_GPUJS_MODE'] ?? 'auto';
+let live: { mode: GpuMode; gpu: GpuClass } | null = null;
+const gpus = new Map<GpuMode, GpuClass>();
+const plans = new Map<string, Plan>();
+
+function requireGpujs(): GpuJs {
+  const { value, error } = loadGpujs();
+  if (!value) throw new Error(`gpu.js is not loadable: ${error ?? 'unknown error'}`);
+  return value;
+}
+
+/** Why `mode` cannot run here, or null when it can. */
+function whyNot(g: GpuJs, mode: GpuMode): string | null {
+  switch (mode) {
+    case 'cpu':
+      return null;
+    case 'webasm':
+      return g.GPU.isWebAssemblySupported ? null : 'webasm: WebAssembly is not available in this runtime';
+    case 'webgpu':
+      // webgpu kernels' run() returns a Promise (mapAsync readback); matmulGpujs must be synchronous
+      return webgpuDescription().includes('no navigator.gpu')
+        ? `${webgpuDescription()}; and gpu.js webgpu kernels are asynchronous, which the synchronous matmulGpujs cannot use`
+        : webgpuDescription();
+    case 'webgl':
+    case 'webgl2':
+      if (mode === 'webgl' ? g.GPU.isWebGLSupported : g.GPU.isWebGL2Supported) return null;
+      return `${mode}: browser-only (no WebGL canvas in Node; Node's GL backend is headlessgl)`;
+    case 'headlessgl': {
+      if (g.GPU.isHeadlessGLSupported) return null;
+      const gl = loadGl();
+      if (gl.error !== null) return `headlessgl: the optional native package gl is not loadable (${gl.error})`;
+      const display = process.env['DISPLAY'];
+      return display
+        ? `headlessgl: gl loaded but creating a GL context failed on DISPLAY=${display}`
+        : 'headlessgl: gl loaded but no GL context (DISPLAY is unset; run under `xvfb-run -a`)';
+    }
+  }
+}
+
+function describe(g: GpuJs, mode: GpuMode): GpuInfo {
+  const isGpu = GL_MODES.includes(mode);
+  const parts: string[] = [];
+  let renderer: string | null = null;
+  let software = !isGpu;
+  if (mode === 'headlessgl') {
+    const driver = glDriverDescription();
+    renderer = driver.renderer;
+    software = driver.software;
+    parts.push(`headlessgl: gl loaded, DISPLAY=${process.env['DISPLAY'] ?? '(unset)'}, renderer ${renderer}`);
+  } else if (isGpu) {
+    parts.push(`${mode}: WebGL context available`);
+  } else {
+    const what = mode === 'webasm' ? ` (WebAssembly${wasmSimd(g) ? ' SIMD' : ', no SIMD'}, single thread)` : ' (gpu.js-generated JavaScript)';
+    parts.push(`${mode}${what}`);
+    const before = AUTO_ORDER.slice(0, AUTO_ORDER.indexOf(mode));
+    const usable = before.filter((m) => whyNot(g, m) === null);
+    if (usable.length > 0) parts.push(`also available: ${usable.join(', ')}`);
+    if (before.includes('headlessgl') && !usable.includes('headlessgl')) parts.push(whyNot(g, 'headlessgl')!);
+  }
+  if (mode !== 'webgpu') parts.push(webgpuDescription());
+  if (requested !== 'auto') parts.push(`requested mode '${requested}'`);
+  return { available: true, mode, isGpu, software, renderer, reason: parts.join('; ') };
+}
+
+function wasmSimd(g: GpuJs): boolean {
+  const k = g.WebAssemblyKernel as unknown as { isSIMDSupported?: boolean };
+  return k.isSIMDSupported === true;
+}
+
+/** Picks the mode for `want` ('auto', 'gpu' or a mode name); throws naming what is missing. */
+function resolveMode(g: GpuJs, want: string): GpuMode {
+  if (want === 'auto' || want === 'gpu') {
+    const order = want === 'auto' ? AUTO_ORDER : GL_MODES;
+    for (const m of order) if (whyNot(g, m) === null) return m;
+    throw new Error(`gpu.js mode "gpu" is not available: ${GL_MODES.map((m) => whyNot(g, m)).join('; ')}`);
+  }
+  if (!(ALL_MODES as readonly string[]).includes(want)) {
+    throw new Error(`unknown gpu.js mode "${want}"; gpu.js 2.24 modes are ${ALL_MODES.join(', ')} (or 'auto', 'gpu')`);
+  }
+  const mode = want as GpuMode;
+  const why = whyNot(g, mode);
+  if (why !== null) throw new Error(`gpu.js mode "${mode}" is not available: ${why}`);
+  return mode;
+}
+
+function activate(): { mode: GpuMode; gpu: GpuClass } {
+  if (live) return live;
+  const g = requireGpujs();
+  const mode = resolveMode(g, requested);
+  let gpu = gpus.get(mode);
+  if (!gpu) {
+    gpu = new g.GPU({ mode });
+    gpus.set(mode, gpu);
+  }
+  live = { mode, gpu };
+  return live;
+}
+
+/**
+ * Which gpu.js mode is live and why, e.g. "headlessgl: gl loaded, DISPLAY=:99, renderer Mesa
+ * swrast_dri.so (llvmpipe, software rasterizer on the CPU); webgpu: no navigator.gpu ..." or
+ * "webasm (WebAssembly SIMD, single thread); headlessgl: gl loaded but no GL context (DISPLAY is
+ * unset; ...)". Resolves the mode on first call (METAGRAD_GPUJS_MODE, default 'auto'). Never throws.
+ */
+export function gpujsInfo(): GpuInfo {
+  try {
+    const { mode } = activate();
+    return describe(requireGpujs(), mode);
+  } catch (e) {
+    return { available: false, mode: null, isGpu: false, software: false, renderer: null, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * Forces a gpu.js mode ('headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu'), 'gpu' (the first
+ * available GL backend) or 'auto'. Throws an Error naming what is missing when the mode cannot run
+ * here (e.g. `gl` not loadable, no X display, no navigator.gpu); the previous mode then stays live.
+ * 'webgpu' always throws: its gpu.js kernels are asynchronous. Returns the new {@link gpujsInfo}.
+ */
+export function setGpujsMode(mode: string): GpuInfo {
+  const g = requireGpujs();
+  const resolved = resolveMode(g, mode);
+  requested = mode;
+  let gpu = gpus.get(resolved);
+  if (!gpu) {
+    gpu = new g.GPU({ mode: resolved });
+    gpus.set(resolved, gpu);
+  }
+  live = { mode: resolved, gpu };
+  return describe(g, resolved);
+}
+
+/**
+ * out[m×n] = op(A)·op(B) in float32, row-major, for `batch` matrices laid out consecutively.
+ * op is the transpose when the flag is set: A is stored [k×m] when transA (else [m×k]), B is stored
+ * [n×k] when transB (else [k×n]). Kernels are compiled once per (mode, shape, flags) and cached
+ * (at most 24 plans, least recently used destroyed). Runs on the live mode (see {@link gpujsInfo});
+ * throws if gpu.js is missing, on bad sizes, or if gpu.js silently fell back to its cpu backend.
+ */
+export function matmulGpujs(
+  a: Float32Array, b: Float32Array, out: Float32Array,
+  batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean,
+): void {
+  for (const [name, v] of [['batch', batch], ['m', m], ['k', k], ['n', n]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`matmulGpujs: ${name} must be a non-negative integer, got ${v}`);
+  }
+  const lenA = batch * m * k;
+  const lenB = batch * k * n;
+  const lenC = batch * m * n;
+  if (a.length < lenA) throw new RangeError(`matmulGpujs: a has ${a.length} elements, needs ${lenA} (batch ${batch} × ${m}×${k})`);
+  if (b.length < lenB) throw new RangeError(`matmulGpujs: b has ${b.length} elements, needs ${lenB} (batch ${batch} × ${k}×${n})`);
+  if (out.length < lenC) throw new RangeError(`matmulGpujs: out has ${out.length} elements, needs ${lenC} (batch ${batch} × ${m}×${n})`);
+  if (lenC === 0) return;
+  if (k === 0) {
+    out.fill(0, 0, lenC);
+    return;
+  }
+  const { mode, gpu } = activate();
+  const key = `${mode}|${batch}|${m}|${k}|${n}|${transA ? 1 : 0}${transB ? 1 : 0}`;
+  let plan = plans.get(key);
+  if (plan) {
+    plans.delete(key); // re-insert: Map order is the LRU order
+  } else {
+    const g = requireGpujs();
+    plan = GL_MODES.includes(mode)
+      ? glPlan(g, gpu, mode, batch, m, k, n, transA, transB)
+      : scalarPlan(g, gpu, mode, batch, m, k, n, transA, transB);
+    while (plans.size >= MAX_PLANS) {
+      const oldest = plans.keys().next().value as string;
+      plans.get(oldest)?.destroy();
+      plans.delete(oldest);
+    }
+  }
+  plans.set(key, plan);
+  plan.run(
+    a.length === lenA ? a : a.subarray(0, lenA),
+    b.length === lenB ? b : b.subarray(0, lenB),
+    out,
+  );
+}
+
+/**
+ * Destroys every cached kernel, every gpu.js instance and its GL context, synchronously. Afterwards
+ * the next call starts afresh in the requested mode.
+ */
+export function disposeGpujs(): void {
+  plans.clear(); // their kernels belong to the GPU instances torn down below
+  for (const gpu of gpus.values()) {
+    const internals = gpu as unknown as GpuInternals;
+    try {
+      for (const kernel of (internals.kernels ?? []).slice()) kernel.destroy(true);
+      if (internals.context && internals.Kernel?.destroyContext) internals.Kernel.destroyContext(internals.context);
+    } catch {
+      // teardown is best effort: a context that is already gone has nothing left to free
+    }
+  }
+  gpus.clear();
+  live = null;
+}
+
+function liveKernel(run: IKernelRunShortcut): LiveKernel {
+  return (run as unknown as { kernel: LiveKernel }).kernel;
+}
+
+/** Throws when gpu.js swapped a kernel for its cpu fallback (it only console.warns about that). */
+function checkNoFallback(mode: GpuMode, runs: IKernelRunShortcut[]): void {
+  for (const run of runs) {
+    const kernel = liveKernel(run);
+    if (kernel.constructor.name === 'CPUKernel' && mode !== 'cpu') {
+      throw new Error(`gpu.js fell back from ${mode} to its cpu backend${kernel.fallbackReason ? ` (${kernel.fallbackReason})` : ''}`);
+    }
+  }
+}
+
+function newInput(g: GpuJs, value: Float32Array, size: [number, number] | [number, number, number]): InputClass {
+  return new g.Input(value as unknown as number[], size);
+}
+
+/** Texels of k per GL loop iteration (METAGRAD_GPUJS_UNROLL overrides, for benchmarking). */
+function glUnroll(): number {
+  const u = Number(process.env['METAGRAD_GPUJS_UNROLL'] ?? 2);
+  return Number.isInteger(u) && u >= 1 && u <= 8 ? u : 2;
+}
+
+/** gpu.js reads loopMaxIterations from kernel settings; its typings only list it on functions. */
+type KernelSettings = IGPUKernelSettings & { loopMaxIterations?: number };
+
+/**
+ * precision 'single' (float textures, float32 readback); tactic 'precision' = highp in GLSL (lowp/mediump
+ * from 'speed'/'balanced' would lose digits on real GPUs and measured no faster on llvmpipe);
+ * fixIntegerDivisionAccuracy left at gpu.js's default (applied only where the driver needs it).
+ */
+function settings(extra: KernelSettings): IGPUKernelSettings {
+  return { precision: 'single', tactic: 'precision', ...extra };
+}
+
+/**
+ * GL plan: pack op(A) and op(B) into k-contiguous vec4 textures (kept on the GPU: pipeline mode),
+ * run the 2×2-blocked kernel into a texture, read it back once (one readPixels) and scatter.
+ */
+function glPlan(g: GpuJs, gpu: GpuClass, mode: GpuMode, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): Plan {
+  const unroll = glUnroll();
+  const Q = unroll * Math.ceil(k / (4 * unroll)); // texels along k, a multiple of the unroll factor
+  const Mp = m + (m & 1);
+  const Np = n + (n & 1);
+  const packA = gpu.createKernel(packASource(transA), settings({ pipeline: true, output: [Q, Mp, batch], constants: { M: m, K: k } }));
+  const packB = gpu.createKernel(packBSource(transB), settings({ pipeline: true, output: [Q, Np, batch], constants: { N: n, K: k } }));
+  const mm = gpu.createKernel(glMatmulSource(unroll), settings({
+    pipeline: true, output: [Np / 2, Mp / 2, batch], constants: { Q }, loopMaxIterations: Q,
+  }));
+  const runs = [packA, packB, mm];
+  const sizeA: [number, number, number] = transA ? [m, k, batch] : [k, m, batch];
+  const sizeB: [number, number, number] = transB ? [k, n, batch] : [n, k, batch];
+  const W = Np / 2;
+  const H = Mp / 2;
+  let checked = false;
+  return {
+    run(a, b, out) {
+      const ta = packA(newInput(g, a, sizeA));
+      const tb = packB(newInput(g, b, sizeB));
+      const tc = mm(ta, tb) as unknown as RawTexture;
+      if (!checked) {
+        checkNoFallback(mode, runs);
+        checked = true;
+      }
+      const raw = tc.renderRawOutput();
+      const oddN = (n & 1) === 1;
+      const oddM = (m & 1) === 1;
+      for (let z = 0; z < batch; z++) {
+        const zo = z * m * n;
+        for (let y = 0; y < H; y++) {
+          const r = 2 * y;
+          const lastRow = oddM && y === H - 1;
+          const o0 = zo + r * n;
+          const o1 = o0 + n;
+          let p = ((z * H + y) * W) * 4;
+          for (let x = 0; x < W; x++, p += 4) {
+            const c = 2 * x;
+            const lastCol = oddN && x === W - 1;
+            out[o0 + c] = raw[p]!;
+            if (!lastCol) out[o0 + c + 1] = raw[p + 1]!;
+            if (!lastRow) {
+              out[o1 + c] = raw[p + 2]!;
+              if (!lastCol) out[o1 + c + 1] = raw[p + 3]!;
+            }
+          }
+        }
+      }
+    },
+    destroy() {
+      for (const run of runs) run.destroy();
+    },
+  };
+}
+
+/** Copies the row-major [rows×cols] matrix src into dst as its [cols×rows] transpose. */
+function transposeInto(src: Float32Array, dst: Float32Array, rows: number, cols: number): Float32Array {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[o + c]!;
+  }
+  return dst;
+}
+
+/**
+ * webasm / cpu plan: one 2-D kernel, called once per batch slice on subarray views. The cpu backend
+ * runs the kernel as plain JS, one output at a time, so it gets A as [m×k] and B as [n×k] (transposed
+ * here, O(k·(m+n)) per slice) and walks both contiguously; the webasm backend vectorizes across output
+ * columns, where B's natural [k×n] layout is the contiguous one, so it reads the inputs as they are.
+ */
+function scalarPlan(g: GpuJs, gpu: GpuClass, mode: GpuMode, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): Plan {
+  const canonical = mode === 'cpu';
+  const tA = canonical ? false : transA;
+  const tB = canonical ? true : transB;
+  const scratchA = canonical && transA ? new Float32Array(m * k) : null;
+  const scratchB = canonical && !transB ? new Float32Array(k * n) : null;
+  // flat indices are computed in float32 on webasm: exact only below 2^24 (JS numbers on cpu).
+  const flat = canonical || Math.max(m * k, k * n) < EXACT_F32_INDEX;
+  const mm = gpu.createKernel(scalarMatmulSource(tA, tB, flat), settings({
+    output: [n, m], constants: { M: m, K: k, N: n, K4: k - (k % 4) }, loopMaxIterations: k,
+  }));
+  const sizeA: [number, number] = tA ? [m, k] : [k, m];
+  const sizeB: [number, number] = tB ? [k, n] : [n, k];
+  let checked = false;
+  return {
+    run(a, b, out) {
+      for (let z = 0; z < batch; z++) {
+        let az = a.subarray(z * m * k, (z + 1) * m * k);
+        let bz = b.subarray(z * k * n, (z + 1) * k * n);
+        if (scratchA) az = transposeInto(az, scratchA, k, m);
+        if (scratchB) bz = transposeInto(bz, scratchB, k, n);
+        const rows = (flat ? mm(az, bz) : mm(newInput(g, az, sizeA), newInput(g, bz, sizeB))) as Float32Array[];
+        if (!checked) {
+          checkNoFallback(mode, [mm]);
+          checked = true;
+        }
+        for (let r = 0; r < m; r++) out.set(rows[r]!, (z * m + r) * n);
+      }
+    },
+    destroy() {
+      mm.destroy();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The gpujs backend inside the graph: a float32 MLP's value, gradient and Hessian-vector product with
+ * every matmul on gpu.js equal the cpu backend's within float32 tolerance, in every gpu.js mode this
+ * machine has (cpu and webasm always; headlessgl under xvfb-run, as CI runs it).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { Rng, type Tensor, backendReport, disposeGpujs, grad, gpujsInfo, hvp, randn, setBackend, setGpujsMode } from '@metagrad/autograd';
+import { allClose } from '../helpers.js';
+
+type P = { W1: Tensor; W2: Tensor };
+const rng = new Rng(5);
+const f32 = { dtype: 'float32' as const };
+const p: P = { W1: randn([7, 33], rng, f32).mul(0.3), W2: randn([33, 5], rng, f32).mul(0.3) };
+const X = randn([2, 19, 7], rng, f32); // batched input: the batch axis broadcasts against 2-D weights
+const v: P = { W1: randn([7, 33], rng, f32), W2: randn([33, 5], rng, f32) };
+const f = (q: P): Tensor => X.matmul(q.W1).tanh().matmul(q.W2).tanh().square().sum();
+
+function run(): Tensor[] {
+  const g = grad(f)(p);
+  const h = hvp(f, p, v);
+  return [f(p), g.W1, g.W2, h.W1, h.W2];
+}
+
+const headless = process.env.METAGRAD_EXPECT_MODE === 'headlessgl';
+const modes = ['cpu', 'webasm', ...(headless ? ['headlessgl'] : [])];
+
+describe('gpujs backend in the graph', () => {
+  afterAll(() => {
+    setBackend('auto');
+    disposeGpujs();
+  });
+
+  const reference = (() => {
+    setBackend('cpu');
+    return run();
+  })();
+
+  for (const mode of modes)
+    it(`value, gradient and HVP through gpu.js matmuls (${mode} mode) equal the cpu backend's`, () => {
+      setGpujsMode(mode);
+      const report = setBackend('gpujs');
+      expect(report.gpujs!.mode).toBe(mode);
+      expect(report.float32).toContain(`gpujs in mode ${mode}`);
+      const got = run();
+      setBackend('cpu');
+      got.forEach((t, i) => allClose(t, reference[i]!, 2e-4, `output ${i}`));
+    });
+
+  it('float64 stays on cpu whatever the setting', () => {
+    setGpujsMode('cpu');
+    expect(setBackend('gpujs').float64).toBe('cpu');
+    const x = randn([3, 3], 1);
+    expect(x.matmul(x).dtype).toBe('float64');
+    setBackend('cpu');
+  });
+
+  it('auto never calls software a GPU, and the report says which mode ran and why', () => {
+    setBackend('auto');
+    const r = backendReport();
+    const info = gpujsInfo();
+    if (!info.isGpu || info.software) expect(r.float32).toMatch(/^cpu \(gpu.js has no hardware GPU here/);
+    expect(info.reason.length).toBeGreaterThan(10);
+    if (info.mode === 'webasm' || info.mode === 'cpu') expect(info.isGpu).toBe(false);
+  });
+
+  it('forcing an unavailable backend or mode throws naming what is missing', () => {
+    expect(() => setBackend('cuda' as never)).toThrow("setBackend: unknown backend 'cuda' (use 'auto', 'cpu' or 'gpujs')");
+    expect(() => setGpujsMode('webgpu')).toThrow(/webgpu/);
+    if (!headless && !process.env.DISPLAY) expect(() => setGpujsMode('headlessgl')).toThrow(/DISPLAY is unset/);
+  });
+
+  it.runIf(headless)('under xvfb-run the live gpu.js mode is headlessgl (CI)', () => {
+    const info = setGpujsMode('headlessgl');
+    expect(info.mode).toBe('headlessgl');
+    expect(info.available).toBe(true);
+  });
+});
