@@ -123,3 +123,22 @@ describe('exact Hessian decomposition on random tabular MDPs', () => {
     allClose(J, exactReturn(mdp, theta).item(), 1e-13);
   });
 });
+
+describe('the DESIGN contract: TabularMDP and exactAnalysis from @metagrad/rl', () => {
+  it('a TabularMDP built from plain arrays analyses like its spec, and bad specs are refused', async () => {
+    const { TabularMDP, exactAnalysis: analyse } = await import('@metagrad/rl');
+    const spec = {
+      S: 2, A: 2, H: 2, init: [0.3, 0.7],
+      P: [[[0.9, 0.1], [0.2, 0.8]], [[0.5, 0.5], [0.0, 1.0]]],
+      R: [[1, 0], [0, 2]],
+    };
+    const mdp = new TabularMDP(spec);
+    const theta = tensor([0.1, -0.4, 0.3, 0.2], [2, 2]);
+    const x = analyse(mdp, theta);
+    const y = exactAnalysis(spec, theta);
+    expect(x.J).toBe(y.J);
+    allClose(x.hessian, y.hessian, 0);
+    allClose(add(add(x.H1, x.H2), add(x.H12, transpose(x.H12))), x.hessian, 1e-12);
+    expect(() => new TabularMDP({ ...spec, init: [0.5, 0.6] })).toThrow(/init/);
+  });
+});

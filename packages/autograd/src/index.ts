@@ -16,7 +16,7 @@ export { noGrad, enableGrad, isGradEnabled, checkFinite, setCheckFinite, isCheck
 export type { Node } from './graph.js';
 export type { Primitive } from './primitives.js';
 export { Rng } from './random.js';
-export { setBackend, backendReport, GPUJS_MIN_FLOPS } from './kernels/backend.js';
+export { setBackend, backendReport, cpuKernel, GPUJS_MIN_FLOPS } from './kernels/backend.js';
 export type { BackendSetting, BackendReport } from './kernels/backend.js';
 export { gpujsInfo, setGpujsMode, disposeGpujs } from './kernels/gpujs/index.js';
 export type { GpuInfo, GpuMode } from './kernels/gpujs/index.js';

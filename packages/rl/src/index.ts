@@ -11,6 +11,9 @@ export {
   exactAnalysis, exactReturn, exactQ, enumerateTrajectories, enumerationBatch, tabularLogProb, validateTabular, MAX_TRAJECTORIES,
 } from './tabular/exact.js';
 export type { TabularSpec, ExactAnalysis, Enumeration } from './tabular/exact.js';
+/** The tabular MDP of the exact analysis (from @metagrad/envs, where it is also an environment). */
+export { TabularMDP } from '@metagrad/envs';
+export type { TabularMDPSpec } from '@metagrad/envs';
 export { formulationTerms } from './formulations.js';
 export type { FormulationTerms } from './formulations.js';
 export { sampleTabular, innerObjective, metaGradientSample, relativeStd, gradientVarianceExperiment } from './tabular/montecarlo.js';

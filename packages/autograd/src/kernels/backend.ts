@@ -2,7 +2,8 @@
  * The kernel backend for matrix products: the one place that decides which implementation runs a
  * matmul, so every matmul in a forward or backward pass (at any order) goes through the same choice.
  *
- * - `cpu`: plain JS loops (./matmul.ts), the portable reference.
+ * - `cpu`: WebAssembly SIMD kernels (./wasm: packed, register-blocked, cache-blocked GEMM), with the
+ *   plain JS loops of ./matmul.ts where wasm SIMD is missing or when METAGRAD_CPU_KERNEL=js.
  * - `gpujs`: gpu.js kernels (./gpujs), float32 only; float64 matmuls always stay on cpu.
  *
  * The setting is 'auto' (default; env METAGRAD_BACKEND overrides), 'cpu' or 'gpujs'. In 'auto', a float32
@@ -11,6 +12,7 @@
  */
 import type { Data } from './cpu.js';
 import { matmulJs } from './matmul.js';
+import { matmulF32, matmulF64, wasmSimdAvailable } from './wasm/index.js';
 import { type GpuInfo, gpujsInfo, matmulGpujs } from './gpujs/index.js';
 
 export type BackendSetting = 'auto' | 'cpu' | 'gpujs';
@@ -36,6 +38,8 @@ export interface BackendReport {
   float32: string;
   /** float64 matmuls always run on cpu. */
   float64: 'cpu';
+  /** The cpu backend's matmul kernel. */
+  cpuKernel: 'wasm-simd' | 'js';
   /** The gpu.js report (mode, whether it is a GPU or software, why), or null when gpu.js was never probed. */
   gpujs: GpuInfo | null;
 }
@@ -64,7 +68,7 @@ export function backendReport(): BackendReport {
   else if (info && info.available && info.isGpu && !info.software)
     float32 = `gpujs (${info.mode}, hardware GPU) for matmuls of ≥ ${GPUJS_MIN_FLOPS} flops, cpu below`;
   else float32 = `cpu (gpu.js has no hardware GPU here: ${info ? `${info.mode ?? 'none'}, ${info.software ? 'software' : 'unavailable'}` : 'not probed'})`;
-  return { setting, float32, float64: 'cpu', gpujs: info };
+  return { setting, float32, float64: 'cpu', cpuKernel: cpuKernel(), gpujs: info };
 }
 
 function useGpujs(out: Data, flops: number): boolean {
@@ -95,5 +99,29 @@ export function matmulInto(
         matmulGpujs(A.subarray(aOffs[t]!, aOffs[t]! + m * k), B.subarray(bOffs[t]!, bOffs[t]! + k * n), C.subarray(t * m * n, (t + 1) * m * n), 1, m, k, n, transA, transB);
     return;
   }
+  if (useWasm()) {
+    for (let t = 0; t < nb; t++) {
+      const A = a.subarray(aOffs[t]!, aOffs[t]! + m * k), B = b.subarray(bOffs[t]!, bOffs[t]! + k * n), C = out.subarray(t * m * n, (t + 1) * m * n);
+      if (C instanceof Float64Array) matmulF64(A as Float64Array, B as Float64Array, C, m, k, n, transA, transB);
+      else matmulF32(A as Float32Array, B as Float32Array, C, m, k, n, transA, transB);
+    }
+    return;
+  }
   for (let t = 0; t < nb; t++) matmulJs(a, aOffs[t]!, b, bOffs[t]!, out, t * m * n, m, k, n, transA, transB);
+}
+
+let wasmOn: boolean | null = null;
+/** Whether the cpu backend runs the wasm SIMD kernels (not when METAGRAD_CPU_KERNEL=js or SIMD is missing). */
+function useWasm(): boolean {
+  if (wasmOn === null) {
+    const v = process.env.METAGRAD_CPU_KERNEL;
+    if (v !== undefined && v !== '' && v !== 'wasm' && v !== 'js') throw new Error(`METAGRAD_CPU_KERNEL must be wasm or js, got '${v}'`);
+    wasmOn = v !== 'js' && wasmSimdAvailable();
+  }
+  return wasmOn;
+}
+
+/** The cpu backend's matmul kernel: 'wasm-simd' or 'js'. */
+export function cpuKernel(): 'wasm-simd' | 'js' {
+  return useWasm() ? 'wasm-simd' : 'js';
 }

@@ -1,0 +1,104 @@
+/**
+ * WebAssembly SIMD matmul for float64 and float32 typed arrays.
+ *
+ *   matmulF64(a, b, out, m, k, n, transA, transB)   // out[m×n] = op(A)·op(B)
+ *
+ * Files: ./emitter.ts writes wasm binaries; ./gemm.ts generates the kernels with it (packing, the
+ * 4×8 f32 / 4×4 f64 register-blocked micro-kernel, compaction; the design is described there);
+ * ./driver.ts owns the instance and memory and runs the cache-blocking loops; ./jsloops.ts is the
+ * plain-JS fallback.
+ *
+ * The module is generated and compiled synchronously at the first call above the JS threshold
+ * (~10 ms once). V8 first runs it in its baseline compiler and swaps in optimized code after some
+ * use, so the first few large calls are up to ~4× slower than the steady state (measured 1024³ f32:
+ * 10 GFLOP/s on the first call, 35–45 from the second or third on).
+ */
+import { DEFAULT_BLOCKING, WasmGemm } from './driver.js';
+import { DEFAULT_GEMM_CONFIG } from './gemm.js';
+import { FunctionBuilder, ModuleBuilder } from './emitter.js';
+import { type FloatArray, matmulJs } from './jsloops.js';
+import { wasmApi } from './wasmapi.js';
+
+export { WasmGemm, DEFAULT_BLOCKING, type Blocking, type GemmBlocking } from './driver.js';
+export { DEFAULT_GEMM_CONFIG, buildGemmModule, type GemmModuleConfig, type TileConfig, type KernelType } from './gemm.js';
+export { matmulJs, type FloatArray } from './jsloops.js';
+
+/**
+ * Below this many multiply-adds (m·k·n) the plain-JS loop is used: the wasm path's fixed cost
+ * (~0.2 µs: a few calls, copies, packing) outweighs its speed. Measured crossover, steady state:
+ * 4×4×4 JS 1.5× faster, 5×5×5 even, 6×6×6 wasm 1.2× faster, 8×8×8 wasm 2.6× (f64) / 3.4× (f32).
+ */
+export const JS_THRESHOLD: { readonly f64: number; readonly f32: number } = { f64: 192, f32: 192 };
+
+let simd: boolean | undefined;
+let gemm: WasmGemm | null | undefined;
+
+/** True when this Node has WebAssembly SIMD (it does on Node 20); kernels fall back to JS otherwise. */
+export function wasmSimdAvailable(): boolean {
+  if (simd === undefined) {
+    try {
+      // (func $probe (local $v v128) (local.set $v (f32x4.add (v128.const 0) (v128.const 0))))
+      const f = new FunctionBuilder('probe', []);
+      f.v128Zero().v128Zero().f32x4Add().localSet(f.local('v128', 'v'));
+      simd = wasmApi !== undefined && wasmApi.validate(new ModuleBuilder().add(f).toBytes());
+    } catch {
+      simd = false;
+    }
+  }
+  return simd === true;
+}
+
+/**
+ * The shared kernel instance, created at first use; null when wasm SIMD is unavailable. A module that
+ * fails to compile where SIMD is available is a bug in ./gemm.ts, so that error is not swallowed.
+ */
+function instance(): WasmGemm | null {
+  if (gemm === undefined) gemm = wasmSimdAvailable() ? new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING) : null;
+  return gemm;
+}
+
+function isDim(x: number): boolean {
+  return Number.isInteger(x) && x >= 0;
+}
+
+function check(kernel: string, a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number): void {
+  if (!isDim(m) || !isDim(k) || !isDim(n)) {
+    throw new Error(`${kernel}: sizes must be non-negative integers, got m=${m} k=${k} n=${n}`);
+  }
+  if (a.length < m * k) throw new Error(`${kernel}: a has ${a.length} elements, needs m·k = ${m}·${k} = ${m * k}`);
+  if (b.length < k * n) throw new Error(`${kernel}: b has ${b.length} elements, needs k·n = ${k}·${n} = ${k * n}`);
+  if (out.length < m * n) throw new Error(`${kernel}: out has ${out.length} elements, needs m·n = ${m}·${n} = ${m * n}`);
+}
+
+function matmul(t: 'f32' | 'f64', kernel: string, a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  check(kernel, a, b, out, m, k, n);
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    out.fill(0, 0, m * n);
+    return;
+  }
+  if (m * k * n >= JS_THRESHOLD[t]) {
+    const g = instance();
+    if (g && g.run(t, a, b, out, m, k, n, transA, transB)) return;
+  }
+  matmulJs(a, b, out, m, k, n, transA, transB);
+}
+
+/**
+ * out[m×n] = op(A)·op(B) in float64, where op(A) is [m×k] (A stored [k×m] row-major when transA) and
+ * op(B) is [k×n] (B stored [n×k] when transB). Row-major, contiguous from index 0 of each array (which
+ * may be subarray views; only the first m·k, k·n elements are read); overwrites out[0, m·n) and
+ * nothing else. k = 0 zero-fills; m = 0 or n = 0 writes nothing. `out` must not overlap `a` or `b`.
+ * Throws when a size is not a non-negative integer or an array is too short.
+ */
+export function matmulF64(a: Float64Array, b: Float64Array, out: Float64Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  matmul('f64', 'matmulF64', a, b, out, m, k, n, transA, transB);
+}
+
+/**
+ * out[m×n] = op(A)·op(B) in float32 (products and sums in float32 SIMD lanes), same conventions as
+ * {@link matmulF64}.
+ */
+export function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  matmul('f32', 'matmulF32', a, b, out, m, k, n, transA, transB);
+}

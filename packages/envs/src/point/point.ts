@@ -1,0 +1,187 @@
+/**
+ * The reference's 2-D point tasks (ProMP meta_policy_search/envs/point_envs): a point whose action is a
+ * clipped displacement, s' = s + clip(a, −c, c).
+ *
+ * - point-corner (MetaPointEnvCorner, the paper's Fig. 4): the goal is one of the corners (±2, ±2);
+ *   the sparse reward pays the step's progress toward the goal only once the point has left the start
+ *   region and the goal is its nearest corner, so the agent must explore to identify the task.
+ * - point-goal (MetaPointEnv, point_env_2d_v2): the goal is uniform in [−2, 2]², dense reward −‖s' − g‖.
+ */
+import type { Rng } from '@metagrad/autograd';
+import { EnvError, checkCount, clipToBox, readBoxAction } from '../core/errors.js';
+import { boxSpace } from '../core/types.js';
+import type { BoxSpace, MetaEnv, StepResult } from '../core/types.js';
+
+/** A point task: the goal position [x, y]. */
+export type PointTask = readonly [number, number];
+
+/** The reward of point-corner: 'sparse' (the default), 'dense' = −d, 'dense-squared' = −d², d = ‖s' − g‖. */
+export type PointCornerReward = 'sparse' | 'dense' | 'dense-squared';
+
+/** Options of point-corner. */
+export interface PointCornerOptions {
+  /** Default 'sparse' (the reference's default). */
+  reward?: PointCornerReward;
+  /** L1 radius of the start region where the sparse reward is 0. Default 0.5. */
+  sparseRadius?: number;
+  /** Default 100 (the reference's max_path_length for this task). */
+  horizon?: number;
+}
+
+/** Options of point-goal. */
+export interface PointGoalOptions {
+  /** Default 100. */
+  horizon?: number;
+}
+
+/** The four corners in the reference's order: (−2,−2), (2,−2), (−2,2), (2,2). */
+export const POINT_CORNERS: readonly PointTask[] = Object.freeze([
+  Object.freeze([-2, -2] as const), Object.freeze([2, -2] as const), Object.freeze([-2, 2] as const), Object.freeze([2, 2] as const),
+]);
+
+const dist = (x: number, y: number, g: PointTask): number => Math.hypot(x - g[0], y - g[1]);
+
+function checkTask(env: string, task: unknown): PointTask {
+  if (!Array.isArray(task) && !ArrayBuffer.isView(task)) throw new EnvError(env, `a task is a goal [x, y], got ${typeof task}`);
+  const t = task as ArrayLike<number>;
+  if (t.length !== 2 || !Number.isFinite(t[0]) || !Number.isFinite(t[1])) throw new EnvError(env, 'a task is a goal [x, y] of two finite numbers');
+  return [t[0]!, t[1]!];
+}
+
+function checkHorizon(env: string, h: number): number {
+  if (!Number.isInteger(h) || h < 1) throw new EnvError(env, `horizon must be a positive integer, got ${h}`);
+  return h;
+}
+
+abstract class PointEnvBase implements MetaEnv<PointTask> {
+  abstract readonly name: string;
+  readonly observationSpace: BoxSpace = boxSpace(2, -Infinity, Infinity);
+  abstract readonly actionSpace: BoxSpace;
+  abstract readonly horizon: number;
+  readonly infoKeys: readonly string[] = Object.freeze(['distance']);
+  protected goal: PointTask;
+  protected x = 0;
+  protected y = 0;
+  protected started = false;
+  private readonly a = new Float64Array(2);
+
+  constructor(goal: PointTask) {
+    this.goal = goal;
+  }
+
+  abstract sampleTasks(n: number, rng: Rng): PointTask[];
+  abstract clone(): MetaEnv<PointTask>;
+  protected abstract resetState(rng: Rng): void;
+  /** Reward for the move (x0, y0) → (x1, y1). */
+  protected abstract reward(x0: number, y0: number, x1: number, y1: number): number;
+
+  setTask(task: PointTask): void {
+    this.goal = checkTask(this.name, task);
+  }
+
+  getTask(): PointTask {
+    return this.goal;
+  }
+
+  reset(rng: Rng): Float64Array {
+    this.resetState(rng);
+    this.started = true;
+    return Float64Array.of(this.x, this.y);
+  }
+
+  /** s' = s + clip(a, low, high); reward by the task's rule; never terminates (the reference's done is False). */
+  step(action: ArrayLike<number> | number): StepResult {
+    if (!this.started) throw new EnvError(this.name, 'step() before reset()');
+    const a = clipToBox(readBoxAction(this.name, this.actionSpace, action, this.a), this.actionSpace);
+    const x0 = this.x, y0 = this.y;
+    this.x = x0 + a[0]!;
+    this.y = y0 + a[1]!;
+    const reward = this.reward(x0, y0, this.x, this.y);
+    return { obs: Float64Array.of(this.x, this.y), reward, done: false, info: { distance: dist(this.x, this.y, this.goal) } };
+  }
+}
+
+/**
+ * MetaPointEnvCorner: start uniform in [−0.2, 0.2]², actions clipped to [−0.2, 0.2]², goal one of the
+ * four corners. Sparse reward: 0 while ‖s'‖₁ < 0.5; outside, ‖s − g‖ − ‖s' − g‖ when g is the corner
+ * nearest to s', else 0.
+ */
+export class PointCornerEnv extends PointEnvBase {
+  readonly name = 'point-corner';
+  readonly actionSpace: BoxSpace = boxSpace(2, -0.2, 0.2);
+  readonly horizon: number;
+  readonly rewardType: PointCornerReward;
+  readonly sparseRadius: number;
+
+  constructor(opts: PointCornerOptions = {}) {
+    super(POINT_CORNERS[3]!);
+    const reward = opts.reward ?? 'sparse';
+    if (reward !== 'sparse' && reward !== 'dense' && reward !== 'dense-squared')
+      throw new EnvError('point-corner', `reward must be 'sparse', 'dense' or 'dense-squared', got '${String(reward)}'`);
+    const r = opts.sparseRadius ?? 0.5;
+    if (!(r >= 0) || !Number.isFinite(r)) throw new EnvError('point-corner', `sparseRadius must be a finite non-negative number, got ${r}`);
+    this.rewardType = reward;
+    this.sparseRadius = r;
+    this.horizon = checkHorizon(this.name, opts.horizon ?? 100);
+  }
+
+  /** Each task is one of the four corners with probability 1/4. */
+  sampleTasks(n: number, rng: Rng): PointTask[] {
+    checkCount(this.name, 'n', n);
+    return Array.from({ length: n }, () => [...POINT_CORNERS[rng.int(4)]!] as unknown as PointTask);
+  }
+
+  protected resetState(rng: Rng): void {
+    this.x = rng.uniformIn(-0.2, 0.2);
+    this.y = rng.uniformIn(-0.2, 0.2);
+  }
+
+  protected reward(x0: number, y0: number, x1: number, y1: number): number {
+    const d1 = dist(x1, y1, this.goal);
+    if (this.rewardType === 'dense') return -d1;
+    if (this.rewardType === 'dense-squared') return -d1 * d1;
+    if (Math.abs(x1) + Math.abs(y1) < this.sparseRadius) return 0; // still in the start region
+    let nearest = Infinity;
+    for (const c of POINT_CORNERS) nearest = Math.min(nearest, dist(x1, y1, c));
+    return d1 === nearest ? dist(x0, y0, this.goal) - d1 : 0; // progress toward g, if g is the nearest corner
+  }
+
+  clone(): PointCornerEnv {
+    const e = new PointCornerEnv({ reward: this.rewardType, sparseRadius: this.sparseRadius, horizon: this.horizon });
+    e.goal = this.goal;
+    return e;
+  }
+}
+
+/** MetaPointEnv (point_env_2d_v2): start at the origin, actions clipped to [−0.1, 0.1]², goal ~ U([−2, 2]²), reward −‖s' − g‖. */
+export class PointGoalEnv extends PointEnvBase {
+  readonly name = 'point-goal';
+  readonly actionSpace: BoxSpace = boxSpace(2, -0.1, 0.1);
+  readonly horizon: number;
+
+  constructor(opts: PointGoalOptions = {}) {
+    super([0, 0]);
+    this.horizon = checkHorizon(this.name, opts.horizon ?? 100);
+  }
+
+  /** Goals uniform in [−2, 2]² (x then y from `rng`). */
+  sampleTasks(n: number, rng: Rng): PointTask[] {
+    checkCount(this.name, 'n', n);
+    return Array.from({ length: n }, () => [rng.uniformIn(-2, 2), rng.uniformIn(-2, 2)] as const);
+  }
+
+  protected resetState(): void {
+    this.x = 0;
+    this.y = 0;
+  }
+
+  protected reward(_x0: number, _y0: number, x1: number, y1: number): number {
+    return -dist(x1, y1, this.goal);
+  }
+
+  clone(): PointGoalEnv {
+    const e = new PointGoalEnv({ horizon: this.horizon });
+    e.goal = this.goal;
+    return e;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The env registry: `makeEnv(name, opts)` builds any task by name; `envNames` lists them. Box-action
+ * envs are wrapped by default in the reference's action normalization (policy actions in [−10, 10]
+ * mapped linearly onto the env's bounds and clipped; `normalizeActions: false` gives the raw env).
+ */
+import { EnvError } from './core/errors.js';
+import type { MetaEnv } from './core/types.js';
+import { PointCornerEnv, PointGoalEnv } from './point/point.js';
+import type { PointCornerReward, PointTask } from './point/point.js';
+import { TabularMetaEnv } from './tabular/mdp.js';
+import type { TabularMDPSpec } from './tabular/mdp.js';
+import { loadMujoco, mujocoIfLoaded } from './mujoco/runtime.js';
+import type { MujocoModule } from './mujoco/runtime.js';
+import {
+  AntRandDirEnv, HalfCheetahFwdBackEnv, HopperRandParamsEnv, HumanoidRandDirEnv, Walker2DFwdBackEnv, Walker2DRandParamsEnv,
+} from './mujoco/tasks.js';
+import type { DirectionTask, RandParamsTask } from './mujoco/tasks.js';
+import { DEFAULT_ACTION_SCALE, NormalizedActionEnv } from './wrappers/normalized.js';
+
+/** Every env name, in a fixed order. */
+export const envNames = Object.freeze([
+  'point-corner', 'point-goal', 'tabular',
+  'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back', 'hopper-rand-params', 'walker2d-rand-params', 'humanoid-rand-dir',
+] as const);
+
+/** An env name. */
+export type EnvName = (typeof envNames)[number];
+
+/** The task type of each env. */
+export interface EnvTaskMap {
+  'point-corner': PointTask;
+  'point-goal': PointTask;
+  tabular: TabularMDPSpec;
+  'half-cheetah-fwd-back': DirectionTask;
+  'ant-rand-dir': DirectionTask;
+  'walker2d-fwd-back': DirectionTask;
+  'hopper-rand-params': RandParamsTask;
+  'walker2d-rand-params': RandParamsTask;
+  'humanoid-rand-dir': DirectionTask;
+}
+
+/** Options of makeEnv; each env accepts the common ones and its own (others are rejected). */
+export interface EnvOptions {
+  /**
+   * Box-action envs: wrap in the reference's action normalization (normalized_env.py). Default true,
+   * as the reference trains every task through normalize(env). Not allowed for 'tabular'.
+   */
+  normalizeActions?: boolean;
+  /** The normalization scale: policy actions live in [−actionScale, actionScale]. Default 10. */
+  actionScale?: number;
+  /** Override of the env's horizon. */
+  horizon?: number;
+  /** point-corner: 'sparse' (default), 'dense' or 'dense-squared'. */
+  reward?: PointCornerReward;
+  /** point-corner: L1 radius of the zero-reward start region. Default 0.5. */
+  sparseRadius?: number;
+  /** tabular: states (default 3), actions (default 2), horizon (default 3). */
+  S?: number;
+  A?: number;
+  H?: number;
+  /** RandParams: u ~ U(−limit, limit) in the multipliers. Default 3. */
+  logScaleLimit?: number;
+}
+
+const COMMON = ['normalizeActions', 'actionScale', 'horizon'] as const;
+const OWN: Record<EnvName, readonly string[]> = {
+  'point-corner': ['reward', 'sparseRadius'],
+  'point-goal': [],
+  tabular: ['S', 'A', 'H'],
+  'half-cheetah-fwd-back': [],
+  'ant-rand-dir': [],
+  'walker2d-fwd-back': [],
+  'hopper-rand-params': ['logScaleLimit'],
+  'walker2d-rand-params': ['logScaleLimit'],
+  'humanoid-rand-dir': [],
+};
+
+const MUJOCO_NAMES: ReadonlySet<string> = new Set([
+  'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back', 'hopper-rand-params', 'walker2d-rand-params', 'humanoid-rand-dir',
+]);
+
+/** True for the envs simulated by MuJoCo (they need the wasm module: makeEnv loads it). */
+export function isMujocoEnv(name: string): boolean {
+  return MUJOCO_NAMES.has(name);
+}
+
+function checkName(name: unknown): asserts name is EnvName {
+  if (typeof name !== 'string' || !(envNames as readonly string[]).includes(name))
+    throw new EnvError('makeEnv', `unknown env '${String(name)}'; valid names: ${envNames.join(', ')}`);
+}
+
+function checkOptions(name: EnvName, opts: EnvOptions): void {
+  if (opts === null || typeof opts !== 'object') throw new EnvError(name, 'options must be an object');
+  const allowed = [...COMMON, ...OWN[name]];
+  for (const k of Object.keys(opts))
+    if (!allowed.includes(k) && (opts as Record<string, unknown>)[k] !== undefined)
+      throw new EnvError(name, `unknown option '${k}'; valid options for ${name}: ${allowed.join(', ')}`);
+  if (name === 'tabular' && opts.normalizeActions) throw new EnvError(name, 'normalizeActions needs a box action space; tabular actions are discrete');
+  if (opts.normalizeActions !== undefined && typeof opts.normalizeActions !== 'boolean')
+    throw new EnvError(name, `normalizeActions must be a boolean, got ${String(opts.normalizeActions)}`);
+}
+
+function build(name: EnvName, opts: EnvOptions, mj: MujocoModule | null): MetaEnv {
+  const h = opts.horizon;
+  let env: MetaEnv;
+  switch (name) {
+    case 'point-corner':
+      env = new PointCornerEnv({ reward: opts.reward, sparseRadius: opts.sparseRadius, horizon: h });
+      break;
+    case 'point-goal':
+      env = new PointGoalEnv({ horizon: h });
+      break;
+    case 'tabular':
+      return new TabularMetaEnv({ S: opts.S, A: opts.A, H: opts.H ?? h });
+    default: {
+      if (!mj) throw new EnvError(name, 'the MuJoCo module is not loaded; use `await makeEnv(...)` or `await loadMujoco()` before makeEnvSync');
+      const o = { horizon: h };
+      if (name === 'half-cheetah-fwd-back') env = new HalfCheetahFwdBackEnv(mj, o);
+      else if (name === 'ant-rand-dir') env = new AntRandDirEnv(mj, o);
+      else if (name === 'walker2d-fwd-back') env = new Walker2DFwdBackEnv(mj, o);
+      else if (name === 'humanoid-rand-dir') env = new HumanoidRandDirEnv(mj, o);
+      else if (name === 'hopper-rand-params') env = new HopperRandParamsEnv(mj, { horizon: h, logScaleLimit: opts.logScaleLimit });
+      else env = new Walker2DRandParamsEnv(mj, { horizon: h, logScaleLimit: opts.logScaleLimit });
+    }
+  }
+  if (opts.normalizeActions === false) return env;
+  return new NormalizedActionEnv(env, opts.actionScale ?? DEFAULT_ACTION_SCALE);
+}
+
+/**
+ * Builds the env `name` (see envNames); loads MuJoCo first when the env needs it. An unknown name
+ * throws an error listing the valid ones; unknown options throw too.
+ */
+export async function makeEnv<N extends EnvName>(name: N, opts?: EnvOptions): Promise<MetaEnv<EnvTaskMap[N]>>;
+export async function makeEnv(name: string, opts?: EnvOptions): Promise<MetaEnv>;
+export async function makeEnv(name: string, opts: EnvOptions = {}): Promise<MetaEnv> {
+  checkName(name);
+  checkOptions(name, opts);
+  const mj = isMujocoEnv(name) ? await loadMujoco() : null;
+  return build(name, opts, mj);
+}
+
+/**
+ * makeEnv without the await: point and tabular envs always; MuJoCo envs once `loadMujoco()` has
+ * finished in this thread (otherwise it throws saying so).
+ */
+export function makeEnvSync<N extends EnvName>(name: N, opts?: EnvOptions): MetaEnv<EnvTaskMap[N]>;
+export function makeEnvSync(name: string, opts?: EnvOptions): MetaEnv;
+export function makeEnvSync(name: string, opts: EnvOptions = {}): MetaEnv {
+  checkName(name);
+  checkOptions(name, opts);
+  return build(name, opts, mujocoIfLoaded());
+}

@@ -1,0 +1,163 @@
+/**
+ * Policies for sampling, as plain typed-array forward passes (no autograd): a descriptor that can be
+ * posted to a worker (kind + flat parameters) and the batched function it compiles to. Row k of a
+ * batch draws its noise from rngs[k] only, and its arithmetic never depends on the other rows, so an
+ * environment's actions are the same whichever batch (serial, or one worker's share) it is part of.
+ */
+import type { Rng } from '@metagrad/autograd';
+
+/**
+ * The reference's Gaussian MLP policy: mean = MLP(obs) with tanh hidden layers and a linear output,
+ * action = mean + exp(logStd)·ε, ε ~ N(0, I). `params` is flat in @metagrad/rl's
+ * GaussianMLPPolicy.flatten order: W_1 [in, out] row-major, b_1, …, W_L, b_L, logStd [actDim].
+ */
+export interface GaussianMLPSpec {
+  readonly kind: 'gaussian-mlp';
+  readonly obsDim: number;
+  readonly actDim: number;
+  /** Hidden widths, e.g. [64, 64]. */
+  readonly hidden: readonly number[];
+  readonly params: Float64Array;
+}
+
+/** π(a|s) = softmax(θ[s])_a for a discrete state index s; theta [S·A] row-major. */
+export interface TabularSoftmaxSpec {
+  readonly kind: 'tabular-softmax';
+  readonly S: number;
+  readonly A: number;
+  readonly theta: Float64Array;
+}
+
+/** Actions uniform in [low, high] per coordinate (random-action baselines and benchmarks). */
+export interface UniformSpec {
+  readonly kind: 'uniform';
+  readonly low: Float64Array;
+  readonly high: Float64Array;
+}
+
+/** A policy descriptor: plain data, posted as-is to worker threads. */
+export type PolicySpec = GaussianMLPSpec | TabularSoftmaxSpec | UniformSpec;
+
+/**
+ * A batched policy: obs [n × obsDim] row-major → actions written into out [n × actDim]. Row k must
+ * draw its randomness from rngs[k] only (that is what makes the worker sampler equal the serial one).
+ */
+export type BatchedPolicy = (obs: Float64Array, n: number, rngs: readonly Rng[], out: Float64Array) => void;
+
+/** Number of parameters of a Gaussian MLP: Σ (in+1)·out over layers, plus actDim for logStd. */
+export function gaussianMLPParamCount(obsDim: number, actDim: number, hidden: readonly number[]): number {
+  const sizes = [obsDim, ...hidden, actDim];
+  let n = actDim;
+  for (let i = 0; i + 1 < sizes.length; i++) n += (sizes[i]! + 1) * sizes[i + 1]!;
+  return n;
+}
+
+const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Throws a clear error unless the spec is well formed and matches the env's dimensions. */
+export function checkPolicySpec(spec: PolicySpec, obsDim: number, actDim: number): void {
+  if (spec === null || typeof spec !== 'object') throw new Error('policy: expected a policy spec { kind, ... }');
+  switch (spec.kind) {
+    case 'gaussian-mlp': {
+      if (!posInt(spec.obsDim) || !posInt(spec.actDim) || !Array.isArray(spec.hidden) || !spec.hidden.every(posInt))
+        throw new Error('policy gaussian-mlp: obsDim, actDim and hidden widths must be positive integers');
+      if (spec.obsDim !== obsDim || spec.actDim !== actDim)
+        throw new Error(`policy gaussian-mlp: [obsDim, actDim] = [${spec.obsDim}, ${spec.actDim}] but the env has [${obsDim}, ${actDim}]`);
+      const n = gaussianMLPParamCount(spec.obsDim, spec.actDim, spec.hidden);
+      if (!(spec.params instanceof Float64Array) || spec.params.length !== n)
+        throw new Error(`policy gaussian-mlp: params must be a Float64Array of ${n} numbers (W_1, b_1, …, W_L, b_L, logStd), got ${spec.params?.length}`);
+      for (let i = 0; i < n; i++) if (!Number.isFinite(spec.params[i]!)) throw new Error(`policy gaussian-mlp: params[${i}] is ${spec.params[i]}`);
+      return;
+    }
+    case 'tabular-softmax':
+      if (!posInt(spec.S) || !posInt(spec.A)) throw new Error('policy tabular-softmax: S and A must be positive integers');
+      if (obsDim !== 1 || actDim !== 1) throw new Error('policy tabular-softmax: needs an env with discrete observations and actions');
+      if (!(spec.theta instanceof Float64Array) || spec.theta.length !== spec.S * spec.A)
+        throw new Error(`policy tabular-softmax: theta must be a Float64Array of S·A = ${spec.S * spec.A} numbers`);
+      return;
+    case 'uniform':
+      if (!(spec.low instanceof Float64Array) || !(spec.high instanceof Float64Array) || spec.low.length !== actDim || spec.high.length !== actDim)
+        throw new Error(`policy uniform: low and high must be Float64Arrays of actDim = ${actDim} numbers`);
+      return;
+    default:
+      throw new Error(`policy: unknown kind '${String((spec as { kind?: unknown }).kind)}'; valid kinds: gaussian-mlp, tabular-softmax, uniform`);
+  }
+}
+
+/** Compiles a spec into its batched forward pass. */
+export function batchedPolicy(spec: PolicySpec): BatchedPolicy {
+  switch (spec.kind) {
+    case 'gaussian-mlp':
+      return gaussianMLP(spec);
+    case 'tabular-softmax':
+      return tabularSoftmax(spec);
+    case 'uniform':
+      return (_obs, n, rngs, out) => {
+        const d = spec.low.length;
+        for (let k = 0; k < n; k++) for (let j = 0; j < d; j++) out[k * d + j] = rngs[k]!.uniformIn(spec.low[j]!, spec.high[j]!);
+      };
+  }
+}
+
+/**
+ * h_0 = o, h_i = tanh(h_{i−1} W_i + b_i), μ = h_{L−1} W_L + b_L, a = μ + exp(logStd)·ε. Each output is
+ * Σ_i h_i·W_ij accumulated in increasing i, then + b_j (the same order for every batch size).
+ */
+function gaussianMLP(spec: GaussianMLPSpec): BatchedPolicy {
+  const sizes = [spec.obsDim, ...spec.hidden, spec.actDim];
+  const L = sizes.length - 1;
+  // Weights transposed to [out, in] so each output is one contiguous dot product.
+  const Wt: Float64Array[] = [], bs: Float64Array[] = [];
+  let o = 0;
+  for (let l = 0; l < L; l++) {
+    const fin = sizes[l]!, fout = sizes[l + 1]!;
+    const t = new Float64Array(fin * fout);
+    for (let i = 0; i < fin; i++) for (let j = 0; j < fout; j++) t[j * fin + i] = spec.params[o + i * fout + j]!;
+    Wt.push(t);
+    o += fin * fout;
+    bs.push(spec.params.slice(o, o + fout));
+    o += fout;
+  }
+  const std = Float64Array.from(spec.params.subarray(o, o + spec.actDim), Math.exp);
+  const maxWidth = Math.max(...sizes);
+  const bufA = new Float64Array(maxWidth), bufB = new Float64Array(maxWidth);
+  const actDim = spec.actDim, obsDim = spec.obsDim;
+  return (obs, n, rngs, out) => {
+    for (let k = 0; k < n; k++) {
+      let h = bufA, next = bufB;
+      for (let i = 0; i < obsDim; i++) h[i] = obs[k * obsDim + i]!;
+      for (let l = 0; l < L; l++) {
+        const fin = sizes[l]!, fout = sizes[l + 1]!;
+        const W = Wt[l]!, b = bs[l]!;
+        const hidden = l < L - 1;
+        for (let j = 0; j < fout; j++) {
+          const row = j * fin;
+          let acc = 0;
+          for (let i = 0; i < fin; i++) acc += h[i]! * W[row + i]!;
+          next[j] = hidden ? Math.tanh(acc + b[j]!) : acc + b[j]!;
+        }
+        const t = h;
+        h = next;
+        next = t;
+      }
+      const rng = rngs[k]!;
+      for (let j = 0; j < actDim; j++) out[k * actDim + j] = h[j]! + std[j]! * rng.normal();
+    }
+  };
+}
+
+/** a ~ softmax(θ[s]) by rngs[k].categorical, s = obs[k]. */
+function tabularSoftmax(spec: TabularSoftmaxSpec): BatchedPolicy {
+  const { S, A, theta } = spec;
+  const p = new Float64Array(A);
+  return (obs, n, rngs, out) => {
+    for (let k = 0; k < n; k++) {
+      const s = obs[k]!;
+      if (!Number.isInteger(s) || s < 0 || s >= S) throw new Error(`policy tabular-softmax: observation ${s} is not a state index in [0, ${S})`);
+      let m = -Infinity;
+      for (let a = 0; a < A; a++) m = Math.max(m, theta[s * A + a]!);
+      for (let a = 0; a < A; a++) p[a] = Math.exp(theta[s * A + a]! - m);
+      out[k] = rngs[k]!.categorical(p);
+    }
+  };
+}
