@@ -4,7 +4,7 @@
  * machine has (cpu and webasm always; headlessgl under xvfb-run, as CI runs it).
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { Rng, type Tensor, backendReport, disposeGpujs, grad, gpujsInfo, hvp, randn, setBackend, setGpujsMode } from '@metagrad/autograd';
+import { Rng, type Tensor, backendReport, cpuKernel, disposeGpujs, grad, gpujsInfo, hvp, probeWebgpu, randn, setBackend, setGpujsMode } from '@metagrad/autograd';
 import { allClose } from '../helpers.js';
 
 type P = { W1: Tensor; W2: Tensor };
@@ -67,6 +67,20 @@ describe('gpujs backend in the graph', () => {
     expect(() => setBackend('cuda' as never)).toThrow("setBackend: unknown backend 'cuda' (use 'auto', 'cpu' or 'gpujs')");
     expect(() => setGpujsMode('webgpu')).toThrow(/webgpu/);
     if (!headless && !process.env.DISPLAY) expect(() => setGpujsMode('headlessgl')).toThrow(/DISPLAY is unset/);
+  });
+
+  it('webgpu: the probe asks Dawn for an adapter and the report says what answered; the mode is refused with that reason', async () => {
+    const probe = await probeWebgpu();
+    expect(probe.reason).toMatch(/^webgpu: /);
+    if (probe.adapter === null) expect(probe.reason).toMatch(/no adapter answered|did not load|did not answer|failed/);
+    else expect(probe.reason).toContain(probe.adapter);
+    expect(gpujsInfo().reason).toContain(probe.reason);
+    expect(() => setGpujsMode('webgpu')).toThrow(probe.reason);
+  }, 20_000);
+
+  it('the cpu backend runs the wasm SIMD matmul kernels on Node 20 and says so', () => {
+    expect(cpuKernel()).toBe('wasm-simd');
+    expect(backendReport().cpuKernel).toBe('wasm-simd');
   });
 
   it.runIf(headless)('under xvfb-run the live gpu.js mode is headlessgl (CI)', () => {

@@ -19,4 +19,6 @@ export { Rng } from './random.js';
 export { setBackend, backendReport, cpuKernel, GPUJS_MIN_FLOPS } from './kernels/backend.js';
 export type { BackendSetting, BackendReport } from './kernels/backend.js';
 export { gpujsInfo, setGpujsMode, disposeGpujs } from './kernels/gpujs/index.js';
+export { probeWebgpu } from './kernels/gpujs/probe.js';
+export type { WebgpuProbe } from './kernels/gpujs/probe.js';
 export type { GpuInfo, GpuMode } from './kernels/gpujs/index.js';

@@ -88,9 +88,9 @@ function whyNot(g: GpuJs, mode: GpuMode): string | null {
       return g.GPU.isWebAssemblySupported ? null : 'webasm: WebAssembly is not available in this runtime';
     case 'webgpu':
       // webgpu kernels' run() returns a Promise (mapAsync readback); matmulGpujs must be synchronous
-      return webgpuDescription().includes('no navigator.gpu')
-        ? `${webgpuDescription()}; and gpu.js webgpu kernels are asynchronous, which the synchronous matmulGpujs cannot use`
-        : webgpuDescription();
+      return webgpuDescription().includes('asynchronous')
+        ? webgpuDescription()
+        : `${webgpuDescription()}; and gpu.js webgpu kernels are asynchronous, which the synchronous matmulGpujs cannot use`;
     case 'webgl':
     case 'webgl2':
       if (mode === 'webgl' ? g.GPU.isWebGLSupported : g.GPU.isWebGL2Supported) return null;

@@ -78,11 +78,64 @@ export function glDriverDescription(): { renderer: string; software: boolean } {
   return { renderer: 'unknown (ANGLE does not expose the underlying driver)', software: false };
 }
 
-/** One line on WebGPU: gpu.js's webgpu mode needs `navigator.gpu`, which Node 20 does not have. */
-export function webgpuDescription(): string {
-  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-  if (!nav || !nav.gpu) {
-    return 'webgpu: no navigator.gpu (Node 20 has none; the webgpu@0.3.x package can supply one)';
+/** What {@link probeWebgpu} found: whether the `webgpu` package (Dawn) loaded and which adapter answered. */
+export interface WebgpuProbe {
+  /** The `webgpu` package loaded and created a navigator.gpu. */
+  loaded: boolean;
+  /** The adapter that answered requestAdapter() (vendor, architecture, device, description), or null. */
+  adapter: string | null;
+  /** One line saying what was found and why it is or is not usable. */
+  reason: string;
+}
+
+let webgpuProbe: WebgpuProbe | null = null;
+
+const ASYNC_NOTE = "gpu.js webgpu kernels are asynchronous (run() returns a Promise) and the engine's matmul is synchronous, so matmuls are not routed there";
+
+/**
+ * Asks WebGPU for an adapter, once: through the global navigator.gpu if there is one, else through the
+ * optional `webgpu` package (Dawn for Node, `create([])`). Never throws; the result also feeds
+ * {@link webgpuDescription} and so every later gpu.js report. Dawn may print its own warnings to stderr
+ * (for instance when Vulkan has no usable device).
+ */
+export async function probeWebgpu(timeoutMs = 10_000): Promise<WebgpuProbe> {
+  if (webgpuProbe) return webgpuProbe;
+  type Adapter = { info?: { vendor?: string; architecture?: string; device?: string; description?: string } };
+  type Gpu = { requestAdapter(): Promise<Adapter | null> };
+  let gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+  let source = 'navigator.gpu';
+  if (!gpu) {
+    try {
+      const mod = (await import('webgpu' as string)) as { create(flags: string[]): Gpu; globals: object };
+      Object.assign(globalThis, mod.globals);
+      gpu = mod.create([]);
+      source = 'the webgpu package (Dawn)';
+    } catch (e) {
+      return (webgpuProbe = { loaded: false, adapter: null, reason: `webgpu: no navigator.gpu, and the optional webgpu package did not load (${firstLine(e)})` });
+    }
   }
-  return 'webgpu: navigator.gpu present, but gpu.js webgpu kernels return Promises and matmulGpujs is synchronous';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  try {
+    const got = await Promise.race([gpu.requestAdapter(), timeout]);
+    if (got === 'timeout') return (webgpuProbe = { loaded: true, adapter: null, reason: `webgpu: ${source} loaded, requestAdapter() did not answer within ${timeoutMs} ms` });
+    if (got === null) {
+      return (webgpuProbe = { loaded: true, adapter: null, reason: `webgpu: ${source} loaded, but no adapter answered (no Vulkan GPU that Dawn accepts on this machine)` });
+    }
+    const i = got.info ?? {};
+    const adapter = [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ') || 'unnamed adapter';
+    return (webgpuProbe = { loaded: true, adapter, reason: `webgpu: adapter '${adapter}' answers through ${source}; ${ASYNC_NOTE}` });
+  } catch (e) {
+    return (webgpuProbe = { loaded: true, adapter: null, reason: `webgpu: ${source} loaded, requestAdapter() failed (${firstLine(e)})` });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One line on WebGPU: what {@link probeWebgpu} found, or, before it ran, whether navigator.gpu exists. */
+export function webgpuDescription(): string {
+  if (webgpuProbe) return webgpuProbe.reason;
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (!nav || !nav.gpu) return 'webgpu: not probed yet (await probeWebgpu() asks the optional webgpu package for an adapter)';
+  return `webgpu: navigator.gpu present, adapter not requested yet; ${ASYNC_NOTE}`;
 }
