@@ -9,17 +9,11 @@
  * - Their per-element variances, from the per-trajectory Hessians (Eq. 40–41 for DiCE, 69–70 for LVC).
  */
 import { type Tensor, grad, hessian, jacobian, noGrad, stack, tensor } from '@metagrad/autograd';
+import type { TabularMDPSpec } from '@metagrad/envs';
 import { dice, lvc, rewardToGo, type Steps } from '../estimators.js';
 
-/** A finite-horizon tabular MDP: init[s], P[s][a][s'] (rows sum to 1), R[s][a]. */
-export interface TabularSpec {
-  readonly S: number;
-  readonly A: number;
-  readonly H: number;
-  readonly init: ArrayLike<number>;
-  readonly P: ArrayLike<ArrayLike<ArrayLike<number>>>;
-  readonly R: ArrayLike<ArrayLike<number>>;
-}
+/** A finite-horizon tabular MDP: init[s], P[s][a][s'] (rows sum to 1), R[s][a] (@metagrad/envs' TabularMDPSpec; a TabularMDP is one). */
+export type TabularSpec = TabularMDPSpec;
 
 /** Throws a clear error when the spec is malformed (sizes, probabilities, finiteness). */
 export function validateTabular(m: TabularSpec, fn = 'TabularMDP'): void {
