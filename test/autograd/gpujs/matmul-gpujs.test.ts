@@ -92,7 +92,7 @@ describe('gpujsInfo', () => {
 describe('setGpujsMode errors', () => {
   it('refuses webgpu with a message naming what is missing', () => {
     setGpujsMode('cpu');
-    expect(() => setGpujsMode('webgpu')).toThrowError(/gpu\.js mode "webgpu" is not available: webgpu: .*(navigator\.gpu).*synchronous/);
+    expect(() => setGpujsMode('webgpu')).toThrowError(/gpu\.js mode "webgpu" is not available: webgpu: .*(probeWebgpu|adapter).*asynchronous/);
     // the previous mode stays live
     expect(gpujsInfo().mode).toBe('cpu');
   });
