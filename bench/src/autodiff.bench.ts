@@ -51,7 +51,7 @@ const TARGETS: Record<string, number> = { 'inner_grad/float64': 20, 'meta_grad/f
 const TOL = { fd64: 1e-6, vs64: 1e-3, matmul64: 1e-12, matmul32: 1e-5 };
 
 // Every row is the cpu backend (its wasm SIMD kernels): float32 matmuls stay there even where 'auto' would send
-// large ones to a hardware GPU (gpu.js throughput has its own script, bench/dist/matmul-gpujs.js).
+// large ones to a hardware GPU (the backends side by side: bench/dist/matmul-backends.js, `npm run bench:matmul`).
 setBackend('cpu');
 
 function arg(name: string): string | undefined {
