@@ -23,3 +23,29 @@ export { renderSvg, svgToPng, writeChart } from './report/plot.js';
 export { DiagGaussian, Categorical } from './distributions.js';
 export { GaussianMLPPolicy, TabularSoftmaxPolicy } from './policies.js';
 export type { Policy, GaussianMLPParams, GaussianMLPOptions, TabularSoftmaxOptions } from './policies.js';
+export { Adam, flattenTree, unflattenTree } from './optim.js';
+export type { AdamOptions, AdamState } from './optim.js';
+export { LinearBaseline, LinearFeatureBaseline, LinearTimeBaseline, choleskySolve } from './baselines.js';
+export type { PathsView, BaselineFeatures } from './baselines.js';
+export { discountCumsum, gae, normalizeMasked, processSamples } from './advantages.js';
+export type { ProcessOptions, ProcessedSamples } from './advantages.js';
+export {
+  makeAlgorithm, defaultInnerObjective, innerObjectives, broadcastToTasks, taskMean, taskLogProb, taskKL, taskParamsRow, perTask, toStepBatch,
+  taskInnerObjective, taskInnerStep, adapt, adaptedParams, evalRound, roundKL, taskMeanAug, meanTaskKL, klDiagnostics, outerLikelihoodRatio, outerPolicyGradient, formulationIIMetaTerm,
+  roundInputs, evalRoundChunked, ProMP, prompLoss, adaptKLCoeff, MamlTrpo, mamlTrpoObjective, EMamlTrpo, EMamlVpg, LvcVpg, DiceVpg, VpgMetaAlgorithm,
+  trpoStep, conjugateGradient, conjugateGradientWithProduct, trpoLinearization,
+} from './algos/index.js';
+export type {
+  InnerObjective, TaskParams, StepBatch, MetaBatch, RoundEval, Adapted, InnerStepOptions, OuterResult, MetaAlgorithm, AlgoSettings, PrompTerms, OuterObjective,
+  TrpoOptions, TrpoResult, TrpoObjective,
+} from './algos/index.js';
+export { algoNames, trainEnvNames, configKeys, ConfigError, resolveConfig, loadConfigFile } from './trainer/config.js';
+export type { AlgoName, TrainConfig, TrainEnvOptions, ConfigInput } from './trainer/config.js';
+export { train, readCheckpoint, readLog, readRunConfig, csvHeader, csvRow } from './trainer/metaTrainer.js';
+export type { IterationRecord, TrainHooks, Checkpoint } from './trainer/metaTrainer.js';
+export { evaluate } from './trainer/evaluate.js';
+export type { EvaluationResult, TaskTrajectories } from './trainer/evaluate.js';
+export { sampleAndAdapt, setupRun, initialParams, iterationRng, processRound, EVALUATION_ITERATION } from './trainer/adaptation.js';
+export type { RunSetup, AdaptationResult, PhaseHooks } from './trainer/adaptation.js';
+export { serialTaskSampler, workerTaskSampler, concatBatches } from './trainer/sampler.js';
+export type { TaskSampler } from './trainer/sampler.js';

@@ -1,0 +1,127 @@
+/**
+ * Task chunking. Every meta-objective here is a mean over the tasks of per-task terms, so its value and
+ * its gradient are sums over chunks of tasks, each weighted by (chunk size)/K — exactly, up to the order
+ * of floating-point summation. Splitting the meta-batch into chunks keeps every intermediate tensor of
+ * the task-batched graphs (e.g. [C, rollouts·horizon, 64]) under a size budget (2²¹ elements, 16 MB in
+ * float64): large enough for efficient matmuls, and small enough that the allocator reuses freed memory
+ * instead of mapping fresh pages for every op (glibc serves blocks above 32 MB with new mmaps, whose
+ * page faults cost more than the arithmetic), and peak memory stays bounded.
+ */
+import { type Tensor, concat, enableGrad, gradients, noGrad, treeLeaves, treeMap, treeUnflatten } from '@metagrad/autograd';
+import type { GaussianMLPParams, GaussianMLPPolicy } from '../policies.js';
+import type { MetaBatch, StepBatch, TaskParams } from './common.js';
+
+/** The default element budget of one chunk's widest tensor. */
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 21;
+
+/** Chunk sizes for K tasks whose widest per-task tensor has `perTask` elements: as equal as possible, each ≤ budget (at least 1 task). */
+export function chunkSizes(K: number, perTask: number, budget = DEFAULT_CHUNK_ELEMENTS): number[] {
+  const maxTasks = Math.max(1, Math.floor(budget / Math.max(1, perTask)));
+  const n = Math.ceil(K / maxTasks);
+  return Array.from({ length: n }, (_, i) => Math.floor(((i + 1) * K) / n) - Math.floor((i * K) / n));
+}
+
+/** The widest layer of TaskParams (or of plain policy parameters). */
+export function maxWidth(p: GaussianMLPParams): number {
+  return Math.max(...p.layers.map((l) => l.b.shape[l.b.ndim - 1]!));
+}
+
+/** Tasks [t0, t1) of TaskParams. */
+export function sliceTaskParams(p: TaskParams, t0: number, t1: number): TaskParams {
+  return treeMap((t) => t.slice([t0], [t1]), p);
+}
+
+/** TaskParams of several chunks joined along the task axis. */
+export function concatTaskParams(ps: readonly TaskParams[]): TaskParams {
+  if (ps.length === 1) return ps[0]!;
+  const leaves = ps.map((p) => treeLeaves(p));
+  return treeUnflatten(ps[0]!, leaves[0]!.map((_, i) => concat(leaves.map((l) => l[i]!), 0)));
+}
+
+/** Tasks [t0, t1) of a round (constants). */
+export function sliceStep(d: StepBatch, t0: number, t1: number): StepBatch {
+  if (t0 === 0 && t1 === d.K) return d;
+  return noGrad(() => {
+    const s = (t: Tensor): Tensor => t.slice([t0], [t1]);
+    return {
+      ...d, K: t1 - t0, obs: s(d.obs), obsAug: s(d.obsAug), actions: s(d.actions), advantages: s(d.advantages), weights: s(d.weights),
+      logpOld: s(d.logpOld), oldParams: sliceTaskParams(d.oldParams, t0, t1), meanOld: s(d.meanOld), logStdOld: s(d.logStdOld), mask: s(d.mask),
+      adjustedRewards: d.adjustedRewards ? s(d.adjustedRewards) : null, standardizedRewardMean: s(d.standardizedRewardMean),
+    };
+  });
+}
+
+/** A chunk of a meta-batch: its rounds restricted to tasks [start, end), and its weight (end − start)/K. */
+export interface Chunk {
+  readonly batch: MetaBatch;
+  readonly weight: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+const cache = new WeakMap<MetaBatch, Map<number, Chunk[]>>();
+
+/** The meta-batch in task chunks under the element budget (cached per batch and budget). */
+export function metaBatchChunks(batch: MetaBatch, budget = DEFAULT_CHUNK_ELEMENTS): Chunk[] {
+  let byBudget = cache.get(batch);
+  if (!byBudget) {
+    byBudget = new Map();
+    cache.set(batch, byBudget);
+  }
+  const hit = byBudget.get(budget);
+  if (hit) return hit;
+  const d0 = batch.steps[0]!;
+  const K = d0.K;
+  const widest = Math.max(...batch.steps.map((d) => d.rollouts * d.horizon * Math.max(maxWidth(d.oldParams), d.obsAug.shape[2]!)));
+  const sizes = chunkSizes(K, widest, budget);
+  const chunks: Chunk[] = [];
+  let t0 = 0;
+  for (const c of sizes) {
+    const t1 = t0 + c;
+    chunks.push({ batch: { steps: batch.steps.map((d) => sliceStep(d, t0, t1)) }, weight: c / K, start: t0, end: t1 });
+    t0 = t1;
+  }
+  byBudget.set(budget, chunks);
+  return chunks;
+}
+
+/**
+ * The value and flat gradient of loss(θ) = Σ_chunks weight · loss_chunk(θ), with loss_chunk a mean over
+ * the chunk's tasks: one forward and backward pass per chunk, each graph released before the next.
+ */
+export function chunkedValueAndGrad(
+  policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], loss: (p: GaussianMLPParams, chunk: MetaBatch) => Tensor,
+): { value: number; grad: Float64Array } {
+  const p = policy.unflatten(theta);
+  const leaves = treeLeaves(p);
+  const grad = new Float64Array(theta.length);
+  let value = 0;
+  for (const c of chunks) {
+    const gs = enableGrad(() => {
+      const L = loss(p, c.batch).mul(c.weight);
+      value += L.item();
+      return gradients(L, leaves, { allowUnused: true });
+    });
+    let o = 0;
+    for (const g of gs) {
+      for (let i = 0; i < g.size; i++) grad[o + i] += g.data[i]!;
+      o += g.size;
+    }
+  }
+  return { value, grad };
+}
+
+/** Named scalars Σ_chunks weight · f_chunk(θ) (values only; the inner steps still take their gradients). */
+export function chunkedValues<N extends string>(
+  policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], f: (p: GaussianMLPParams, chunk: MetaBatch) => Record<N, Tensor>,
+): Record<N, number> {
+  const p = policy.unflatten(theta);
+  const out = {} as Record<N, number>;
+  noGrad(() => {
+    for (const c of chunks) {
+      const r = f(p, c.batch);
+      for (const k of Object.keys(r) as N[]) out[k] = (out[k] ?? 0) + c.weight * r[k].item();
+    }
+  });
+  return out;
+}

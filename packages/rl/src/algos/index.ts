@@ -1,0 +1,47 @@
+/**
+ * The meta-algorithms by name. Each file reads like the paper: promp.ts (Eq. 7), mamlTrpo.ts (Eq. 4 + TRPO),
+ * emamlTrpo.ts / emamlVpg.ts (formulation II, Eq. 2, 31), lvcVpg.ts (Eq. 5), diceVpg.ts (Eq. 57); the
+ * shared pieces are in common.ts (task-batched policy, inner step, outer surrogates), trpo.ts and vpg.ts.
+ */
+import type { AlgoName, AlgoSettings, MetaAlgorithm } from './common.js';
+import { ProMP } from './promp.js';
+import { MamlTrpo } from './mamlTrpo.js';
+import { EMamlTrpo } from './emamlTrpo.js';
+import { EMamlVpg } from './emamlVpg.js';
+import { LvcVpg } from './lvcVpg.js';
+import { DiceVpg } from './diceVpg.js';
+
+/** The default inner objective of each algorithm (the reference's run scripts). */
+export const defaultInnerObjective = {
+  promp: 'likelihood-ratio', 'maml-trpo': 'log-likelihood', 'e-maml-trpo': 'log-likelihood', 'e-maml-vpg': 'log-likelihood',
+  'lvc-vpg': 'likelihood-ratio', 'dice-vpg': 'dice',
+} as const satisfies Record<AlgoName, string>;
+
+/** Builds the algorithm `name` with the given settings. */
+export function makeAlgorithm(name: AlgoName, s: AlgoSettings): MetaAlgorithm {
+  switch (name) {
+    case 'promp': return new ProMP(s);
+    case 'maml-trpo': return new MamlTrpo(s);
+    case 'e-maml-trpo': return new EMamlTrpo(s);
+    case 'e-maml-vpg': return new EMamlVpg(s);
+    case 'lvc-vpg': return new LvcVpg(s);
+    case 'dice-vpg': return new DiceVpg(s);
+  }
+}
+
+export * from './common.js';
+export { ProMP, prompLoss, adaptKLCoeff } from './promp.js';
+export type { PrompTerms } from './promp.js';
+export { MamlTrpo, mamlTrpoObjective } from './mamlTrpo.js';
+export { EMamlTrpo } from './emamlTrpo.js';
+export { EMamlVpg } from './emamlVpg.js';
+export { LvcVpg } from './lvcVpg.js';
+export { DiceVpg } from './diceVpg.js';
+export { VpgMetaAlgorithm } from './vpg.js';
+export type { OuterObjective } from './vpg.js';
+export { trpoStep, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, evaluateObjective, dot } from './trpo.js';
+export type { TrpoOptions, TrpoResult, TrpoObjective } from './trpo.js';
+export {
+  DEFAULT_CHUNK_ELEMENTS, chunkSizes, metaBatchChunks, chunkedValueAndGrad, chunkedValues, sliceStep, sliceTaskParams, concatTaskParams,
+} from './chunks.js';
+export type { Chunk } from './chunks.js';

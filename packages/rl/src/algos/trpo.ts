@@ -1,0 +1,160 @@
+/**
+ * The TRPO outer step of MAML-TRPO and E-MAML-TRPO (the reference's ConjugateGradientOptimizer):
+ *
+ *   minimize L(θ)  s.t.  D̄_KL(θ) ≤ δ
+ *   d = H⁻¹ ∇L by conjugate gradient (10 iterations) on Hessian-vector products of the constraint,
+ *   Δ = √(2δ / (dᵀHd + 1e-8)) · d,  θ_new = θ − 0.8ⁿ Δ for the first n < 15 with L(θ_new) < L(θ) and
+ *   D̄_KL(θ_new) ≤ δ; if none, the step is rejected (θ unchanged).
+ *
+ * The reference computes H·v by finite differences of ∇D̄_KL (ε = 1e-5); here it is exact, by double
+ * backward: ∇D̄_KL is recorded once (createGraph) and each product is one more backward pass through it
+ * with cotangent v. When D̄_KL depends on θ through the recorded inner step θ'(θ), these products
+ * differentiate through that step too (third derivatives of the inner objective).
+ */
+import { type Tensor, enableGrad, gradients, noGrad, treeLeaves } from '@metagrad/autograd';
+import type { GaussianMLPParams, GaussianMLPPolicy } from '../policies.js';
+import { type MetaBatch, flatOf, splitLike } from './common.js';
+import { type Chunk, chunkedValues, metaBatchChunks } from './chunks.js';
+
+/** Settings of the TRPO step (the reference's defaults in parentheses). */
+export interface TrpoOptions {
+  /** KL bound δ (0.01). */
+  stepSize: number;
+  /** Conjugate-gradient iterations (10). */
+  cgIters: number;
+  /** Damping λ added to H: (H + λI) (the reference's reg_coeff, 0). */
+  damping: number;
+  /** Backtracking ratio (0.8). */
+  backtrackRatio: number;
+  /** Maximum backtracking steps (15). */
+  maxBacktracks: number;
+  /** Task-chunk element budget (algos/chunks.ts). */
+  chunkElements?: number;
+}
+
+/** What one TRPO step did. */
+export interface TrpoResult {
+  theta: Float64Array;
+  accepted: boolean;
+  lossBefore: number;
+  lossAfter: number;
+  klBefore: number;
+  /** D̄_KL at the returned θ. */
+  klAfter: number;
+  /** Backtracking steps tried before acceptance (or all of them). */
+  backtracks: number;
+  /** The full step's size along d: √(2δ / dᵀHd). */
+  initialStepSize: number;
+}
+
+/** The loss and the KL constraint of a TRPO problem on (a task chunk of) a meta-batch, built in one graph; both are means over the tasks. */
+export type TrpoObjective = (p: GaussianMLPParams, batch: MetaBatch) => { loss: Tensor; constraint: Tensor };
+
+/** Solves A x = b by conjugate gradient (Demmel p. 312, as the reference), stopping when rᵀr < 1e-10. */
+export function conjugateGradient(Ax: (v: Float64Array) => Float64Array, b: Float64Array, iters: number, residualTol = 1e-10): Float64Array {
+  return conjugateGradientWithProduct(Ax, b, iters, residualTol).x;
+}
+
+/** conjugateGradient that also returns A x, accumulated from the products it took (A x = Σ a_i A p_i): no extra product. */
+export function conjugateGradientWithProduct(Ax: (v: Float64Array) => Float64Array, b: Float64Array, iters: number, residualTol = 1e-10): { x: Float64Array; Ax: Float64Array } {
+  const n = b.length;
+  const x = new Float64Array(n), Axk = new Float64Array(n);
+  const r = b.slice();
+  const p = b.slice();
+  let rr = dot(r, r);
+  for (let i = 0; i < iters; i++) {
+    if (rr < residualTol) break;
+    const z = Ax(p);
+    const a = rr / dot(p, z);
+    for (let j = 0; j < n; j++) {
+      x[j] += a * p[j]!;
+      Axk[j] += a * z[j]!;
+      r[j] -= a * z[j]!;
+    }
+    const rrNew = dot(r, r);
+    const mu = rrNew / rr;
+    for (let j = 0; j < n; j++) p[j] = r[j]! + mu * p[j]!;
+    rr = rrNew;
+  }
+  return { x, Ax: Axk };
+}
+
+/** Σ a_i b_i. */
+export function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/**
+ * The curvature of D̄_KL at θ as a function v ↦ (∇²D̄_KL + λI) v, and the loss gradient, from one graph per
+ * task chunk: the forward pass, ∇L (not recorded) and ∇D̄_KL (recorded, kept and reused by every product).
+ */
+export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective, damping: number): {
+  loss: number; constraint: number; grad: Float64Array; Hx: (v: Float64Array) => Float64Array;
+} {
+  const p = policy.unflatten(theta);
+  const leaves = treeLeaves(p);
+  const grad = new Float64Array(theta.length);
+  let loss = 0, constraint = 0;
+  const curv: { outs: Tensor[]; used: boolean[] }[] = [];
+  for (const c of chunks) {
+    const { g, gC } = enableGrad(() => {
+      const o = objective(p, c.batch);
+      const L = o.loss.mul(c.weight), C = o.constraint.mul(c.weight);
+      loss += L.item();
+      constraint += C.item();
+      return { g: gradients(L, leaves, { allowUnused: true }), gC: gradients(C, leaves, { createGraph: true, allowUnused: true }) };
+    });
+    const gf = flatOf(g);
+    for (let i = 0; i < gf.length; i++) grad[i] += gf[i]!;
+    const used = gC.map((t) => t.node !== null);
+    curv.push({ outs: gC.filter((_, i) => used[i]), used });
+  }
+  const Hx = (v: Float64Array): Float64Array => {
+    const hv = v.map((x) => damping * x);
+    const vs = splitLike(v, leaves);
+    for (const { outs, used } of curv) {
+      if (outs.length === 0) continue;
+      const h = noGrad(() => flatOf(gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true }))); // ∇(∇D̄_KL · v) = H v
+      for (let i = 0; i < h.length; i++) hv[i] += h[i]!;
+    }
+    return hv;
+  };
+  return { loss, constraint, grad, Hx };
+}
+
+/** Value-only evaluation of the loss and the constraint (the inner steps still take their gradients). */
+export function evaluateObjective(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective): { loss: number; constraint: number } {
+  const v = chunkedValues(policy, theta, chunks, (p, b) => objective(p, b));
+  return { loss: v.loss, constraint: v.constraint };
+}
+
+/** One TRPO step from θ on a meta-batch (see the module comment). */
+export function trpoStep(policy: GaussianMLPPolicy, theta: Float64Array, batch: MetaBatch, objective: TrpoObjective, opts: TrpoOptions): TrpoResult {
+  const chunks = metaBatchChunks(batch, opts.chunkElements);
+  const lin = trpoLinearization(policy, theta, chunks, objective, opts.damping);
+  const { x: d, Ax: Hd } = conjugateGradientWithProduct(lin.Hx, lin.grad, opts.cgIters); // d ≈ H⁻¹ ∇L, and H d
+  const dHd = dot(d, Hd);
+  const beta = Math.sqrt((2 * opts.stepSize) / (dHd + 1e-8));
+  const reject = (backtracks: number, initialStepSize: number): TrpoResult => ({
+    theta: theta.slice(), accepted: false, lossBefore: lin.loss, lossAfter: lin.loss, klBefore: lin.constraint,
+    klAfter: lin.constraint, backtracks, initialStepSize,
+  });
+  if (!Number.isFinite(beta)) return reject(0, beta);
+  const cand = new Float64Array(theta.length);
+  let tried = 0;
+  for (let n = 0; n < opts.maxBacktracks; n++) {
+    const ratio = opts.backtrackRatio ** n;
+    for (let i = 0; i < theta.length; i++) cand[i] = theta[i]! - ratio * beta * d[i]!;
+    const e = evaluateObjective(policy, cand, chunks, objective);
+    tried = n + 1;
+    if (e.loss < lin.loss && e.constraint <= opts.stepSize) {
+      return {
+        theta: cand.slice(), accepted: true, lossBefore: lin.loss, lossAfter: e.loss, klBefore: lin.constraint, klAfter: e.constraint,
+        backtracks: n, initialStepSize: beta,
+      };
+    }
+  }
+  return reject(tried, beta);
+}

@@ -1,0 +1,69 @@
+/**
+ * The vanilla-policy-gradient outer update shared by E-MAML-VPG, LVC-VPG and DiCE-VPG (the reference's
+ * MAMLFirstOrderOptimizer): one Adam step (lr 1e-3) per sampled meta-batch on the negated outer objective,
+ * whose gradient goes through the recorded inner step (second order unless firstOrder).
+ */
+import type { Tensor } from '@metagrad/autograd';
+import { chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
+import type { GaussianMLPParams } from '../policies.js';
+import { Adam, type AdamState } from '../optim.js';
+import {
+  type AlgoName, type AlgoSettings, type InnerObjective, type InnerStepOptions, type MetaAlgorithm, type MetaBatch, type OuterResult,
+  type Adapted, type RoundEval, adapt, evalRound, meanTaskKL,
+} from './common.js';
+
+/** An outer objective to maximize, from the adaptation (θ^0 … θ^S, inner rounds' evaluations), evalRound(θ^S, last round) and the meta-batch. */
+export type OuterObjective = (adapted: Adapted, post: RoundEval, batch: MetaBatch) => Tensor;
+
+/** A meta-algorithm whose outer update is one Adam step on −objective. */
+export class VpgMetaAlgorithm implements MetaAlgorithm {
+  readonly name: AlgoName;
+  readonly innerStep: InnerStepOptions;
+  readonly needsDiceRewards: boolean;
+  private readonly s: AlgoSettings;
+  private readonly objective: OuterObjective;
+  private readonly adam: Adam;
+
+  constructor(name: AlgoName, s: AlgoSettings, defaultInner: InnerObjective, objective: OuterObjective) {
+    this.name = name;
+    this.s = s;
+    this.objective = objective;
+    this.innerStep = { alpha: s.innerLr, inner: s.inner ?? defaultInner, firstOrder: s.firstOrder ?? false };
+    this.needsDiceRewards = this.innerStep.inner === 'dice';
+    this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
+  }
+
+  /** The loss −objective(θ) on a meta-batch. */
+  loss(theta: GaussianMLPParams, batch: MetaBatch): Tensor {
+    const a = adapt(theta, batch, this.innerStep);
+    return this.objective(a, evalRound(a.params[a.params.length - 1]!, batch.steps[batch.steps.length - 1]!), batch).neg();
+  }
+
+  optimize(theta0: Float64Array, batch: MetaBatch): OuterResult {
+    const theta = theta0.slice();
+    const chunks = metaBatchChunks(batch, this.s.chunkElements);
+    const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, (p, b) => this.loss(p, b));
+    this.adam.step(theta, grad);
+    const S = batch.steps.length - 1;
+    const after = chunkedValues(this.s.policy, theta, chunks, (p, b) => {
+      const a = adapt(p, b, this.innerStep);
+      const e = evalRound(a.params[S]!, b.steps[S]!);
+      const r: Record<string, Tensor> = { loss: this.objective(a, e, b).neg(), outerKL: meanTaskKL(e, b.steps[S]!) };
+      for (let k = 0; k < S; k++) r[`kl${k}`] = meanTaskKL(a.evals[k]!, b.steps[k]!);
+      return r;
+    });
+    let inner = 0;
+    for (let k = 0; k < S; k++) inner += after[`kl${k}`]!;
+    return { theta, lossBefore: value, lossAfter: after.loss!, innerKL: S ? inner / S : 0, outerKL: after.outerKL!, extra: {} };
+  }
+
+  state(): { adam: AdamState } {
+    return { adam: this.adam.state() };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { adam: AdamState };
+    if (!s || !s.adam) throw new Error(`${this.name}: malformed optimizer state`);
+    this.adam.restore(s.adam);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `metagrad train`: one meta-training run (a new one, or `--resume DIR` to continue a stopped one), with a
+ * progress bar on stderr and a summary of the run directory and the final returns on stdout.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRun, type RunLog } from '../../report/curves.js';
+import { resolveConfig, ConfigError, type TrainConfig } from '../../trainer/config.js';
+import { UsageError, checkRunDir, fmt, formatDuration, println, readJson, stamp, type CliIO } from '../io.js';
+import { SHAPE_FLAGS, buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
+import { checkpointIteration, executeRuns, isFreshDir, type RunPlan } from '../runs.js';
+
+/** Flags of `metagrad train`. */
+export interface TrainCommandFlags extends TrainFlags {
+  algo?: string;
+  env?: string;
+  out?: string;
+  resume?: string;
+  quiet?: boolean;
+}
+
+/** Labels for inner steps 0 … K: "pre-update", "step 1", …, "post-update". */
+export function stepLabels(K: number): string[] {
+  return Array.from({ length: K + 1 }, (_, k) => (k === 0 ? 'pre-update' : k === K ? 'post-update' : `step ${k}`));
+}
+
+/** "pre-update 0.12 | step 1 0.40 | post-update 0.55" for a returns vector. */
+export function returnsLine(returns: readonly number[]): string {
+  const labels = stepLabels(returns.length - 1);
+  return returns.map((r, k) => `${labels[k]} ${fmt(r)}`).join(' | ');
+}
+
+/** Plans `train`: validates every flag, the config and the run directory. Throws UsageError. */
+export function planTrain(f: TrainCommandFlags): RunPlan {
+  if (f.resume !== undefined) {
+    const given = (['algo', 'env', 'config', 'seed', 'out', ...SHAPE_FLAGS] as const).filter((k) => f[k] !== undefined);
+    if (given.length)
+      throw new UsageError(`--resume continues a run with its saved config; only --iterations and --workers may be given (got --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')})`);
+    const dir = f.resume;
+    checkRunDir(dir);
+    if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`'${dir}' has no checkpoint.json: nothing to resume`);
+    const saved = readJson(join(dir, 'config.json'), 'config') as Partial<TrainConfig> & { algo: string; env: string };
+    let config: TrainConfig;
+    try {
+      config = resolveConfig({ ...saved, ...configOverrides({ iterations: f.iterations, workers: f.workers }) });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(`${dir}/config.json: ${e.message.split('\n')[0]}`);
+      throw e;
+    }
+    const done = checkpointIteration(dir);
+    if (done >= config.iterations)
+      throw new UsageError(`run '${dir}' has already finished (${done} of ${config.iterations} iterations); pass --iterations N with N > ${done} to extend it`);
+    return { label: `${config.algo} s${config.seed}`, config, outDir: dir, mode: 'resume', done };
+  }
+  const config = buildConfig({ ...readConfigFile(f.config), ...(f.algo !== undefined ? { algo: f.algo } : {}), ...(f.env !== undefined ? { env: f.env } : {}), ...configOverrides(f) });
+  const outDir = f.out ?? join('runs', `${config.algo}-${config.env}-s${config.seed}-${stamp()}`);
+  if (!isFreshDir(outDir))
+    throw new UsageError(existsSync(join(outDir, 'checkpoint.json'))
+      ? `'${outDir}' already holds a run; continue it with --resume ${outDir} or choose another --out`
+      : `'${outDir}' exists and is not empty; choose another --out`);
+  return { label: `${config.algo} s${config.seed}`, config, outDir, mode: 'fresh', done: 0 };
+}
+
+/** Prints what a finished run reached. */
+export function printRunSummary(io: CliIO, run: RunLog, seconds: number | null): void {
+  const last = run.records.at(-1);
+  println(io.stdout, `run directory: ${run.dir}`);
+  println(io.stdout, `  ${run.algo} on ${run.env}, seed ${run.seed}: ${run.records.length}/${run.iterations} iterations, ${(last?.envSteps ?? 0).toLocaleString('en-US')} env steps${seconds !== null ? `, ${formatDuration(seconds)}` : ''}`);
+  if (last) println(io.stdout, `  returns at the last iteration: ${returnsLine(last.returns)}`);
+  println(io.stdout, `  files: ${['config.json', 'log.jsonl', 'log.csv', 'checkpoint.json'].filter((f) => existsSync(join(run.dir, f))).join(', ')}`);
+}
+
+/** Runs `metagrad train`. */
+export async function trainCommand(f: TrainCommandFlags, io: CliIO): Promise<void> {
+  const plan = planTrain(f);
+  println(io.stderr, `${plan.mode === 'resume' ? `resuming ${plan.outDir} at iteration ${plan.done + 1}` : `training ${plan.config.algo} on ${plan.config.env} (seed ${plan.config.seed}) into ${plan.outDir}`}: ${plan.config.iterations} iterations`);
+  const seconds = await executeRuns([plan], io, { quiet: f.quiet });
+  printRunSummary(io, readRun(plan.outDir), seconds);
+}

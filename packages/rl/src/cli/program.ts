@@ -1,0 +1,138 @@
+/**
+ * The `metagrad` command line (commander): train, eval, plot, compare, explore, variance, demo.
+ * `runCli(argv, io)` runs it in-process and returns the exit code: 0 done, 1 failed while running,
+ * 2 bad input (unknown algo/env, bad number, missing file or run) reported in one line before any work.
+ */
+import { Command, CommanderError } from 'commander';
+import { algoNames, ConfigError, trainEnvNames } from '../trainer/config.js';
+import { UsageError, println, type CliIO } from './io.js';
+import { addSizeOptions } from './options.js';
+import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/evaluate.js';
+import { plotCommand } from './commands/plot.js';
+import { compareCommand, DEFAULT_COMPARE_ALGOS } from './commands/compare.js';
+import { exploreCommand } from './commands/explore.js';
+import { varianceCommand } from './commands/variance.js';
+import { demoCommand } from './commands/demo.js';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+/** Builds the program; `setTask` receives the chosen subcommand's work, which runCli runs after parsing. */
+function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Promise<void>) => void): Command {
+  const program = new Command('metagrad');
+  // Settings that subcommands copy when they are created: throw instead of process.exit, write to io.
+  program.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+  program
+    .description('Meta-RL with second-order autodiff: ProMP, MAML-TRPO, E-MAML, LVC and DiCE (the ProMP paper)')
+    .version('0.1.0', '-V, --version');
+
+  const train = program.command('train')
+    .description('meta-train one algorithm on one env (progress on stderr; run dir with config.json, log.jsonl, log.csv, checkpoint.json)')
+    .option('--algo <name>', `algorithm: ${algoNames.join(', ')}`)
+    .option('--env <name>', `environment: ${trainEnvNames.join(', ')}`)
+    .option('--config <file>', 'JSON file with TrainConfig fields (flags override it)')
+    .option('--seed <n>', 'random seed')
+    .option('--iterations <n>', 'meta-iterations (with --resume: extends a finished run)')
+    .option('--out <dir>', 'run directory (default runs/<algo>-<env>-s<seed>-<time>)')
+    .option('--resume <dir>', 'continue the stopped run in <dir> from its checkpoint')
+    .option('-q, --quiet', 'no progress output');
+  addSizeOptions(train).action(() => setTask(() => trainCommand(train.opts() as Opts, io)));
+
+  const evalCmd = program.command('eval <run>')
+    .description('adapt the trained meta-policy on fresh tasks; print and write <run>/eval.json (returns per inner step)')
+    .option('--tasks <n>', 'tasks to evaluate on', '40')
+    .option('--seed <n>', 'seed of the task and rollout sampling', '99')
+    .option('--out <file>', 'output file (default <run>/eval.json)');
+  evalCmd.action((run: string) => setTask(() => evalCommand(run, evalCmd.opts() as Opts, io)));
+
+  const plot = program.command('plot <runs...>')
+    .description('learning curves (x: env steps, y: post-update return, pre-update dashed) of run dirs, grouped by algorithm, mean and band over seeds; SVG + PNG')
+    .option('--out <dir>', 'output directory (default: the run dir for one run, else reports/curves)')
+    .option('--name <base>', 'file name without extension', 'learning-curves')
+    .option('--band <kind>', 'band over seeds: minmax or std', 'minmax')
+    .option('--smooth <n>', 'trailing moving average over n iterations', '1')
+    .option('--title <text>', 'chart title');
+  plot.action((runs: string[]) => setTask(() => plotCommand(runs, plot.opts() as Opts, io)));
+
+  const compare = program.command('compare')
+    .description("train several algorithms × seeds on one env, then write report.md and learning curves (the paper's Fig. 2, small budget)")
+    .option('--env <name>', `environment: ${trainEnvNames.join(', ')}`)
+    .option('--algos <list>', `comma-separated algorithms (${algoNames.join(', ')})`, DEFAULT_COMPARE_ALGOS)
+    .option('--seeds <n>', 'seeds per algorithm', '3')
+    .option('--seed <n>', 'first seed (seeds are seed, seed+1, ...)')
+    .option('--iterations <n>', 'meta-iterations per run')
+    .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
+    .option('--out <dir>', 'report directory (default reports/compare-<env>); finished runs there are kept, stopped ones resumed')
+    .option('--last <n>', 'final returns average the last n iterations (default: a tenth of them)')
+    .option('-q, --quiet', 'no progress output');
+  addSizeOptions(compare).action(() => setTask(() => compareCommand(compare.opts() as Opts, io, argv)));
+
+  const explore = program.command('explore')
+    .description("the paper's Fig. 4: train ProMP, MAML-TRPO and E-MAML-TRPO briefly on point-corner (about 15 min on 2 cores at the defaults), plot pre-update exploration and post-update trajectories")
+    .option('--algos <list>', 'comma-separated algorithms', 'promp,maml-trpo,e-maml-trpo')
+    .option('--iterations <n>', 'meta-iterations per algorithm')
+    .option('--seed <n>', 'training seed')
+    .option('--eval-seed <n>', 'seed of the evaluation tasks and rollouts', '7')
+    .option('--paths <n>', 'trajectories drawn per phase and panel', '8')
+    .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
+    .option('--out <dir>', 'output directory (default reports/explore)')
+    .option('-q, --quiet', 'no progress output');
+  addSizeOptions(explore).action(() => setTask(() => exploreCommand(explore.opts() as Opts, io, argv)));
+
+  const variance = program.command('variance')
+    .description("the paper's Fig. 3 on a tabular MDP: relative std of DiCE vs LVC meta-gradients; writes variance.json, .svg, .png")
+    .option('--out <dir>', 'output directory', 'runs/gradient-variance')
+    .option('--seed <n>', 'seed', '1')
+    .option('--repeats <n>', 'meta-gradient estimates per point', '200')
+    .option('--alpha <x>', 'inner step size', '1')
+    .option('--horizon <n>', 'MDP horizon', '10')
+    .option('--states <n>', 'MDP states', '3')
+    .option('--actions <n>', 'MDP actions', '2')
+    .option('--batch-sizes <list>', 'pre-update trajectories per estimate', '10,20,40,80')
+    .option('--n-post <n>', 'post-update trajectories per estimate', '400');
+  variance.action(() => setTask(() => varianceCommand(variance.opts() as Opts, io)));
+
+  const demo = program.command('demo')
+    .description('the `npm start` demo: ProMP on point-corner for a few minutes, then report.md, learning curves and trajectories')
+    .option('--out <dir>', 'output directory (default runs/demo-<time>)')
+    .option('--iterations <n>', 'meta-iterations')
+    .option('--seed <n>', 'seed', '1')
+    .option('--workers <n>', 'sampler worker threads');
+  demo.action(() => setTask(() => demoCommand(demo.opts() as Opts, io)));
+
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (the arguments after the program name) and resolves to the exit code.
+ * Results go to io.stdout; progress, messages and errors to io.stderr.
+ */
+export async function runCli(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let task: (() => Promise<void>) | null = null;
+  const program = buildProgram(io, argv, (t) => {
+    task = t;
+  });
+  try {
+    if (!argv.length) {
+      io.stderr.write(program.helpInformation());
+      return 2;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    if (!task) {
+      println(io.stderr, `error: unknown command '${argv[0]}'; run metagrad --help`);
+      return 2;
+    }
+    await (task as () => Promise<void>)();
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander has printed the message
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      println(io.stderr, `error: ${e.message}`);
+      return 2;
+    }
+    const err = e as Error;
+    println(io.stderr, `error: ${err?.message ?? String(e)}`);
+    if (process.env.METAGRAD_DEBUG && err?.stack) println(io.stderr, err.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Progress over training iterations on stderr: a cli-progress bar when stderr is a terminal (phase, last
+ * pre/post-update return, env steps, ETA), one plain line per finished iteration otherwise (logs, CI,
+ * tests). One bar can span several runs (`compare`, `explore`): `total` counts all their iterations.
+ */
+import cliProgress from 'cli-progress';
+import { fmt, formatDuration, type CliIO } from './io.js';
+
+/** The fields of a logged iteration the progress display reads. */
+export interface IterationLike {
+  iteration: number;
+  envSteps: number;
+  returns: number[];
+}
+
+/** The trainer's hooks, structurally (see trainer/metaTrainer.ts TrainHooks). */
+export interface ProgressHooks {
+  onIteration(rec: IterationLike): void;
+  onPhase(phase: string, done: number, total: number): void;
+}
+
+/** A progress display over `total` iterations. */
+export class Progress {
+  private readonly bar: cliProgress.SingleBar | null;
+  private done = 0;
+  private label: string;
+  private readonly t0 = performance.now();
+  private lastIterAt = performance.now();
+
+  constructor(private readonly io: CliIO, private readonly total: number, label: string, private readonly quiet = false) {
+    this.label = label;
+    this.bar = io.stderr.isTTY && !quiet
+      ? new cliProgress.SingleBar({
+        stream: io.stderr as NodeJS.WritableStream,
+        format: '{label} |{bar}| {value}/{total} it | {phase} | pre {pre} post {post} | {steps} steps | {duration_formatted} ETA {eta_formatted}',
+        barsize: 24, hideCursor: true, clearOnComplete: false, fps: 5, etaBuffer: 20,
+      }, cliProgress.Presets.shades_classic)
+      : null;
+    this.bar?.start(total, 0, { label, phase: 'starting', pre: '—', post: '—', steps: 0 });
+  }
+
+  /** Names the run that the next iterations belong to (e.g. "promp seed 2"). */
+  setLabel(label: string): void {
+    this.label = label;
+    this.bar?.update({ label });
+  }
+
+  /** Counts iterations that were already done (a resumed run) without printing them. */
+  skip(n: number): void {
+    this.done += n;
+    this.bar?.update(this.done);
+  }
+
+  /** Hooks to pass to train()/evaluate(). */
+  hooks(): ProgressHooks {
+    return {
+      onPhase: (phase) => {
+        this.bar?.update({ phase });
+      },
+      onIteration: (rec) => {
+        this.done += 1;
+        const pre = rec.returns[0];
+        const post = rec.returns.length > 1 ? rec.returns[rec.returns.length - 1] : undefined;
+        const now = performance.now();
+        const dt = (now - this.lastIterAt) / 1000;
+        this.lastIterAt = now;
+        if (this.bar) this.bar.update(this.done, { pre: fmt(pre), post: fmt(post), steps: rec.envSteps.toLocaleString('en-US') });
+        else if (!this.quiet)
+          this.io.stderr.write(`${this.label}  it ${rec.iteration + 1} (${this.done}/${this.total})  pre ${fmt(pre)}  post ${fmt(post)}  steps ${rec.envSteps.toLocaleString('en-US')}  ${dt.toFixed(1)}s/it\n`);
+      },
+    };
+  }
+
+  /** Ends the bar (leaving it on screen) and returns the elapsed seconds. */
+  stop(): number {
+    this.bar?.stop();
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  /** Elapsed time, formatted. */
+  elapsed(): string {
+    return formatDuration((performance.now() - this.t0) / 1000);
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * Learning curves (the paper's Fig. 2): average return before adaptation (pre-update, inner step 0) and
+ * after the last inner step (post-update) against environment steps, per algorithm, as the mean over
+ * seeds with a min–max or ±1 std band. Reads run directories written by the trainer (config.json and
+ * log.jsonl, one IterationRecord per line; log.csv as a fallback) and renders through report/plot.ts.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { writeChart } from './plot.js';
+
+/** The fields of one logged iteration that the reports use. */
+export interface LoggedIteration {
+  iteration: number;
+  /** Environment steps sampled so far (cumulative). */
+  envSteps: number;
+  /** Average return at inner step 0 (pre-update) … K (post-update). */
+  returns: number[];
+}
+
+/** One run directory, read back. */
+export interface RunLog {
+  dir: string;
+  algo: string;
+  env: string;
+  seed: number;
+  /** The configured number of iterations (records.length < iterations for a stopped run). */
+  iterations: number;
+  config: Record<string, unknown>;
+  records: LoggedIteration[];
+}
+
+/** An error in the input files (missing run, malformed log), with a one-line message. */
+export class RunReadError extends Error {
+  override readonly name = 'RunReadError';
+}
+
+const isRunDir = (dir: string): boolean => existsSync(join(dir, 'config.json'));
+
+/**
+ * Expands the paths given to `plot`: a run directory (holding config.json) stands for itself; any other
+ * directory stands for the run directories below it (searched two levels deep, sorted).
+ */
+export function findRunDirs(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new RunReadError(`'${p}' does not exist`);
+    if (!statSync(p).isDirectory()) throw new RunReadError(`'${p}' is not a directory`);
+    if (isRunDir(p)) {
+      out.push(p);
+      continue;
+    }
+    const found: string[] = [];
+    const walk = (d: string, depth: number): void => {
+      for (const name of readdirSync(d).sort()) {
+        const sub = join(d, name);
+        if (!statSync(sub).isDirectory()) continue;
+        if (isRunDir(sub)) found.push(sub);
+        else if (depth > 1) walk(sub, depth - 1);
+      }
+    };
+    walk(p, 2);
+    if (!found.length) throw new RunReadError(`'${p}' is not a run directory (no config.json) and holds none`);
+    out.push(...found);
+  }
+  return [...new Set(out)];
+}
+
+function parseCsv(text: string): LoggedIteration[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (!lines.length) return [];
+  const head = lines[0]!.split(',').map((s) => s.trim());
+  const col = (name: string): number => head.indexOf(name);
+  const ret = head.map((h, i) => [h, i] as const).filter(([h]) => /^return_\d+$/.test(h)).sort((a, b) => Number(a[0].slice(7)) - Number(b[0].slice(7)));
+  if (col('iteration') < 0 || col('env_steps') < 0 || !ret.length) throw new RunReadError('log.csv lacks the iteration, env_steps or return_k columns');
+  return lines.slice(1).map((l) => {
+    const c = l.split(',');
+    return { iteration: Number(c[col('iteration')]), envSteps: Number(c[col('env_steps')]), returns: ret.map(([, i]) => Number(c[i])) };
+  });
+}
+
+function checkRecord(r: unknown, where: string): LoggedIteration {
+  const o = r as Partial<LoggedIteration>;
+  if (!o || typeof o !== 'object' || typeof o.iteration !== 'number' || typeof o.envSteps !== 'number' || !Array.isArray(o.returns) || !o.returns.length)
+    throw new RunReadError(`${where}: a record needs iteration, envSteps and returns[]`);
+  return { iteration: o.iteration, envSteps: o.envSteps, returns: o.returns.map(Number) };
+}
+
+/** Reads the iterations logged in a run directory (log.jsonl, else log.csv); [] when none yet. */
+export function readRecords(dir: string): LoggedIteration[] {
+  const jsonl = join(dir, 'log.jsonl');
+  if (existsSync(jsonl)) {
+    const lines = readFileSync(jsonl, 'utf8').split('\n');
+    const recs: LoggedIteration[] = [];
+    lines.forEach((l, i) => {
+      if (l.trim() === '') return;
+      let v: unknown;
+      try {
+        v = JSON.parse(l);
+      } catch {
+        // A run killed mid-write leaves a partial last line: ignore that one only.
+        if (i >= lines.length - 2) return;
+        throw new RunReadError(`${jsonl}:${i + 1} is not valid JSON`);
+      }
+      recs.push(checkRecord(v, `${jsonl}:${i + 1}`));
+    });
+    return recs;
+  }
+  const csv = join(dir, 'log.csv');
+  return existsSync(csv) ? parseCsv(readFileSync(csv, 'utf8')) : [];
+}
+
+/** Reads a run directory: its config.json (algo, env, seed, iterations) and its logged iterations. */
+export function readRun(dir: string): RunLog {
+  if (!existsSync(dir)) throw new RunReadError(`run directory '${dir}' does not exist`);
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) throw new RunReadError(`'${dir}' is not a run directory (no config.json)`);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new RunReadError(`${cfgPath} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof config.algo !== 'string' || typeof config.env !== 'string') throw new RunReadError(`${cfgPath} lacks algo or env`);
+  return {
+    dir, algo: config.algo, env: config.env, seed: Number(config.seed ?? 0), iterations: Number(config.iterations ?? NaN), config,
+    records: readRecords(dir),
+  };
+}
+
+/** Cumulative env steps per record (accepts logs that store per-iteration counts instead). */
+export function cumulativeSteps(records: readonly LoggedIteration[]): number[] {
+  const s = records.map((r) => r.envSteps);
+  const increasing = s.every((v, i) => i === 0 || v > s[i - 1]!);
+  if (increasing && s.length > 1) return s;
+  let acc = 0;
+  return s.map((v) => (acc += v));
+}
+
+/** Trailing moving average over `window` points (1 = none). */
+export function smooth(xs: readonly number[], window: number): number[] {
+  if (window <= 1) return [...xs];
+  let acc = 0;
+  return xs.map((x, i) => {
+    acc += x;
+    if (i >= window) acc -= xs[i - window]!;
+    return acc / Math.min(i + 1, window);
+  });
+}
+
+/** Band around the mean over seeds: min–max or ±1 standard deviation. */
+export type Band = 'minmax' | 'std';
+
+/** One point of a curve: an (env, algo, phase) at one iteration, aggregated over seeds. */
+export interface CurvePoint {
+  env: string;
+  algo: string;
+  phase: 'pre-update' | 'post-update';
+  iteration: number;
+  /** Mean over seeds of the cumulative env steps at this iteration. */
+  steps: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  /** The band drawn: min/max or mean ∓ std. */
+  lo: number;
+  hi: number;
+  seeds: number;
+}
+
+function meanStd(xs: readonly number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, std };
+}
+
+/**
+ * Aggregates runs into curve points: runs are grouped by (env, algo); within a group, iteration i of
+ * every seed that reached it is averaged (x = mean env steps). Returns after `smoothWindow`-point
+ * trailing smoothing per run. Post-update = the last inner step's return (only when K ≥ 1).
+ */
+export function learningCurves(runs: readonly RunLog[], opts: { band?: Band; smoothWindow?: number } = {}): CurvePoint[] {
+  const band = opts.band ?? 'minmax';
+  const groups = new Map<string, RunLog[]>();
+  for (const r of runs) {
+    if (!r.records.length) continue;
+    const k = `${r.env}\u0000${r.algo}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const out: CurvePoint[] = [];
+  for (const g of groups.values()) {
+    const series = g.map((r) => {
+      const K = Math.min(...r.records.map((x) => x.returns.length)) - 1;
+      return {
+        steps: cumulativeSteps(r.records),
+        pre: smooth(r.records.map((x) => x.returns[0]!), opts.smoothWindow ?? 1),
+        post: K >= 1 ? smooth(r.records.map((x) => x.returns[K]!), opts.smoothWindow ?? 1) : null,
+      };
+    });
+    const n = Math.max(...series.map((s) => s.steps.length));
+    for (let i = 0; i < n; i++) {
+      const at = series.filter((s) => i < s.steps.length);
+      const steps = meanStd(at.map((s) => s.steps[i]!)).mean;
+      for (const phase of ['pre-update', 'post-update'] as const) {
+        const ys = at.map((s) => (phase === 'pre-update' ? s.pre[i]! : s.post?.[i])).filter((y): y is number => y !== undefined && Number.isFinite(y));
+        if (!ys.length) continue;
+        const { mean, std } = meanStd(ys);
+        const min = Math.min(...ys), max = Math.max(...ys);
+        out.push({
+          env: g[0]!.env, algo: g[0]!.algo, phase, iteration: i, steps, mean, std, min, max,
+          lo: band === 'std' ? mean - std : min, hi: band === 'std' ? mean + std : max, seeds: ys.length,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A fixed color per algorithm, so every report draws ProMP the same way. */
+export const ALGO_COLORS: Readonly<Record<string, string>> = {
+  promp: '#d62728', 'maml-trpo': '#1f77b4', 'e-maml-trpo': '#2ca02c', 'e-maml-vpg': '#98df8a', 'lvc-vpg': '#ff7f0e', 'dice-vpg': '#9467bd',
+};
+const EXTRA_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/** The color scale for a list of algorithms (known ones keep their color). */
+export function algoColorScale(algos: readonly string[]): { domain: string[]; range: string[] } {
+  let extra = 0;
+  return { domain: [...algos], range: algos.map((a) => ALGO_COLORS[a] ?? EXTRA_COLORS[extra++ % EXTRA_COLORS.length]!) };
+}
+
+/**
+ * The Vega-Lite spec of learning curves: x env steps, y average return; solid post-update and dashed
+ * pre-update lines per algorithm, a shaded band over seeds around the post-update mean; one panel per
+ * env when there are several.
+ */
+export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?: string; subtitle?: string; band?: Band; width?: number; height?: number } = {}): TopLevelSpec {
+  const algos = [...new Set(points.map((p) => p.algo))];
+  const envs = [...new Set(points.map((p) => p.env))];
+  const seeds = Math.max(0, ...points.map((p) => p.seeds));
+  const bandName = (opts.band ?? 'minmax') === 'std' ? '±1 std' : 'min–max';
+  const x = { field: 'steps', type: 'quantitative', title: 'environment steps', axis: { format: '~s' } } as const;
+  const color = {
+    field: 'algo', type: 'nominal', title: 'algorithm', scale: algoColorScale(algos),
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 },
+  } as const;
+  const layer = [
+    {
+      transform: [{ filter: "datum.phase === 'post-update'" }],
+      mark: { type: 'area', opacity: 0.18 },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'average return' }, y2: { field: 'hi' }, color },
+    },
+    {
+      mark: { type: 'line', strokeWidth: 2 },
+      encoding: {
+        x,
+        y: { field: 'mean', type: 'quantitative', title: 'average return' },
+        color,
+        strokeDash: { field: 'phase', type: 'nominal', title: 'return', scale: { domain: ['post-update', 'pre-update'], range: [[1, 0], [5, 4]] } },
+      },
+    },
+  ];
+  const title = {
+    text: opts.title ?? (envs.length === 1 ? `Meta-learning curves: ${envs[0]}` : 'Meta-learning curves'),
+    subtitle: opts.subtitle ?? `solid: post-update, dashed: pre-update; ${seeds > 1 ? `mean over up to ${seeds} seeds, band: ${bandName}` : 'one seed'}`,
+  };
+  const size = { width: opts.width ?? 460, height: opts.height ?? 280 };
+  const data = { values: points.map((p) => ({ ...p })) };
+  if (envs.length > 1)
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data,
+      facet: { field: 'env', type: 'nominal', title: null }, columns: Math.min(3, envs.length),
+      spec: { ...size, layer }, resolve: { scale: { x: 'independent', y: 'independent' } },
+    } as unknown as TopLevelSpec;
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data, ...size, layer } as unknown as TopLevelSpec;
+}
+
+/** Writes `<base>.svg` and `<base>.png` of the learning curves of `runs`; returns the paths and the points. */
+export async function writeLearningCurves(
+  runs: readonly RunLog[], base: string, opts: { band?: Band; smoothWindow?: number; title?: string } = {},
+): Promise<{ svg: string; png: string; points: CurvePoint[] }> {
+  const points = learningCurves(runs, opts);
+  if (!points.length) throw new RunReadError(`no logged iterations in ${runs.map((r) => r.dir).join(', ')}`);
+  const files = await writeChart(base, learningCurveSpec(points, opts));
+  return { ...files, points };
+}
+
+/** Final returns of one (env, algo) group: the mean over each run's last `lastK` iterations, then mean ± std over seeds. */
+export interface FinalReturns {
+  env: string;
+  algo: string;
+  seeds: number;
+  iterations: number;
+  envSteps: number;
+  pre: { mean: number; std: number };
+  post: { mean: number; std: number } | null;
+  /** Each inner step's return (0 … K), mean over seeds. */
+  perStep: number[];
+}
+
+/** Final pre/post-update returns per (env, algo), averaging each run's last `lastK` iterations (default 1). */
+export function finalReturns(runs: readonly RunLog[], lastK = 1): FinalReturns[] {
+  const groups = new Map<string, RunLog[]>();
+  for (const r of runs) {
+    if (!r.records.length) continue;
+    const k = `${r.env}\u0000${r.algo}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const K = Math.min(...g.flatMap((r) => r.records.map((x) => x.returns.length))) - 1;
+    const perRun = g.map((r) => {
+      const tail = r.records.slice(-Math.max(1, lastK));
+      return Array.from({ length: K + 1 }, (_, k) => tail.reduce((a, x) => a + x.returns[k]!, 0) / tail.length);
+    });
+    const stepMean = (k: number): { mean: number; std: number } => meanStd(perRun.map((p) => p[k]!));
+    return {
+      env: g[0]!.env, algo: g[0]!.algo, seeds: g.length,
+      iterations: Math.round(meanStd(g.map((r) => r.records.length)).mean),
+      envSteps: meanStd(g.map((r) => cumulativeSteps(r.records).at(-1)!)).mean,
+      pre: stepMean(0), post: K >= 1 ? stepMean(K) : null,
+      perStep: Array.from({ length: K + 1 }, (_, k) => stepMean(k).mean),
+    };
+  });
+}

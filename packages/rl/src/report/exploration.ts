@@ -1,0 +1,104 @@
+/**
+ * The paper's Fig. 4: exploration of the pre-update policy and exploitation after adaptation on the
+ * 2-D point-corner task. One panel per algorithm: the four corner goals (translucent discs, the task's
+ * goal dark green), pre-update trajectories (blue) and post-update trajectories (red),
+ * drawn from the states the sampler recorded.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { writeChart } from './plot.js';
+
+/** One trajectory as 2-D positions (the observation of each step, then the final one). */
+export interface ExplorePath {
+  phase: 'pre-update' | 'post-update';
+  points: ReadonlyArray<readonly [number, number]>;
+}
+
+/** One panel: an algorithm's trajectories on one task. */
+export interface ExplorePanel {
+  /** Panel title (the algorithm). */
+  algo: string;
+  /** The task's goal corner. */
+  goal: readonly [number, number];
+  /** Average return before and after adaptation on this task (shown in the panel title when given). */
+  preReturn?: number;
+  postReturn?: number;
+  paths: ExplorePath[];
+}
+
+/** The point-corner goals (±2, ±2). */
+export const CORNERS: ReadonlyArray<readonly [number, number]> = [[-2, -2], [2, -2], [-2, 2], [2, 2]];
+
+/** Vega-Lite spec of the exploration figure: facet per panel, layered corners / pre / post lines. */
+export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string; extent?: number; size?: number } = {}): TopLevelSpec {
+  const ext = opts.extent ?? 3;
+  const label = (p: ExplorePanel): string =>
+    p.preReturn !== undefined && p.postReturn !== undefined ? `${p.algo} (return ${p.preReturn.toFixed(2)} → ${p.postReturn.toFixed(2)})` : p.algo;
+  const rows: Record<string, unknown>[] = [];
+  for (const p of panels) {
+    const panel = label(p);
+    for (const c of CORNERS) {
+      const isGoal = c[0] === p.goal[0] && c[1] === p.goal[1];
+      rows.push({ panel, layer: 'corner', x: c[0], y: c[1], goal: isGoal ? 'goal' : 'other corner' });
+    }
+    p.paths.forEach((path, j) => {
+      path.points.forEach(([x, y], t) => {
+        // Clamp into the frame so an overshooting trajectory stays visible at the border.
+        rows.push({ panel, layer: path.phase, traj: `${path.phase}-${j}`, t, x: Math.max(-ext, Math.min(ext, x)), y: Math.max(-ext, Math.min(ext, y)) });
+      });
+    });
+  }
+  const scale = { domain: [-ext, ext], nice: false };
+  const x = { field: 'x', type: 'quantitative', scale, title: null, axis: { tickCount: 7 } } as const;
+  const y = { field: 'y', type: 'quantitative', scale, title: null, axis: { tickCount: 7 } } as const;
+  const color = {
+    field: 'layer', type: 'nominal', title: null,
+    scale: { domain: ['pre-update', 'post-update'], range: ['#4c78a8', '#e45756'] },
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 3 },
+  } as const;
+  const size = opts.size ?? 260;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: opts.title ?? 'Exploration (pre-update) and adaptation (post-update) on point-corner',
+      subtitle: opts.subtitle ?? 'discs: the four corner goals, dark green: the task’s goal',
+    },
+    data: { values: rows },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels.map(label), header: { labelFontSize: 13 } },
+    columns: Math.min(panels.length, 3),
+    spec: {
+      width: size, height: size,
+      layer: [
+        {
+          transform: [{ filter: "datum.layer === 'corner' && datum.goal !== 'goal'" }],
+          mark: { type: 'circle', opacity: 0.35, size: size * 18, color: '#bbbbbb' },
+          encoding: { x, y },
+        },
+        {
+          transform: [{ filter: "datum.layer === 'corner' && datum.goal === 'goal'" }],
+          mark: { type: 'circle', opacity: 0.3, size: size * 18, color: '#1a7f37' },
+          encoding: { x, y },
+        },
+        {
+          transform: [{ filter: "datum.layer === 'corner' && datum.goal === 'goal'" }],
+          mark: { type: 'circle', opacity: 1, size: 160, color: '#0b4d1f' },
+          encoding: { x, y },
+        },
+        {
+          transform: [{ filter: "datum.layer === 'pre-update'" }],
+          mark: { type: 'line', strokeWidth: 1.2, opacity: 0.75 },
+          encoding: { x, y, color, detail: { field: 'traj', type: 'nominal' }, order: { field: 't', type: 'quantitative' } },
+        },
+        {
+          transform: [{ filter: "datum.layer === 'post-update'" }],
+          mark: { type: 'line', strokeWidth: 1.8, opacity: 0.9 },
+          encoding: { x, y, color, detail: { field: 'traj', type: 'nominal' }, order: { field: 't', type: 'quantitative' } },
+        },
+      ],
+    },
+  } as unknown as TopLevelSpec;
+}
+
+/** Writes `<base>.svg` and `<base>.png` of the exploration figure. */
+export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string } = {}): Promise<{ svg: string; png: string }> {
+  return writeChart(base, explorationSpec(panels, opts));
+}

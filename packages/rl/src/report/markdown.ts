@@ -1,0 +1,75 @@
+/**
+ * report.md for `metagrad compare` and `metagrad demo`: the setup, a table of final pre/post-update
+ * returns (mean ± std over seeds) and the figures, with paths relative to the report.
+ */
+import { relative, dirname } from 'node:path';
+import type { FinalReturns } from './curves.js';
+
+/** What goes into a report. */
+export interface ReportInput {
+  title: string;
+  /** One paragraph under the title. */
+  intro?: string;
+  /** The command that made the report. */
+  command: string;
+  /** Setup rows: name → value. */
+  setup: Record<string, string | number>;
+  finals: FinalReturns[];
+  /** Each run's last `lastK` iterations are averaged for the table. */
+  lastK: number;
+  /** Figures (absolute or cwd-relative paths), shown in order. */
+  figures: { caption: string; png: string; svg?: string }[];
+  /** Optional evaluation table (fresh tasks after training): algo → returns per inner step. */
+  evaluation?: { algo: string; tasks: number; seed: number; returns: number[] }[];
+  runs: { algo: string; seed: number; dir: string }[];
+  wallSeconds: number;
+  /** Extra paragraphs at the end. */
+  notes?: string[];
+}
+
+const pm = (m: { mean: number; std: number } | null, seeds: number): string =>
+  m === null ? '—' : seeds > 1 ? `${m.mean.toFixed(2)} ± ${m.std.toFixed(2)}` : m.mean.toFixed(2);
+
+/** Renders the report; `reportPath` is where it will be written (links are made relative to it). */
+export function reportMarkdown(r: ReportInput, reportPath: string): string {
+  const rel = (p: string): string => relative(dirname(reportPath), p).split('\\').join('/') || '.';
+  const L: string[] = [`# ${r.title}`, ''];
+  if (r.intro) L.push(r.intro, '');
+  L.push('```', r.command, '```', '', '## Setup', '', '| setting | value |', '|---|---|');
+  for (const [k, v] of Object.entries(r.setup)) L.push(`| ${k} | ${v} |`);
+  L.push('', '## Final returns', '');
+  const K = Math.max(0, ...r.finals.map((f) => f.perStep.length - 1));
+  L.push(
+    `Average return per trajectory at the end of training, before adaptation (pre-update, inner step 0) and after ` +
+    `${K === 1 ? 'the inner step' : `${K} inner steps`} (post-update); each run's last ${r.lastK === 1 ? 'iteration' : `${r.lastK} iterations`} averaged` +
+    `${r.finals.some((f) => f.seeds > 1) ? ', then mean ± std over seeds' : ''}. Returns come from the tasks sampled for training at those iterations.`,
+    '',
+  );
+  const stepCols = K > 1 ? Array.from({ length: K - 1 }, (_, k) => `step ${k + 1}`) : [];
+  L.push(`| algorithm | env | seeds | iterations | env steps | pre-update return |${stepCols.map((c) => ` ${c} |`).join('')} post-update return | post − pre |`);
+  L.push(`|---|---|---|---|---|---|${stepCols.map(() => '---|').join('')}---|---|`);
+  for (const f of r.finals) {
+    const mid = stepCols.map((_, k) => ` ${f.perStep[k + 1]?.toFixed(2) ?? '—'} |`).join('');
+    const gain = f.post ? (f.post.mean - f.pre.mean).toFixed(2) : '—';
+    L.push(`| ${f.algo} | ${f.env} | ${f.seeds} | ${f.iterations} | ${Math.round(f.envSteps).toLocaleString('en-US')} | ${pm(f.pre, f.seeds)} |${mid} ${pm(f.post, f.seeds)} | ${gain} |`);
+  }
+  if (r.evaluation?.length) {
+    L.push('', '## Evaluation on fresh tasks', '');
+    const Ke = Math.max(...r.evaluation.map((e) => e.returns.length)) - 1;
+    L.push(`| algorithm | tasks | seed |${Array.from({ length: Ke + 1 }, (_, k) => (k === 0 ? ' pre-update |' : k === Ke ? ' post-update |' : ` step ${k} |`)).join('')}`);
+    L.push(`|---|---|---|${Array.from({ length: Ke + 1 }, () => '---|').join('')}`);
+    for (const e of r.evaluation) L.push(`| ${e.algo} | ${e.tasks} | ${e.seed} |${e.returns.map((x) => ` ${x.toFixed(2)} |`).join('')}`);
+  }
+  L.push('', '## Figures', '');
+  for (const f of r.figures) {
+    L.push(`![${f.caption}](${rel(f.png)})`, '', `*${f.caption}*${f.svg ? ` ([SVG](${rel(f.svg)}))` : ''}`, '');
+  }
+  L.push('## Runs', '', '| algorithm | seed | run directory |', '|---|---|---|');
+  for (const x of r.runs) L.push(`| ${x.algo} | ${x.seed} | \`${rel(x.dir)}\` |`);
+  const parents = [...new Set(r.runs.map((x) => dirname(x.dir)))];
+  const replot = parents.length === 1 && r.runs.length > 1 ? parents[0]! : r.runs.map((x) => x.dir).join(' ');
+  L.push('', `Wall time: ${(r.wallSeconds / 60).toFixed(1)} min. Re-plot with \`metagrad plot ${replot}\`.`);
+  for (const n of r.notes ?? []) L.push('', n);
+  L.push('');
+  return L.join('\n');
+}

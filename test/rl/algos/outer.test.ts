@@ -1,0 +1,128 @@
+/**
+ * The outer updates: every algorithm lowers its loss on a fixed batch; TRPO's conjugate gradient, its
+ * exact Hessian-vector products (against finite differences of the KL gradient), its KL bound and the
+ * quadratic model behind the step size; ProMP's inner-KL coefficient rule.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { Rng } from '@metagrad/autograd';
+import { type AlgoName, algoNames, type MetaBatch } from '../../../packages/rl/src/algos/common.js';
+import { metaBatchChunks, chunkedValueAndGrad } from '../../../packages/rl/src/algos/chunks.js';
+import { mamlTrpoObjective } from '../../../packages/rl/src/algos/mamlTrpo.js';
+import { ProMP, adaptKLCoeff } from '../../../packages/rl/src/algos/promp.js';
+import { conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, trpoLinearization, trpoStep } from '../../../packages/rl/src/algos/trpo.js';
+import { resolveConfig, type TrainConfig } from '../../../packages/rl/src/trainer/config.js';
+import { type RunSetup, initialParams, iterationRng, sampleAndAdapt, setupRun } from '../../../packages/rl/src/trainer/adaptation.js';
+import { allClose } from '../../helpers.js';
+
+/** The brief's tiny setting: 4 tasks × 4 rollouts, horizon 20, hidden [16], point-corner with the dense reward. */
+function tiny(algo: AlgoName, extra: Partial<TrainConfig> = {}): TrainConfig {
+  return resolveConfig({ algo, env: 'point-corner', metaBatchSize: 4, rolloutsPerTask: 4, horizon: 20, hidden: [16], envOptions: { reward: 'dense' }, seed: 2, ...extra });
+}
+
+async function fixedBatch(cfg: TrainConfig): Promise<{ setup: RunSetup; theta: Float64Array; batch: MetaBatch }> {
+  const setup = await setupRun(cfg);
+  const theta = initialParams(setup);
+  const ad = await sampleAndAdapt(setup, theta, iterationRng(cfg.seed, 0), { nTasks: cfg.metaBatchSize });
+  return { setup, theta, batch: ad.batch };
+}
+
+describe('every algorithm improves its outer loss on a fixed batch', () => {
+  for (const algo of algoNames) {
+    it(algo, async () => {
+      const { setup, theta, batch } = await fixedBatch(tiny(algo));
+      const r = setup.algo.optimize(theta, batch);
+      expect(Number.isFinite(r.lossBefore) && Number.isFinite(r.lossAfter)).toBe(true);
+      expect(r.lossAfter).toBeLessThan(r.lossBefore);
+      expect(Array.from(r.theta)).not.toEqual(Array.from(theta));
+      if (algo.includes('trpo')) expect(r.extra.accepted).toBe(1);
+      // the reported loss after the update is the loss at the returned parameters
+      const r2 = setup.algo.optimize(r.theta, batch);
+      expect(r2.lossBefore).toBeCloseTo(r.lossAfter, 12);
+    });
+  }
+});
+
+describe('TRPO', () => {
+  let env: Awaited<ReturnType<typeof fixedBatch>>;
+  beforeAll(async () => {
+    env = await fixedBatch(tiny('maml-trpo', { innerObjective: 'likelihood-ratio' }));
+  });
+
+  it('conjugate gradient solves an SPD system', () => {
+    const A = [[4, 1, 0], [1, 3, 1], [0, 1, 2]];
+    const Ax = (v: Float64Array): Float64Array => Float64Array.from(A.map((row) => row.reduce((s, a, j) => s + a * v[j]!, 0)));
+    const x = conjugateGradient(Ax, Float64Array.of(1, 2, 3), 10);
+    allClose(Ax(x), [1, 2, 3], 1e-10);
+    const r = conjugateGradientWithProduct(Ax, Float64Array.of(1, 2, 3), 2); // stopped early: A x is still A times its x
+    allClose(r.Ax, Ax(r.x), 1e-12);
+  });
+
+  it('the Hessian-vector products of the KL (double backward through the inner step) match finite differences of its gradient', () => {
+    const { setup, theta, batch } = env;
+    const obj = mamlTrpoObjective(setup.algo.innerStep, false);
+    const chunks = metaBatchChunks(batch);
+    const rng = new Rng(5);
+    const at = theta.map((x) => x + 0.02 * rng.normal()); // away from θo, where ∇KL ≠ 0 and the third-order terms matter
+    const lin = trpoLinearization(setup.policy, at, chunks, obj, 0);
+    const v = theta.map(() => rng.normal());
+    const klGrad = (p: Float64Array): Float64Array => chunkedValueAndGrad(setup.policy, p, chunks, (q, b) => obj(q, b).constraint).grad;
+    const h = 1e-5;
+    const gp = klGrad(at.map((x, i) => x + h * v[i]!)), gm = klGrad(at.map((x, i) => x - h * v[i]!));
+    allClose(lin.Hx(v), gp.map((x, i) => (x - gm[i]!) / (2 * h)), 1e-5);
+  });
+
+  it('an accepted step respects the KL bound, and the full step sits where the quadratic model puts the bound', () => {
+    const { setup, theta, batch } = env;
+    const obj = mamlTrpoObjective(setup.algo.innerStep, false);
+    const opts = { stepSize: 0.01, cgIters: 10, damping: 0, backtrackRatio: 0.8, maxBacktracks: 15 };
+    const r = trpoStep(setup.policy, theta, batch, obj, opts);
+    expect(r.accepted).toBe(true);
+    const chunks = metaBatchChunks(batch);
+    const e = evaluateObjective(setup.policy, r.theta, chunks, obj);
+    expect(e.constraint).toBeLessThanOrEqual(0.01);
+    expect(e.constraint).toBeCloseTo(r.klAfter, 14);
+    expect(e.loss).toBeLessThan(r.lossBefore);
+    expect(r.klBefore).toBeLessThan(1e-15);
+    // ½ β² dᵀHd = δ: for a small δ the KL of the full step is δ to second order (relative error O(√δ))
+    const small = 1e-9;
+    const lin = trpoLinearization(setup.policy, theta, chunks, obj, 0);
+    const d = conjugateGradient(lin.Hx, lin.grad, 10);
+    const beta = Math.sqrt((2 * small) / (dot(d, lin.Hx(d)) + 1e-8));
+    const kl = evaluateObjective(setup.policy, theta.map((x, i) => x - beta * d[i]!), chunks, obj).constraint;
+    expect(kl / small).toBeGreaterThan(0.98);
+    expect(kl / small).toBeLessThan(1.02);
+  });
+
+  it('rejects the step (θ unchanged) when no backtrack satisfies the bound', () => {
+    const { setup, theta, batch } = env;
+    const obj = mamlTrpoObjective(setup.algo.innerStep, false);
+    const r = trpoStep(setup.policy, theta, batch, (p, b) => ({ ...obj(p, b), constraint: obj(p, b).constraint.add(1) }), {
+      stepSize: 0.01, cgIters: 10, damping: 0, backtrackRatio: 0.8, maxBacktracks: 3,
+    });
+    expect(r.accepted).toBe(false);
+    expect(Array.from(r.theta)).toEqual(Array.from(theta));
+    expect(r.backtracks).toBe(3);
+  });
+});
+
+describe('ProMP inner KL coefficient', () => {
+  it('the reference rule: ÷2 below target/1.5, ×2 above target·1.5', () => {
+    expect(adaptKLCoeff(1, 0.001, 0.01)).toBe(0.5);
+    expect(adaptKLCoeff(1, 0.1, 0.01)).toBe(2);
+    expect(adaptKLCoeff(1, 0.01, 0.01)).toBe(1);
+  });
+
+  it('fixed by default; adapted per inner step when adaptiveInnerKLPenalty is set', async () => {
+    const cfg = tiny('promp', { numInnerGradSteps: 2, adaptiveInnerKLPenalty: true, initInnerKLPenalty: 1e-3, targetInnerStep: 1 });
+    const { setup, theta, batch } = await fixedBatch(cfg);
+    const promp = setup.algo as ProMP;
+    expect(promp.klCoeffs).toEqual([1e-3, 1e-3]);
+    const r = promp.optimize(theta, batch);
+    expect(r.innerKL).toBeLessThan(1 / 1.5); // tiny steps: far below the target 1
+    expect(promp.klCoeffs).toEqual([5e-4, 5e-4]);
+    const f = await fixedBatch(tiny('promp'));
+    const fixed = f.setup.algo as ProMP;
+    fixed.optimize(f.theta, f.batch);
+    expect(fixed.klCoeffs).toEqual([5e-4]);
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * The metagrad CLI, in-process through runCli: bad input ends with one clear line and exit code 2 before
+ * any work (nothing written); tiny runs of train / resume / eval / plot / compare / explore write
+ * well-formed files; a resumed run logs the same numbers as an unbroken one.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../../packages/rl/src/cli/program.js';
+import type { CliIO } from '../../../packages/rl/src/cli/io.js';
+
+/** Runs the CLI with captured (non-TTY) output. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const io: CliIO = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } };
+  const code = await runCli(argv, io);
+  return { code, out, err };
+}
+
+const root = mkdtempSync(join(tmpdir(), 'metagrad-cli-'));
+/** The smallest sizes that exercise every part of an iteration. */
+const TINY = ['--env', 'point-corner', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--inner-steps', '1', '--promp-steps', '1'];
+const run1 = join(root, 'runs', 'promp-a');
+
+beforeAll(async () => {
+  const r = await cli('train', '--algo', 'promp', ...TINY, '--iterations', '2', '--seed', '3', '--out', run1);
+  expect(r.err).not.toMatch(/error/);
+  expect(r.code).toBe(0);
+});
+
+describe('bad input: one line on stderr, exit code 2, nothing run', () => {
+  const bad = (name: string, argv: string[], message: RegExp): void => {
+    it(name, async () => {
+      const out = join(root, 'bad', name.replace(/\W+/g, '-'));
+      const r = await cli(...argv.map((a) => a.replace('$OUT', out)));
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+      expect(existsSync(out)).toBe(false);
+    });
+  };
+  bad('unknown algo', ['train', '--algo', 'ppo', '--env', 'point-corner', '--out', '$OUT'], /^error: unknown algo 'ppo'; valid: promp, maml-trpo/);
+  bad('unknown env', ['train', '--algo', 'promp', '--env', 'moon', '--out', '$OUT'], /^error: unknown env 'moon'; valid: point-corner/);
+  bad('tabular env', ['train', '--algo', 'promp', '--env', 'tabular', '--out', '$OUT'], /unknown env 'tabular'/);
+  bad('negative size', ['train', '--algo', 'promp', '--env', 'point-corner', '--meta-batch-size', '-4', '--out', '$OUT'], /--meta-batch-size must be a positive integer, got '-4'/);
+  bad('zero iterations', ['train', '--algo', 'promp', '--env', 'point-corner', '--iterations', '0', '--out', '$OUT'], /--iterations must be a positive integer/);
+  bad('non-numeric lr', ['train', '--algo', 'promp', '--env', 'point-corner', '--inner-lr', 'fast', '--out', '$OUT'], /--inner-lr must be a positive number, got 'fast'/);
+  bad('bad hidden', ['train', '--algo', 'promp', '--env', 'point-corner', '--hidden', '64,x', '--out', '$OUT'], /--hidden must be a comma-separated list/);
+  bad('missing env', ['train', '--algo', 'promp', '--out', '$OUT'], /--env is required/);
+  bad('missing config file', ['train', '--config', '/nonexistent/run.json', '--out', '$OUT'], /config file '\/nonexistent\/run.json' does not exist/);
+  bad('unknown flag', ['train', '--algo', 'promp', '--env', 'point-corner', '--lr', '3', '--out', '$OUT'], /unknown option '--lr'/);
+  bad('unknown command', ['fly'], /unknown command 'fly'/);
+  bad('eval of a missing run', ['eval', '/nonexistent/run'], /run directory '\/nonexistent\/run' does not exist/);
+  bad('resume of a missing run', ['train', '--resume', '/nonexistent/run'], /run directory '\/nonexistent\/run' does not exist/);
+  bad('compare with an unknown algo', ['compare', '--env', 'point-corner', '--algos', 'promp,ppo', '--out', '$OUT'], /unknown algo 'ppo'/);
+  bad('compare with zero seeds', ['compare', '--env', 'point-corner', '--seeds', '0', '--out', '$OUT'], /--seeds must be a positive integer/);
+  bad('plot of a missing run', ['plot', '/nonexistent/run', '--out', '$OUT'], /'\/nonexistent\/run' does not exist/);
+  bad('plot band', ['plot', '/tmp', '--band', 'iqr', '--out', '$OUT'], /unknown band 'iqr'/);
+  bad('variance repeats', ['variance', '--repeats', '1', '--out', '$OUT'], /--repeats must be an integer ≥ 2/);
+
+  it('help and version go to stdout with exit code 0; no arguments prints help with exit code 2', async () => {
+    const h = await cli('train', '--help');
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/Usage: metagrad train \[options\]/);
+    expect(h.out).toContain('--meta-batch-size <n>');
+    expect((await cli('--version')).out.trim()).toBe('0.1.0');
+    const none = await cli();
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/Commands:[\s\S]*compare[\s\S]*explore[\s\S]*variance[\s\S]*demo/);
+  });
+
+  it('config file errors: unknown key, bad value, not JSON', async () => {
+    const dir = join(root, 'configs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'key.json'), JSON.stringify({ algo: 'promp', env: 'point-corner', learningRate: 1 }));
+    writeFileSync(join(dir, 'val.json'), JSON.stringify({ algo: 'promp', env: 'point-corner', clipEps: 2 }));
+    writeFileSync(join(dir, 'bad.json'), '{ algo: promp');
+    const out = join(root, 'bad', 'cfg');
+    const a = await cli('train', '--config', join(dir, 'key.json'), '--out', out);
+    expect([a.code, a.err]).toEqual([2, expect.stringMatching(/^error: unknown config key 'learningRate'/)]);
+    const b = await cli('train', '--config', join(dir, 'val.json'), '--out', out);
+    expect([b.code, b.err]).toEqual([2, expect.stringMatching(/^error: clipEps must be in \(0, 1\), got 2\n$/)]);
+    const c = await cli('train', '--config', join(dir, 'bad.json'), '--out', out);
+    expect([c.code, c.err]).toEqual([2, expect.stringMatching(/not valid JSON/)]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('resume: a finished run, changed flags, a directory that already holds a run', async () => {
+    const a = await cli('train', '--resume', run1);
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(/has already finished \(2 of 2 iterations\); pass --iterations N with N > 2 to extend it/);
+    const b = await cli('train', '--resume', run1, '--algo', 'maml-trpo', '--iterations', '5');
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/only --iterations and --workers may be given \(got --algo\)/);
+    const c = await cli('train', '--algo', 'promp', ...TINY, '--out', run1);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/already holds a run; continue it with --resume/);
+    const d = await cli('eval', join(root, 'runs'));
+    expect(d.err).toMatch(/is not a run directory \(no config.json\)/);
+  });
+});
+
+describe('train, resume, eval, plot', () => {
+  it('train writes config.json, log.jsonl, log.csv and checkpoint.json', () => {
+    expect(readdirSync(run1).sort()).toEqual(['checkpoint.json', 'config.json', 'log.csv', 'log.jsonl']);
+    const cfg = JSON.parse(readFileSync(join(run1, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ algo: 'promp', env: 'point-corner', seed: 3, iterations: 2, metaBatchSize: 2, rolloutsPerTask: 2, horizon: 5, hidden: [4] });
+    const recs = readFileSync(join(run1, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.map((r) => r.iteration)).toEqual([0, 1]);
+    for (const r of recs) {
+      expect(r.returns).toHaveLength(2);
+      expect(r.returns.every(Number.isFinite)).toBe(true);
+    }
+    expect(recs[1].envSteps).toBe(2 * recs[0].envSteps); // cumulative: 2 tasks × 2 rollouts × 5 steps × 2 rounds per iteration
+    expect(recs[0].envSteps).toBe(40);
+    const csv = readFileSync(join(run1, 'log.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^iteration,env_steps,return_0,return_1,/);
+    expect(csv).toHaveLength(3);
+    expect(JSON.parse(readFileSync(join(run1, 'checkpoint.json'), 'utf8'))).toMatchObject({ iteration: 2, algo: 'promp' });
+  });
+
+  it('prints the run dir and final returns; progress lines go to stderr', async () => {
+    const out = join(root, 'runs', 'lvc');
+    const r = await cli('train', '--algo', 'lvc-vpg', ...TINY, '--iterations', '1', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`run directory: ${out}`);
+    expect(r.out).toMatch(/returns at the last iteration: pre-update -?\d+\.\d+ \| post-update -?\d+\.\d+/);
+    expect(r.err).toMatch(/lvc-vpg s1 {2}it 1 \(1\/1\) {2}pre .* post .* steps 40/);
+  });
+
+  it('--resume continues a stopped run to the numbers of an unbroken one', async () => {
+    const stopped = join(root, 'runs', 'stopped');
+    const whole = join(root, 'runs', 'whole');
+    expect((await cli('train', '--algo', 'promp', ...TINY, '--iterations', '1', '--seed', '5', '--out', stopped)).code).toBe(0);
+    const r = await cli('train', '--resume', stopped, '--iterations', '3');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/resuming .* at iteration 2/);
+    expect(r.out).toMatch(/3\/3 iterations/);
+    expect((await cli('train', '--algo', 'promp', ...TINY, '--iterations', '3', '--seed', '5', '--out', whole)).code).toBe(0);
+    const returns = (d: string): number[][] => readFileSync(join(d, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).returns);
+    expect(returns(stopped)).toHaveLength(3);
+    expect(returns(stopped)).toEqual(returns(whole));
+  });
+
+  it('eval prints and writes eval.json', async () => {
+    const r = await cli('eval', run1, '--tasks', '3', '--seed', '11');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/pre-update\s+-?\d+\.\d{3}\n\s+post-update\s+-?\d+\.\d{3}/);
+    const e = JSON.parse(readFileSync(join(run1, 'eval.json'), 'utf8'));
+    expect(e).toMatchObject({ algo: 'promp', env: 'point-corner', tasks: 3, seed: 11, iterations: 2 });
+    expect(e.returns).toHaveLength(2);
+    expect(e.perTask).toHaveLength(3);
+    const again = await cli('eval', run1, '--tasks', '3', '--seed', '11', '--out', join(root, 'eval2.json'));
+    expect(again.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(root, 'eval2.json'), 'utf8')).returns).toEqual(e.returns);
+  });
+
+  it('plot writes SVG and PNG for runs and directories of runs', async () => {
+    const out = join(root, 'plots');
+    const r = await cli('plot', join(root, 'runs'), '--out', out, '--band', 'std');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/4 runs, 2 algorithms \((lvc-vpg, promp|promp, lvc-vpg)\)/);
+    expect(readFileSync(join(out, 'learning-curves.svg'), 'utf8')).toContain('<svg');
+    expect(readFileSync(join(out, 'learning-curves.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+});
+
+describe('compare and explore at toy sizes', () => {
+  it('compare trains every (algo, seed), writes report.md and curves, and keeps finished runs', async () => {
+    const out = join(root, 'cmp');
+    const args = ['compare', '--algos', 'promp,lvc-vpg', '--seeds', '2', '--iterations', '1', ...TINY, '--out', out];
+    const r = await cli(...args);
+    expect(r.code).toBe(0);
+    expect(readdirSync(join(out, 'runs')).sort()).toEqual(['lvc-vpg-s1', 'lvc-vpg-s2', 'promp-s1', 'promp-s2']);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| promp \| point-corner \| 2 \| 1 \| 40 \| -?\d+\.\d+ ± \d+\.\d+ \| -?\d+\.\d+ ± \d+\.\d+ \|/);
+    expect(md).toContain('![Learning curves');
+    expect(existsSync(join(out, 'learning-curves.png'))).toBe(true);
+    expect(r.out).toMatch(/lvc-vpg\s+2\s+/);
+    const again = await cli(...args);
+    expect(again.code).toBe(0);
+    expect(again.err).toMatch(/4 already finished, kept/);
+    const other = await cli('compare', '--algos', 'promp', '--seeds', '1', '--iterations', '1', ...TINY.map((a) => (a === '5' ? '6' : a)), '--out', out);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/holds a run with a different horizon/);
+  });
+
+  it('explore draws pre- and post-update trajectories per algorithm', async () => {
+    const out = join(root, 'explore');
+    const r = await cli('explore', '--algos', 'promp,maml-trpo', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--out', out);
+    expect(r.code).toBe(0);
+    const svg = readFileSync(join(out, 'exploration.svg'), 'utf8');
+    expect(svg).toContain('promp (return');
+    expect(svg).toContain('maml-trpo (return');
+    const json = JSON.parse(readFileSync(join(out, 'explore.json'), 'utf8'));
+    expect(json.panels).toHaveLength(2);
+    const paths = json.panels[0].paths;
+    expect(paths.filter((p: { phase: string }) => p.phase === 'pre-update')).toHaveLength(2);
+    expect(paths[0].points).toHaveLength(6); // 5 steps + the final position
+    expect(json.evaluation[0].returns).toHaveLength(4); // three inner steps (Fig. 4)
+  });
+});

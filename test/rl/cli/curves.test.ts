@@ -1,0 +1,87 @@
+/**
+ * Learning-curve reports from synthetic run directories: reading log.jsonl / log.csv, grouping by
+ * algorithm, aggregating seeds (mean, min–max, ±std), final returns, and SVG/PNG output.
+ */
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  cumulativeSteps, finalReturns, findRunDirs, learningCurves, learningCurveSpec, readRun, smooth, writeLearningCurves, RunReadError,
+} from '../../../packages/rl/src/report/curves.js';
+
+/** Writes a fake run: returns[k] = offset + iteration·(k+1). */
+export function fakeRun(dir: string, algo: string, seed: number, iters: number, offset: number, opts: { csv?: boolean; K?: number } = {}): string {
+  mkdirSync(dir, { recursive: true });
+  const K = opts.K ?? 1;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ algo, env: 'point-corner', seed, iterations: iters }));
+  const recs = Array.from({ length: iters }, (_, i) => ({ iteration: i, envSteps: 1000 * (i + 1), returns: Array.from({ length: K + 1 }, (_, k) => offset + i * (k + 1)) }));
+  if (opts.csv) {
+    const head = ['iteration', 'env_steps', ...Array.from({ length: K + 1 }, (_, k) => `return_${k}`), 'loss_before'];
+    writeFileSync(join(dir, 'log.csv'), [head.join(','), ...recs.map((r) => [r.iteration, r.envSteps, ...r.returns, 0].join(','))].join('\n') + '\n');
+  } else writeFileSync(join(dir, 'log.jsonl'), recs.map((r) => JSON.stringify({ ...r, lossBefore: 0 })).join('\n') + '\n');
+  return dir;
+}
+
+describe('learning curves', () => {
+  const root = mkdtempSync(join(tmpdir(), 'curves-'));
+  const a1 = fakeRun(join(root, 'runs', 'promp-s1'), 'promp', 1, 4, 0);
+  const a2 = fakeRun(join(root, 'runs', 'promp-s2'), 'promp', 2, 4, 2);
+  const b1 = fakeRun(join(root, 'runs', 'maml-s1'), 'maml-trpo', 1, 3, 10, { csv: true });
+
+  it('reads jsonl and csv logs', () => {
+    const r = readRun(a1);
+    expect(r.algo).toBe('promp');
+    expect(r.records).toHaveLength(4);
+    expect(r.records[2]).toEqual({ iteration: 2, envSteps: 3000, returns: [2, 4] });
+    expect(readRun(b1).records[1]).toEqual({ iteration: 1, envSteps: 2000, returns: [11, 12] });
+  });
+
+  it('expands a directory of runs and rejects non-runs', () => {
+    expect(findRunDirs([root]).sort()).toEqual([a1, a2, b1].sort());
+    expect(() => findRunDirs([join(root, 'nope')])).toThrow(RunReadError);
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    expect(() => findRunDirs([empty])).toThrow(/no config.json/);
+  });
+
+  it('aggregates seeds: mean, min–max band, ±std band', () => {
+    const runs = [a1, a2, b1].map(readRun);
+    const pts = learningCurves(runs);
+    const p = pts.find((x) => x.algo === 'promp' && x.phase === 'post-update' && x.iteration === 3)!;
+    // seed 1: 0 + 3·2 = 6, seed 2: 2 + 6 = 8
+    expect(p).toMatchObject({ steps: 4000, mean: 7, min: 6, max: 8, lo: 6, hi: 8, seeds: 2 });
+    expect(p.std).toBeCloseTo(Math.SQRT2, 12);
+    const s = learningCurves(runs, { band: 'std' }).find((x) => x.algo === 'promp' && x.phase === 'pre-update' && x.iteration === 0)!;
+    expect(s.lo).toBeCloseTo(1 - Math.SQRT2, 12);
+    expect(pts.filter((x) => x.algo === 'maml-trpo')).toHaveLength(6);
+  });
+
+  it('final returns average the last iterations, then seeds', () => {
+    const f = finalReturns([a1, a2].map(readRun), 2);
+    expect(f).toHaveLength(1);
+    // last two iterations: pre (2+3)/2 = 2.5 and 4.5 → mean 3.5; post (4+6)/2 = 5 and 7 → 6
+    expect(f[0]!.pre.mean).toBeCloseTo(3.5, 12);
+    expect(f[0]!.post!.mean).toBeCloseTo(6, 12);
+    expect(f[0]!.envSteps).toBe(4000);
+  });
+
+  it('smoothing and step accumulation', () => {
+    expect(smooth([1, 3, 5, 7], 2)).toEqual([1, 2, 4, 6]);
+    expect(cumulativeSteps([{ iteration: 0, envSteps: 5, returns: [0] }, { iteration: 1, envSteps: 5, returns: [0] }])).toEqual([5, 10]);
+  });
+
+  it('renders SVG and PNG, faceting several envs', async () => {
+    const runs = [a1, a2, b1].map(readRun);
+    const { svg, png } = await writeLearningCurves(runs, join(root, 'out', 'curves'));
+    const text = readFileSync(svg, 'utf8');
+    expect(text).toContain('<svg');
+    expect(text).toContain('environment steps');
+    expect(text).toContain('maml-trpo');
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    const other = { ...runs[0]!, env: 'point-goal' };
+    const spec = learningCurveSpec(learningCurves([...runs, other])) as unknown as Record<string, unknown>;
+    expect(spec.facet).toBeDefined();
+    expect(existsSync(join(root, 'out', 'curves.png'))).toBe(true);
+  });
+});
