@@ -177,6 +177,8 @@ export async function train(config: TrainConfig, opts: { outDir: string; resume?
       writeFileAtomic(paths.ckpt, JSON.stringify(c));
       records.push(rec);
       opts.hooks?.onIteration?.(rec);
+      // let timers and signal handlers run (Ctrl-C) between iterations: a serial sampler never yields
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     await setup.sampler.close();
