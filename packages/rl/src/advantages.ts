@@ -62,19 +62,8 @@ export interface ProcessOptions {
 }
 
 /** A processed meta-batch: the sampler's arrays plus per-step returns, advantages and weights ([nTraj, H] layout). */
-export interface ProcessedSamples {
-  readonly nTasks: number;
-  readonly rolloutsPerTask: number;
-  readonly nTraj: number;
-  readonly horizon: number;
-  readonly obsDim: number;
-  readonly actDim: number;
-  /** [nTraj, H, obsDim] */
-  readonly obs: Float64Array;
-  /** [nTraj, H, actDim] */
-  readonly actions: Float64Array;
-  /** [nTraj] */
-  readonly lengths: Int32Array;
+export interface ProcessedSamples
+  extends Pick<SampleBatch, 'nTasks' | 'rolloutsPerTask' | 'nTraj' | 'horizon' | 'obsDim' | 'actDim' | 'obs' | 'actions' | 'lengths'> {
   /** [nTraj, H] 1 on valid steps. */
   readonly mask: Float64Array;
   readonly rewards: Float64Array;
