@@ -152,11 +152,17 @@ export abstract class MujocoEnv<Task> implements MetaEnv<Task> {
     this.resetNoise(rng, this.qpos, this.qvel);
     sim.qpos.set(this.qpos);
     sim.qvel.set(this.qvel);
+    sim.owner = this;
+    this.started = true;
+    return this.settle();
+  }
+
+  /** After qpos/qvel were written: mj_forward, save the state, and return the new observation. */
+  private settle(): Float64Array {
+    const sim = this.sim;
     sim.forward();
     if (this.config.needsContactForces) sim.rnePostConstraint();
-    sim.owner = this;
     this.save();
-    this.started = true;
     this.diverged = false;
     this.afterReset();
     const obs = new Float64Array(this.config.obsDim);
@@ -237,15 +243,7 @@ export abstract class MujocoEnv<Task> implements MetaEnv<Task> {
     sim.qpos.set(qpos);
     sim.qvel.set(qvel);
     sim.qaccWarmstart.fill(0);
-    sim.forward();
-    if (this.config.needsContactForces) sim.rnePostConstraint();
-    this.save();
-    this.diverged = false;
-    this.afterReset();
-    const obs = new Float64Array(this.config.obsDim);
-    this.writeObs(obs);
-    this.lastObs = obs;
-    return Float64Array.from(obs);
+    return this.settle();
   }
 
   /** Shared simulator (for tests that inspect the model, e.g. RandParams). */
