@@ -23,6 +23,7 @@ import type { ProcessedSamples } from '../advantages.js';
 import { DiagGaussian } from '../distributions.js';
 import { chunkSizes, chunkedValues, maxWidth, metaBatchChunks, sliceTaskParams } from './chunks.js';
 import type { GaussianMLPParams, GaussianMLPPolicy } from '../policies.js';
+import type { TrainConfig } from '../trainer/config.js';
 
 /** The algorithms of the paper's Sec. 4 (Fig. 2, 3): ProMP and its baselines and ablations. */
 export type AlgoName = 'promp' | 'maml-trpo' | 'e-maml-trpo' | 'e-maml-vpg' | 'lvc-vpg' | 'dice-vpg';
@@ -387,32 +388,18 @@ export interface MetaAlgorithm {
   restore(state: unknown): void;
 }
 
-/** Settings every algorithm takes. */
-export interface AlgoSettings {
+/** Settings every algorithm takes: the trainer config's optimization fields (documented there), plus the policy. */
+export type AlgoSettings = Pick<TrainConfig,
+  | 'innerLr' | 'numInnerGradSteps' | 'metaLr'
+  | 'numPrompSteps' | 'clipEps' | 'targetInnerStep' | 'initInnerKLPenalty' | 'adaptiveInnerKLPenalty'
+  | 'trpoStepSize' | 'cgIters' | 'cgDamping' | 'backtrackRatio' | 'maxBacktracks'> & {
   policy: GaussianMLPPolicy;
-  /** Inner step size α. */
-  innerLr: number;
-  numInnerGradSteps: number;
   /** The inner objective (default: the algorithm's own). */
   inner?: InnerObjective;
   firstOrder?: boolean;
-  /** Outer Adam step size (ProMP and the VPG algorithms). */
-  metaLr: number;
-  /** ProMP */
-  numPrompSteps: number;
-  clipEps: number;
-  targetInnerStep: number;
-  initInnerKLPenalty: number;
-  adaptiveInnerKLPenalty: boolean;
-  /** TRPO */
-  trpoStepSize: number;
-  cgIters: number;
-  cgDamping: number;
-  backtrackRatio: number;
-  maxBacktracks: number;
   /** Element budget of a task chunk's widest tensor (algos/chunks.ts; default 2²¹). */
   chunkElements?: number;
-}
+};
 
 // ---------- outer surrogates on the last round (the post-update trajectories τ′) ----------
 
