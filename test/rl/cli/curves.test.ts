@@ -64,6 +64,27 @@ describe('learning curves', () => {
     expect(f[0]!.pre.mean).toBeCloseTo(3.5, 12);
     expect(f[0]!.post!.mean).toBeCloseTo(6, 12);
     expect(f[0]!.envSteps).toBe(4000);
+    expect(f[0]!.policyStd).toBeNull(); // these logs predate the policy_std column
+  });
+
+  it('final policy σ: the last iteration of each seed, from jsonl and csv logs', () => {
+    const d = join(root, 'sigma');
+    const s1 = fakeRun(join(d, 'p-s1'), 'promp', 1, 3, 0);
+    const s2 = fakeRun(join(d, 'p-s2'), 'promp', 2, 3, 0, { csv: true });
+    const withStd = (dir: string, file: string, stds: number[]): void => {
+      const path = join(dir, file);
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      const out = file.endsWith('.jsonl')
+        ? lines.map((l, i) => JSON.stringify({ ...JSON.parse(l), policyStd: stds[i] }))
+        : lines.map((l, i) => `${l},${i === 0 ? 'policy_std' : stds[i - 1]}`);
+      writeFileSync(path, out.join('\n') + '\n');
+    };
+    withStd(s1, 'log.jsonl', [1, 0.9, 0.8]);
+    withStd(s2, 'log.csv', [1, 0.7, 0.6]);
+    expect(readRun(s2).records[1]!.policyStd).toBe(0.7);
+    const f = finalReturns([s1, s2].map(readRun), 2)[0]!;
+    expect(f.policyStd!.mean).toBeCloseTo(0.7, 12); // last iterations 0.8 and 0.6
+    expect(f.policyStd!.std).toBeCloseTo(Math.SQRT2 / 10, 12);
   });
 
   it('smoothing and step accumulation', () => {

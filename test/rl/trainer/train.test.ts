@@ -47,11 +47,14 @@ describe('short runs of every algorithm', () => {
         expect(r.envSteps).toBe((i + 1) * 2 * 4 * 4 * 20); // 2 rounds × 4 tasks × 4 rollouts × 20 steps per iteration
         expect(r.returns).toHaveLength(2);
         for (const x of [...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL]) expect(Number.isFinite(x)).toBe(true);
+        const logStd = i === 1 ? readCheckpoint(dir).params.slice(-2) : null; // flat order ends with log σ
+        if (logStd) expect(r.policyStd).toBeCloseTo((Math.exp(logStd[0]!) + Math.exp(logStd[1]!)) / 2, 12);
+        expect(r.policyStd).toBeGreaterThan(0);
         expect(r.returns[0]).toBeLessThan(0); // dense reward −‖s − g‖
         expect(r.timings.total).toBeGreaterThanOrEqual(r.timings.sampling + r.timings.optimization);
       }
       const csv = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n');
-      expect(csv[0]).toBe('iteration,env_steps,return_0,return_1,loss_before,loss_after,inner_kl,outer_kl,time_sampling,time_processing,time_optimization,time_total');
+      expect(csv[0]).toBe('iteration,env_steps,return_0,return_1,loss_before,loss_after,inner_kl,outer_kl,policy_std,time_sampling,time_processing,time_optimization,time_total');
       expect(csv).toHaveLength(3);
       const row = csv[2]!.split(',').map(Number);
       expect(row.slice(0, 4)).toEqual([1, records[1]!.envSteps, ...records[1]!.returns]);

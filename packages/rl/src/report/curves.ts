@@ -16,6 +16,8 @@ export interface LoggedIteration {
   envSteps: number;
   /** Average return at inner step 0 (pre-update) … K (post-update). */
   returns: number[];
+  /** Mean σ of the pre-update policy after the iteration's update (absent in logs written before it was logged). */
+  policyStd?: number;
 }
 
 /** One run directory, read back. */
@@ -75,7 +77,9 @@ function parseCsv(text: string): LoggedIteration[] {
   if (col('iteration') < 0 || col('env_steps') < 0 || !ret.length) throw new RunReadError('log.csv lacks the iteration, env_steps or return_k columns');
   return lines.slice(1).map((l) => {
     const c = l.split(',');
-    return { iteration: Number(c[col('iteration')]), envSteps: Number(c[col('env_steps')]), returns: ret.map(([, i]) => Number(c[i])) };
+    const rec: LoggedIteration = { iteration: Number(c[col('iteration')]), envSteps: Number(c[col('env_steps')]), returns: ret.map(([, i]) => Number(c[i])) };
+    if (col('policy_std') >= 0) rec.policyStd = Number(c[col('policy_std')]);
+    return rec;
   });
 }
 
@@ -83,7 +87,9 @@ function checkRecord(r: unknown, where: string): LoggedIteration {
   const o = r as Partial<LoggedIteration>;
   if (!o || typeof o !== 'object' || typeof o.iteration !== 'number' || typeof o.envSteps !== 'number' || !Array.isArray(o.returns) || !o.returns.length)
     throw new RunReadError(`${where}: a record needs iteration, envSteps and returns[]`);
-  return { iteration: o.iteration, envSteps: o.envSteps, returns: o.returns.map(Number) };
+  const rec: LoggedIteration = { iteration: o.iteration, envSteps: o.envSteps, returns: o.returns.map(Number) };
+  if (typeof o.policyStd === 'number') rec.policyStd = o.policyStd;
+  return rec;
 }
 
 /** Reads the iterations logged in a run directory (log.jsonl, else log.csv); [] when none yet. */
@@ -296,6 +302,8 @@ export interface FinalReturns {
   post: { mean: number; std: number } | null;
   /** Each inner step's return (0 … K), mean over seeds. */
   perStep: number[];
+  /** The policy's σ at the last iteration, over seeds (null when the logs lack it). */
+  policyStd: { mean: number; std: number } | null;
 }
 
 /** Final pre/post-update returns per (env, algo), averaging each run's last `lastK` iterations (default 1). */
@@ -319,6 +327,7 @@ export function finalReturns(runs: readonly RunLog[], lastK = 1): FinalReturns[]
       envSteps: meanStd(g.map((r) => cumulativeSteps(r.records).at(-1)!)).mean,
       pre: stepMean(0), post: K >= 1 ? stepMean(K) : null,
       perStep: Array.from({ length: K + 1 }, (_, k) => stepMean(k).mean),
+      policyStd: g.every((r) => r.records.at(-1)!.policyStd !== undefined) ? meanStd(g.map((r) => r.records.at(-1)!.policyStd!)) : null,
     };
   });
 }

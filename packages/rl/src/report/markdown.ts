@@ -42,16 +42,17 @@ export function reportMarkdown(r: ReportInput, reportPath: string): string {
   L.push(
     `Average return per trajectory at the end of training, before adaptation (pre-update, inner step 0) and after ` +
     `${K === 1 ? 'the inner step' : `${K} inner steps`} (post-update); each run's last ${r.lastK === 1 ? 'iteration' : `${r.lastK} iterations`} averaged` +
-    `${r.finals.some((f) => f.seeds > 1) ? ', then mean ± std over seeds' : ''}. Returns come from the tasks sampled for training at those iterations.`,
+    `${r.finals.some((f) => f.seeds > 1) ? ', then mean ± std over seeds' : ''}. Returns come from the tasks sampled for training at those iterations. ` +
+    `Policy σ: the mean standard deviation of the (pre-update) policy after each run's last update (its exploration left).`,
     '',
   );
   const stepCols = K > 1 ? Array.from({ length: K - 1 }, (_, k) => `step ${k + 1}`) : [];
-  L.push(`| algorithm | env | seeds | iterations | env steps | pre-update return |${stepCols.map((c) => ` ${c} |`).join('')} post-update return | post − pre |`);
-  L.push(`|---|---|---|---|---|---|${stepCols.map(() => '---|').join('')}---|---|`);
+  L.push(`| algorithm | env | seeds | iterations | env steps | pre-update return |${stepCols.map((c) => ` ${c} |`).join('')} post-update return | post − pre | policy σ |`);
+  L.push(`|---|---|---|---|---|---|${stepCols.map(() => '---|').join('')}---|---|---|`);
   for (const f of r.finals) {
     const mid = stepCols.map((_, k) => ` ${f.perStep[k + 1]?.toFixed(2) ?? '—'} |`).join('');
     const gain = f.post ? (f.post.mean - f.pre.mean).toFixed(2) : '—';
-    L.push(`| ${f.algo} | ${f.env} | ${f.seeds} | ${f.iterations} | ${Math.round(f.envSteps).toLocaleString('en-US')} | ${pm(f.pre, f.seeds)} |${mid} ${pm(f.post, f.seeds)} | ${gain} |`);
+    L.push(`| ${f.algo} | ${f.env} | ${f.seeds} | ${f.iterations} | ${Math.round(f.envSteps).toLocaleString('en-US')} | ${pm(f.pre, f.seeds)} |${mid} ${pm(f.post, f.seeds)} | ${gain} | ${pm(f.policyStd, f.seeds)} |`);
   }
   if (r.evaluation?.length) {
     L.push('', '## Evaluation on fresh tasks', '');

@@ -30,6 +30,8 @@ export interface IterationRecord {
   innerKL: number;
   /** The same on the post-update round (TRPO's constraint value). */
   outerKL: number;
+  /** Mean over action dimensions of the pre-update policy's σ = exp(log σ) after the outer update (exploration left). */
+  policyStd: number;
   /** Seconds. processing includes the inner adaptation steps. */
   timings: { sampling: number; processing: number; optimization: number; total: number };
   /** Algorithm-specific diagnostics (ProMP klCoeffInner; TRPO accepted, backtracks, klBefore). */
@@ -70,13 +72,13 @@ export function writeFileAtomic(path: string, text: string): void {
 /** The CSV header for S inner steps. */
 export function csvHeader(S: number): string {
   const ret = Array.from({ length: S + 1 }, (_, k) => `return_${k}`);
-  return ['iteration', 'env_steps', ...ret, 'loss_before', 'loss_after', 'inner_kl', 'outer_kl', 'time_sampling', 'time_processing', 'time_optimization', 'time_total'].join(',');
+  return ['iteration', 'env_steps', ...ret, 'loss_before', 'loss_after', 'inner_kl', 'outer_kl', 'policy_std', 'time_sampling', 'time_processing', 'time_optimization', 'time_total'].join(',');
 }
 
 /** One CSV row of a record. */
 export function csvRow(r: IterationRecord): string {
   const t = r.timings;
-  return [r.iteration, r.envSteps, ...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL, t.sampling, t.processing, t.optimization, t.total].map(String).join(',');
+  return [r.iteration, r.envSteps, ...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL, r.policyStd, t.sampling, t.processing, t.optimization, t.total].map(String).join(',');
 }
 
 /** Reads checkpoint.json of a run directory; throws naming the problem. */
@@ -164,8 +166,10 @@ export async function train(config: TrainConfig, opts: { outDir: string; resume?
       opts.hooks?.onPhase?.('optimization', 1, 1);
       theta = cfg.dtype === 'float32' ? setup.policy.flatten(setup.policy.unflatten(res.theta)) : res.theta; // parameters live in the config's dtype
       envSteps += ad.envSteps;
+      const logStd = theta.subarray(theta.length - setup.policy.actDim); // flatten order ends with log σ
       const rec: IterationRecord = {
         iteration: it, envSteps, returns: ad.returns, lossBefore: res.lossBefore, lossAfter: res.lossAfter, innerKL: res.innerKL, outerKL: res.outerKL,
+        policyStd: logStd.reduce((a, l) => a + Math.exp(l), 0) / logStd.length,
         timings: { ...ad.timings, optimization, total: (performance.now() - t0) / 1000 },
         extra: res.extra,
       };
