@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import {
   cumulativeSteps, finalReturns, findRunDirs, learningCurves, learningCurveSpec, readRun, smooth, writeLearningCurves, RunReadError,
 } from '../../../packages/rl/src/report/curves.js';
+import { explorationSpec } from '../../../packages/rl/src/report/exploration.js';
+import { measureTextWidth, renderSvg } from '../../../packages/rl/src/report/plot.js';
 
 /** Writes a fake run: returns[k] = offset + iteration·(k+1). */
 export function fakeRun(dir: string, algo: string, seed: number, iters: number, offset: number, opts: { csv?: boolean; K?: number } = {}): string {
@@ -104,5 +106,26 @@ describe('learning curves', () => {
     const spec = learningCurveSpec(learningCurves([...runs, other])) as unknown as Record<string, unknown>;
     expect(spec.facet).toBeDefined();
     expect(existsSync(join(root, 'out', 'curves.png'))).toBe(true);
+  });
+});
+
+describe('chart text layout', () => {
+  it('measures text as resvg draws it (DejaVu Sans), not with Vega’s 0.8 em per character guess', () => {
+    const s = 'fresh task with the median post-update return; red: after 3 inner steps';
+    const w = measureTextWidth(s, { size: 13 })!;
+    expect(w).toBeGreaterThan(0.45 * 13 * s.length); // DejaVu Sans averages ≈ 0.5 em per character of prose
+    expect(w).toBeLessThan(0.6 * 13 * s.length);
+    expect(measureTextWidth(s, { size: 26 })!).toBeGreaterThan(1.9 * w); // scales with the size
+    expect(measureTextWidth(s, { size: 13, weight: 'bold' })!).toBeGreaterThan(w);
+    expect(measureTextWidth('   ')).toBe(0);
+  });
+
+  it('a long subtitle no longer widens a one-panel figure with empty space', async () => {
+    const subtitle = 'fresh task with the median post-update return; red: after 3 inner steps';
+    const panel = { algo: 'ProMP', goal: [-2, 2] as [number, number], paths: [{ phase: 'pre-update' as const, points: [[0, 0], [0.5, 0.5]] as [number, number][] }] };
+    const svg = await renderSvg(explorationSpec([panel], { title: 'ProMP on point-corner', subtitle, size: 260 }));
+    const width = Number(/<svg[^>]* width="([\d.]+)"/.exec(svg)![1]);
+    expect(width).toBeLessThan(measureTextWidth(subtitle, { size: 13 })! + 30); // was 691 px with the guess
+    expect(width).toBeGreaterThan(260 + 100); // the panel, its axis and the legend still fit
   });
 });

@@ -1,6 +1,11 @@
 /**
  * Charts: Vega-Lite specs rendered headless to SVG by Vega, and to PNG by resvg (no browser, no canvas).
  * Text uses DejaVu Sans (Debian's fonts-dejavu-core) when the system has it.
+ *
+ * Without a canvas Vega guesses a text's width as 0.8 em per character, half again too wide for DejaVu
+ * Sans, so a long title or subtitle used to widen a chart with empty space on the right. Vega lets a
+ * user-defined `textMetrics.width` replace the guess (as vl-convert does); ours lays the text out with
+ * resvg, the renderer that draws the PNG, and falls back to Vega's guess when no font is found.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -9,6 +14,36 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
 
 export type { TopLevelSpec as ChartSpec };
+
+const FONT = 'DejaVu Sans';
+const widthCache = new Map<string, number>();
+const xmlEscape = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The width in px of `text` as resvg draws it (cached per font and string); null when it cannot be measured. */
+export function measureTextWidth(text: string, font: { size?: number; weight?: string | number; style?: string } = {}): number | null {
+  const size = font.size ?? 11, weight = font.weight ?? 'normal', style = font.style ?? 'normal';
+  const key = `${size}|${weight}|${style}|${text}`;
+  const hit = widthCache.get(key);
+  if (hit !== undefined) return hit;
+  if (text.trim() === '') return 0;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil((text.length + 2) * size)}" height="${Math.ceil(size * 2)}">` +
+    `<text x="0" y="${size * 1.5}" font-family="${FONT}" font-size="${size}" font-weight="${weight}" font-style="${style}" xml:space="preserve">${xmlEscape(text)}</text></svg>`;
+  const box = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT } }).getBBox();
+  if (!box) return null;
+  const w = Math.ceil(box.x + box.width);
+  widthCache.set(key, w);
+  return w;
+}
+
+/** Vega's text measurer (exported by vega-scenegraph through vega, missing from vega's type declarations). */
+type TextItem = { text?: unknown; fontSize?: number; fontWeight?: string | number; fontStyle?: string };
+const metrics = (vega as unknown as { textMetrics: { estimateWidth(item: TextItem, text?: unknown): number; width(item: TextItem, text?: unknown): number } }).textMetrics;
+const vegaGuess = metrics.estimateWidth;
+metrics.width = (item, text) => {
+  const t = text ?? item.text;
+  const w = typeof t === 'string' ? measureTextWidth(t, { size: item.fontSize, weight: item.fontWeight, style: item.fontStyle }) : null;
+  return w ?? vegaGuess(item, text);
+};
 
 /** Renders a Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
