@@ -37,6 +37,15 @@ export interface Policy<P extends Params> {
 export type GaussianMLPParams = { layers: { W: Tensor; b: Tensor }[]; logStd: Tensor };
 
 /** Options of GaussianMLPPolicy. */
+/**
+ * The leaves that training moves: all of them, or all but log σ when σ is fixed. log σ is the last leaf
+ * in flatten order, so these leaves are a prefix of the flat θ and a gradient over them fills θ's head.
+ */
+export function trainableLeaves(p: GaussianMLPParams, learnStd = true): Tensor[] {
+  const all = treeLeaves(p);
+  return learnStd ? all : all.filter((t) => t !== p.logStd);
+}
+
 export interface GaussianMLPOptions {
   obsDim: number;
   actDim: number;
@@ -44,6 +53,11 @@ export interface GaussianMLPOptions {
   hidden?: number[];
   /** Initial log σ of every action dimension. Default 0 (σ = 1). */
   initLogStd?: number;
+  /**
+   * Whether training moves log σ (default true). False holds σ at exp(initLogStd), the reference's
+   * learn_std=False: log σ stays in the parameters (and in `flatten`) but no inner or outer step changes it.
+   */
+  learnStd?: boolean;
   /** Parameter dtype. Default 'float64'. */
   dtype?: 'float64' | 'float32';
 }
@@ -61,6 +75,8 @@ export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
   readonly actDim: number;
   readonly hidden: readonly number[];
   readonly initLogStd: number;
+  /** See GaussianMLPOptions.learnStd. */
+  readonly learnStd: boolean;
   readonly dtype: 'float64' | 'float32';
   /** Layer widths [obsDim, ...hidden, actDim]. */
   readonly sizes: readonly number[];
@@ -82,6 +98,8 @@ export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
     this.actDim = opts.actDim;
     this.hidden = Object.freeze([...hidden]);
     this.initLogStd = initLogStd;
+    if (opts.learnStd !== undefined && typeof opts.learnStd !== 'boolean') throw new Error(`${fn}: learnStd must be true or false, got ${String(opts.learnStd)}`);
+    this.learnStd = opts.learnStd ?? true;
     this.dtype = dtype;
     this.sizes = Object.freeze([opts.obsDim, ...hidden, opts.actDim]);
     let n = this.actDim;

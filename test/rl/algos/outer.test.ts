@@ -42,6 +42,38 @@ describe('every algorithm improves its outer loss on a fixed batch', () => {
   }
 });
 
+describe('a fixed σ (learnStd false, the reference learn_std=False)', () => {
+  for (const algo of algoNames) {
+    it(`${algo}: neither the inner steps nor the outer update move log σ; the loss still improves`, async () => {
+      const { setup, theta, batch } = await fixedBatch(tiny(algo, { learnStd: false, initLogStd: -0.3 }));
+      const A = setup.policy.actDim, n = theta.length;
+      // the sampled rounds: every adapted policy kept θ's log σ
+      for (const d of batch.steps) expect(Array.from(d.oldParams.logStd.data)).toEqual(new Array(d.K * A).fill(-0.3));
+      const r = setup.algo.optimize(theta, batch);
+      expect(r.lossAfter).toBeLessThan(r.lossBefore);
+      expect(Array.from(r.theta.subarray(n - A))).toEqual(new Array(A).fill(-0.3));
+      expect(Array.from(r.theta.subarray(0, n - A))).not.toEqual(Array.from(theta.subarray(0, n - A)));
+    });
+  }
+
+  it('the chunked gradient is zero on log σ and equal elsewhere to finite differences of the fixed-σ loss', async () => {
+    const { setup, theta, batch } = await fixedBatch(tiny('maml-trpo', { learnStd: false, numInnerGradSteps: 2 }));
+    const step = setup.algo.innerStep;
+    expect(step.learnStd).toBe(false);
+    const chunks = metaBatchChunks(batch);
+    const loss = mamlTrpoObjective(step, false);
+    const { grad } = chunkedValueAndGrad(setup.policy, theta, chunks, (p, b) => loss(p, b).loss);
+    const A = setup.policy.actDim, n = theta.length;
+    expect(Array.from(grad.subarray(n - A))).toEqual(new Array(A).fill(0));
+    const rng = new Rng(5);
+    const v = theta.map((_, i) => (i < n - A ? rng.normal() : 0));
+    const h = 1e-5;
+    const at = (s: number): number => evaluateObjective(setup.policy, theta.map((x, i) => x + s * v[i]!), chunks, loss).loss;
+    const fd = (at(h) - at(-h)) / (2 * h);
+    expect(Math.abs(dot(grad, v) - fd) / Math.abs(fd)).toBeLessThan(1e-6);
+  });
+});
+
 describe('TRPO', () => {
   let env: Awaited<ReturnType<typeof fixedBatch>>;
   beforeAll(async () => {

@@ -121,6 +121,16 @@ describe('train, resume, eval, plot', () => {
     expect(JSON.parse(readFileSync(join(run1, 'checkpoint.json'), 'utf8'))).toMatchObject({ iteration: 2, algo: 'promp' });
   });
 
+  it('train --fixed-std holds σ at its initial value (learnStd false in config.json, policy_std 1 in the log)', async () => {
+    const dir = join(root, 'fixed-std');
+    const r = await cli('train', '--algo', 'promp', ...TINY, '--iterations', '2', '--fixed-std', '-q', '--out', dir);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).learnStd).toBe(false);
+    const recs = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { policyStd: number });
+    expect(recs.map((x) => x.policyStd)).toEqual([1, 1]);
+    expect(JSON.parse(readFileSync(join(run1, 'config.json'), 'utf8')).learnStd).toBe(true);
+  });
+
   it('prints the run dir and final returns; progress lines go to stderr', async () => {
     const out = join(root, 'runs', 'lvc');
     const r = await cli('train', '--algo', 'lvc-vpg', ...TINY, '--iterations', '1', '--out', out);
@@ -185,6 +195,12 @@ describe('compare and explore at toy sizes', () => {
     const other = await cli('compare', '--algos', 'promp', '--seeds', '1', '--iterations', '1', ...TINY.map((a) => (a === '5' ? '6' : a)), '--out', out);
     expect(other.code).toBe(2);
     expect(other.err).toMatch(/holds a run with a different horizon/);
+    // a run saved before a config key existed is kept when the key has its default
+    const saved = join(out, 'runs', 'promp-s1', 'config.json');
+    const c = JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown>;
+    delete c.learnStd;
+    writeFileSync(saved, JSON.stringify(c));
+    expect((await cli(...args)).err).toMatch(/4 already finished, kept/);
   });
 
   it('explore draws pre- and post-update trajectories per algorithm', async () => {

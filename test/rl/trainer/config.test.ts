@@ -15,7 +15,7 @@ describe('resolveConfig', () => {
       metaBatchSize: 40, rolloutsPerTask: 20, horizon: 100, hidden: [64, 64], innerLr: 0.1, metaLr: 1e-3, numInnerGradSteps: 1,
       numPrompSteps: 5, clipEps: 0.3, targetInnerStep: 0.01, initInnerKLPenalty: 5e-4, adaptiveInnerKLPenalty: false, trpoStepSize: 0.01,
       discount: 0.99, gaeLambda: 1, normalizeAdv: true, dtype: 'float64', iterations: 1001, innerObjective: 'likelihood-ratio', firstOrder: false,
-      cgIters: 10, backtrackRatio: 0.8, maxBacktracks: 15,
+      cgIters: 10, backtrackRatio: 0.8, maxBacktracks: 15, initLogStd: 0, learnStd: true,
     });
     expect(Object.keys(c).sort()).toEqual([...configKeys].sort());
   });
@@ -45,6 +45,7 @@ describe('resolveConfig', () => {
     ['a negative learning rate', { algo: 'promp', env: 'point-corner', innerLr: -0.1 }, /innerLr must be positive, got -0.1/],
     ['a discount above 1', { algo: 'promp', env: 'point-corner', discount: 1.5 }, /discount must be in \[0, 1\], got 1.5/],
     ['a non-boolean flag', { algo: 'promp', env: 'point-corner', normalizeAdv: 'yes' }, /normalizeAdv must be true or false, got 'yes'/],
+    ['a non-boolean learnStd', { algo: 'promp', env: 'point-corner', learnStd: 0 }, /learnStd must be true or false, got 0/],
     ['an unknown dtype', { algo: 'promp', env: 'point-corner', dtype: 'float16' }, /unknown dtype 'float16'; valid values: float64, float32/],
     ['empty hidden layers', { algo: 'promp', env: 'point-corner', hidden: [] }, /hidden must be a non-empty array/],
     ['a bad hidden width', { algo: 'promp', env: 'point-corner', hidden: [64, -1] }, /hidden\[1\] must be a positive integer, got -1/],

@@ -8,7 +8,7 @@
  * page faults cost more than the arithmetic), and peak memory stays bounded.
  */
 import { type Tensor, concat, enableGrad, gradients, noGrad, treeLeaves, treeMap, treeUnflatten } from '@metagrad/autograd';
-import type { GaussianMLPParams, GaussianMLPPolicy } from '../policies.js';
+import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import type { MetaBatch, StepBatch, TaskParams } from './common.js';
 
 /** The default element budget of one chunk's widest tensor. */
@@ -93,7 +93,7 @@ export function chunkedValueAndGrad(
   policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], loss: (p: GaussianMLPParams, chunk: MetaBatch) => Tensor,
 ): { value: number; grad: Float64Array } {
   const p = policy.unflatten(theta);
-  const leaves = treeLeaves(p);
+  const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: a fixed log σ keeps a zero gradient
   const grad = new Float64Array(theta.length);
   let value = 0;
   for (const c of chunks) {

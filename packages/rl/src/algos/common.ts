@@ -22,7 +22,7 @@ import {
 import type { ProcessedSamples } from '../advantages.js';
 import { DiagGaussian } from '../distributions.js';
 import { chunkSizes, chunkedValues, maxWidth, metaBatchChunks, sliceTaskParams } from './chunks.js';
-import type { GaussianMLPParams, GaussianMLPPolicy } from '../policies.js';
+import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import type { TrainConfig } from '../trainer/config.js';
 
 /** The algorithms of the paper's Sec. 4 (Fig. 2, 3): ProMP and its baselines and ablations. */
@@ -268,6 +268,8 @@ export interface InnerStepOptions {
   inner: InnerObjective;
   /** Hold ∇J^inner constant (first-order MAML; tests and ablations only). Default false. */
   firstOrder?: boolean;
+  /** Adapt log σ too (default true); false when the policy's σ is fixed (GaussianMLPOptions.learnStd). */
+  learnStd?: boolean;
 }
 
 /**
@@ -278,12 +280,13 @@ export interface InnerStepOptions {
  */
 export function taskInnerStep(p: TaskParams, d: StepBatch, opts: InnerStepOptions, evaluated?: RoundEval): { next: TaskParams; eval: RoundEval } {
   const record = isGradEnabled() && !opts.firstOrder;
-  const leaves = treeLeaves(p);
+  const moving = trainableLeaves(p, opts.learnStd);
   const { e, g } = enableGrad(() => {
     const e = evaluated ?? evalRound(p, d); // `evaluated` must be evalRound(p, d), recorded
-    return { e, g: gradients(taskInnerObjective(opts.inner, e, d).sum(), leaves, { createGraph: record }) };
+    return { e, g: gradients(taskInnerObjective(opts.inner, e, d).sum(), moving, { createGraph: record }) };
   });
-  return { next: treeUnflatten(p, leaves.map((t, i) => t.add(g[i]!.mul(opts.alpha)))), eval: e };
+  const step = new Map(moving.map((t, i) => [t, g[i]!.mul(opts.alpha)]));
+  return { next: treeUnflatten(p, treeLeaves(p).map((t) => { const s = step.get(t); return s ? t.add(s) : t; })), eval: e };
 }
 
 /** The adapted parameters of a meta-batch and the inner rounds' evaluations. */

@@ -11,8 +11,8 @@
  * with cotangent v. When D̄_KL depends on θ through the recorded inner step θ'(θ), these products
  * differentiate through that step too (third derivatives of the inner objective).
  */
-import { type Tensor, enableGrad, gradients, noGrad, treeLeaves } from '@metagrad/autograd';
-import type { GaussianMLPParams, GaussianMLPPolicy } from '../policies.js';
+import { type Tensor, enableGrad, gradients, noGrad } from '@metagrad/autograd';
+import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import { type MetaBatch, flatOf, splitLike } from './common.js';
 import { type Chunk, chunkedValues, metaBatchChunks } from './chunks.js';
 
@@ -94,7 +94,7 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
   loss: number; constraint: number; grad: Float64Array; Hx: (v: Float64Array) => Float64Array;
 } {
   const p = policy.unflatten(theta);
-  const leaves = treeLeaves(p);
+  const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
   const grad = new Float64Array(theta.length);
   let loss = 0, constraint = 0;
   const curv: { outs: Tensor[]; used: boolean[] }[] = [];

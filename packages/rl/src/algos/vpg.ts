@@ -28,7 +28,7 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
     this.name = name;
     this.s = s;
     this.objective = objective;
-    this.innerStep = { alpha: s.innerLr, inner: s.inner ?? defaultInner, firstOrder: s.firstOrder ?? false };
+    this.innerStep = { alpha: s.innerLr, inner: s.inner ?? defaultInner, firstOrder: s.firstOrder ?? false, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
   }

@@ -22,10 +22,12 @@ export interface TrainFlags {
   innerSteps?: string;
   prompSteps?: string;
   dtype?: string;
+  /** --fixed-std: hold σ at its initial value (learnStd false). */
+  fixedStd?: boolean;
 }
 
 /** Flags that change what is trained (everything but --iterations and --workers). */
-export const SHAPE_FLAGS = ['metaBatchSize', 'rolloutsPerTask', 'horizon', 'hidden', 'innerLr', 'metaLr', 'innerSteps', 'prompSteps', 'dtype'] as const;
+export const SHAPE_FLAGS = ['metaBatchSize', 'rolloutsPerTask', 'horizon', 'hidden', 'innerLr', 'metaLr', 'innerSteps', 'prompSteps', 'dtype', 'fixedStd'] as const;
 
 /** Declares the size/hyper-parameter flags on `cmd` (defaults come from the trainer's resolveConfig). */
 export function addSizeOptions(cmd: Command): Command {
@@ -39,6 +41,7 @@ export function addSizeOptions(cmd: Command): Command {
     .option('--inner-steps <n>', 'inner adaptation steps K')
     .option('--promp-steps <n>', 'ProMP optimization steps per sampled batch')
     .option('--dtype <dtype>', 'float64 or float32')
+    .option('--fixed-std', 'hold the policy σ at its initial value (the reference learn_std=False)')
     .option('--workers <n>', 'sampler worker threads');
 }
 
@@ -60,6 +63,7 @@ export function configOverrides(f: TrainFlags): Partial<TrainConfig> {
   set('numInnerGradSteps', parseInteger('inner-steps', f.innerSteps));
   set('numPrompSteps', parseInteger('promp-steps', f.prompSteps));
   if (f.dtype !== undefined) set('dtype', checkName('dtype', f.dtype, ['float64', 'float32']) as TrainConfig['dtype']);
+  if (f.fixedStd) set('learnStd', false);
   return o;
 }
 

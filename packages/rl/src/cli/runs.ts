@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainConfig } from '../trainer/config.js';
+import { type ConfigInput, type TrainConfig, resolveConfig } from '../trainer/config.js';
 import { readCheckpoint, train } from '../trainer/metaTrainer.js';
 import { UsageError, type CliIO } from './io.js';
 import { Progress } from './progress.js';
@@ -57,7 +57,14 @@ export function planReusableRun(label: string, config: TrainConfig, outDir: stri
   } catch {
     throw new UsageError(`'${outDir}/config.json' is not valid JSON; remove the directory or choose another --out`);
   }
-  const diff = configDiff(saved, config);
+  // compare resolved configs, so a run saved before a key existed matches when the key has its default
+  let resolved: Record<string, unknown>;
+  try {
+    resolved = resolveConfig(saved as ConfigInput) as unknown as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`'${outDir}/config.json' is not a valid run config (${(e as Error).message}); remove the directory or choose another --out`);
+  }
+  const diff = configDiff(resolved, config);
   if (diff.length) throw new UsageError(`'${outDir}' holds a run with a different ${diff.join(', ')}; choose another --out or remove it`);
   if (!existsSync(join(outDir, 'checkpoint.json'))) return { label, config, outDir, mode: 'fresh', done: 0 };
   const done = checkpointIteration(outDir);

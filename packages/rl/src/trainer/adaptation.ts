@@ -43,7 +43,7 @@ export async function setupRun(config: TrainConfig): Promise<RunSetup> {
   const envOptions = { ...config.envOptions, horizon: config.horizon };
   const env = await makeEnv(config.env, envOptions);
   const shape = envShape(env);
-  const policy = new GaussianMLPPolicy({ obsDim: shape.obsDim, actDim: shape.actDim, hidden: config.hidden, dtype: config.dtype, initLogStd: config.initLogStd });
+  const policy = new GaussianMLPPolicy({ obsDim: shape.obsDim, actDim: shape.actDim, hidden: config.hidden, dtype: config.dtype, initLogStd: config.initLogStd, learnStd: config.learnStd });
   const algo = makeAlgorithm(config.algo, {
     policy, innerLr: config.innerLr, numInnerGradSteps: config.numInnerGradSteps, inner: config.innerObjective, firstOrder: config.firstOrder,
     metaLr: config.metaLr, numPrompSteps: config.numPrompSteps, clipEps: config.clipEps, targetInnerStep: config.targetInnerStep,

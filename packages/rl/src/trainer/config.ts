@@ -83,6 +83,8 @@ export interface TrainConfig {
   maxBacktracks: number;
   /** Initial log σ of the policy (0: σ = 1, the reference's init_std 1). */
   initLogStd: number;
+  /** Train log σ (true, the reference's learn_std default); false holds σ at exp(initLogStd) in inner and outer steps. */
+  learnStd: boolean;
   /** Options passed to makeEnv. */
   envOptions: TrainEnvOptions;
 }
@@ -123,6 +125,7 @@ const BASE: Omit<TrainConfig, 'algo' | 'env' | 'innerObjective'> = {
   backtrackRatio: 0.8,
   maxBacktracks: 15,
   initLogStd: 0,
+  learnStd: true,
   envOptions: {},
 };
 
@@ -143,7 +146,7 @@ export const configKeys: readonly (keyof TrainConfig)[] = Object.freeze([
   'algo', 'env', 'seed', 'iterations', 'metaBatchSize', 'rolloutsPerTask', 'horizon', 'hidden', 'innerLr', 'metaLr',
   'numInnerGradSteps', 'numPrompSteps', 'clipEps', 'targetInnerStep', 'initInnerKLPenalty', 'adaptiveInnerKLPenalty',
   'trpoStepSize', 'discount', 'gaeLambda', 'normalizeAdv', 'workers', 'dtype', 'innerObjective', 'firstOrder', 'cgIters',
-  'cgDamping', 'backtrackRatio', 'maxBacktracks', 'initLogStd', 'envOptions',
+  'cgDamping', 'backtrackRatio', 'maxBacktracks', 'initLogStd', 'learnStd', 'envOptions',
 ] as const);
 
 const ENV_OPTION_KEYS = ['reward', 'sparseRadius', 'logScaleLimit', 'normalizeActions', 'actionScale'] as const;
@@ -266,6 +269,7 @@ export function resolveConfig(input: ConfigInput): TrainConfig {
     backtrackRatio: finiteNumber('backtrackRatio', m.backtrackRatio),
     maxBacktracks: positiveInt('maxBacktracks', m.maxBacktracks),
     initLogStd: finiteNumber('initLogStd', m.initLogStd),
+    learnStd: bool('learnStd', m.learnStd),
     envOptions: checkEnvOptions(m.envOptions),
   };
   if (!(cfg.backtrackRatio > 0 && cfg.backtrackRatio < 1)) throw new ConfigError(`backtrackRatio must be in (0, 1), got ${cfg.backtrackRatio}`);
