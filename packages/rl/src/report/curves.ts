@@ -245,7 +245,7 @@ export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?:
   const envs = [...new Set(points.map((p) => p.env))];
   const seeds = Math.max(0, ...points.map((p) => p.seeds));
   const bandName = (opts.band ?? 'minmax') === 'std' ? '±1 std' : 'min–max';
-  const x = { field: 'steps', type: 'quantitative', title: 'environment steps', axis: { format: '~s' } } as const;
+  const x = { field: 'steps', type: 'quantitative', title: 'environment steps', axis: { format: '~s', labelSeparation: 8 } } as const;
   const color = {
     field: 'algo', type: 'nominal', title: 'algorithm', scale: algoColorScale(algos),
     legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 },
