@@ -5,16 +5,30 @@
  */
 import { type Params, type Tensor, tensor, treeLeaves, treeUnflatten } from '@metagrad/autograd';
 
-/** All leaves of a pytree, concatenated in treeLeaves order, as float64 (float32 values are exact in float64). */
-export function flattenTree(p: Params): Float64Array {
-  const leaves = treeLeaves(p);
-  const out = new Float64Array(leaves.reduce((s, t) => s + t.size, 0));
+/** Tensors concatenated into one float64 vector (float32 values are exact in float64). */
+export function flatOf(ts: readonly Tensor[]): Float64Array {
+  const out = new Float64Array(ts.reduce((s, t) => s + t.size, 0));
   let o = 0;
-  for (const t of leaves) {
+  for (const t of ts) {
     out.set(t.data, o);
     o += t.size;
   }
   return out;
+}
+
+/** The inverse of flatOf: fresh tensors shaped like `like`, with its dtypes (reads the head of `flat`). */
+export function splitLike(flat: Float64Array, like: readonly Tensor[]): Tensor[] {
+  let o = 0;
+  return like.map((t) => {
+    const r = tensor(flat.subarray(o, o + t.size), [...t.shape], { dtype: t.dtype });
+    o += t.size;
+    return r;
+  });
+}
+
+/** All leaves of a pytree, concatenated in treeLeaves order, as float64. */
+export function flattenTree(p: Params): Float64Array {
+  return flatOf(treeLeaves(p));
 }
 
 /** The inverse of flattenTree: fresh leaf tensors of `like`'s shapes and dtypes (values rounded to float32 where `like` is float32). */
@@ -22,13 +36,7 @@ export function unflattenTree<P extends Params>(like: P, flat: Float64Array): P 
   const leaves = treeLeaves(like);
   const n = leaves.reduce((s, t) => s + t.size, 0);
   if (flat.length !== n) throw new Error(`unflattenTree: ${flat.length} numbers for a pytree of ${n}`);
-  let o = 0;
-  const out: Tensor[] = leaves.map((t) => {
-    const r = tensor(flat.subarray(o, o + t.size), [...t.shape], { dtype: t.dtype });
-    o += t.size;
-    return r;
-  });
-  return treeUnflatten(like, out);
+  return treeUnflatten(like, splitLike(flat, leaves));
 }
 
 /** Options of Adam (the defaults are tf.train.AdamOptimizer's). */

@@ -342,26 +342,7 @@ export function klDiagnostics(
   return { innerKL: S > 0 ? inner / S : 0, outerKL: v.outerKL! };
 }
 
-/** Concatenates tensors into one float64 vector. */
-export function flatOf(ts: readonly Tensor[]): Float64Array {
-  const out = new Float64Array(ts.reduce((s, t) => s + t.size, 0));
-  let o = 0;
-  for (const t of ts) {
-    out.set(t.data, o);
-    o += t.size;
-  }
-  return out;
-}
-
-/** Splits a flat vector into tensors shaped like `like` (same dtypes). */
-export function splitLike(flat: Float64Array, like: readonly Tensor[]): Tensor[] {
-  let o = 0;
-  return like.map((t) => {
-    const r = tensor(flat.subarray(o, o + t.size), [...t.shape], { dtype: t.dtype });
-    o += t.size;
-    return r;
-  });
-}
+export { flatOf, splitLike } from '../optim.js';
 
 /** The result of one outer (meta) update. */
 export interface OuterResult {
