@@ -187,11 +187,13 @@ describe('compare and explore at toy sizes', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| promp \| point-corner \| 2 \| 1 \| 40 \| -?\d+\.\d+ ± \d+\.\d+ \| -?\d+\.\d+ ± \d+\.\d+ \|/);
     expect(md).toContain('![Learning curves');
+    expect(md).toMatch(/## Along the way[\s\S]*\| promp \| (\*\*)?-?\d+\.\d+ ± \d+\.\d+/);
     expect(existsSync(join(out, 'learning-curves.png'))).toBe(true);
     expect(r.out).toMatch(/lvc-vpg\s+2\s+/);
     const again = await cli(...args);
     expect(again.code).toBe(0);
     expect(again.err).toMatch(/4 already finished, kept/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Wall time: \d+\.\d min \(4 of the 4 runs were already finished and kept/);
     const other = await cli('compare', '--algos', 'promp', '--seeds', '1', '--iterations', '1', ...TINY.map((a) => (a === '5' ? '6' : a)), '--out', out);
     expect(other.code).toBe(2);
     expect(other.err).toMatch(/holds a run with a different horizon/);

@@ -7,9 +7,10 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  cumulativeSteps, finalReturns, findRunDirs, learningCurves, learningCurveSpec, readRun, smooth, writeLearningCurves, RunReadError,
+  cumulativeSteps, finalReturns, findRunDirs, returnsAtBudgets, learningCurves, learningCurveSpec, readRun, smooth, writeLearningCurves, RunReadError,
 } from '../../../packages/rl/src/report/curves.js';
 import { explorationSpec } from '../../../packages/rl/src/report/exploration.js';
+import { reportMarkdown } from '../../../packages/rl/src/report/markdown.js';
 import { measureTextWidth, renderSvg } from '../../../packages/rl/src/report/plot.js';
 
 /** Writes a fake run: returns[k] = offset + iteration·(k+1). */
@@ -69,6 +70,35 @@ describe('learning curves', () => {
     expect(f[0]!.policyStd).toBeNull(); // these logs predate the policy_std column
   });
 
+  it('returns at fractions of the budget: each run cut there, then the final-returns averaging', () => {
+    const runs = [a1, a2, b1].map(readRun);
+    const [q, h, all] = returnsAtBudgets(runs, [0.25, 0.5, 1], 2);
+    // promp (4 iterations): a quarter keeps 1 iteration (post 0 and 2), half keeps 2 (post (0+2)/2 = 1 and 3)
+    const promp = (b: typeof q): ReturnType<typeof finalReturns>[number] => b!.finals.find((f) => f.algo === 'promp')!;
+    expect(promp(q).post!.mean).toBeCloseTo(1, 12);
+    expect(promp(q).envSteps).toBe(1000);
+    expect(promp(h).post!.mean).toBeCloseTo(2, 12);
+    expect(promp(h).envSteps).toBe(2000);
+    expect(all!.finals).toEqual(finalReturns(runs, 2));
+    // maml-trpo (3 iterations): a quarter rounds to 1 iteration, half to 2 (round(1.5))
+    expect(h!.finals.find((f) => f.algo === 'maml-trpo')!.post!.mean).toBeCloseTo((10 + 12) / 2, 12);
+    expect(() => returnsAtBudgets(runs, [0])).toThrow(RangeError);
+    expect(() => returnsAtBudgets(runs, [1.5])).toThrow(/in \(0, 1\]/);
+  });
+
+  it('the report shows the returns along the way, the best of each budget in bold', () => {
+    const runs = [a1, a2, b1].map(readRun);
+    const md = reportMarkdown({
+      title: 't', command: 'c', setup: {}, finals: finalReturns(runs, 1), lastK: 1, budgets: returnsAtBudgets(runs, [0.5, 1], 1),
+      figures: [], runs: [], wallSeconds: 0,
+    }, join(root, 'report.md'));
+    expect(md).toContain('## Along the way');
+    // half: promp keeps 2 iterations (post 2 and 4 → 3.00 ± 1.41), maml-trpo 2 of 3 (post 12, from csv, one seed)
+    expect(md).toMatch(/\| algorithm \| 50 % \(2,000 steps\) \| 100 % \|/); // the groups end at different step counts
+    expect(md).toContain('| promp | 3.00 ± 1.41 | 7.00 ± 1.41 |');
+    expect(md).toContain('| maml-trpo | **12.00** | **14.00** |');
+  });
+
   it('final policy σ: the last iteration of each seed, from jsonl and csv logs', () => {
     const d = join(root, 'sigma');
     const s1 = fakeRun(join(d, 'p-s1'), 'promp', 1, 3, 0);
@@ -87,6 +117,22 @@ describe('learning curves', () => {
     const f = finalReturns([s1, s2].map(readRun), 2)[0]!;
     expect(f.policyStd!.mean).toBeCloseTo(0.7, 12); // last iterations 0.8 and 0.6
     expect(f.policyStd!.std).toBeCloseTo(Math.SQRT2 / 10, 12);
+  });
+
+  it('training time per run: the sum of the logged iteration times, from jsonl timings and the csv time_total column', () => {
+    const d = join(root, 'time');
+    const j = fakeRun(join(d, 'p-s1'), 'promp', 1, 3, 0);
+    const c = fakeRun(join(d, 'p-s2'), 'promp', 2, 3, 0, { csv: true });
+    const jl = readFileSync(join(j, 'log.jsonl'), 'utf8').trim().split('\n');
+    writeFileSync(join(j, 'log.jsonl'), jl.map((l, i) => JSON.stringify({ ...JSON.parse(l), timings: { total: 10 * (i + 1) } })).join('\n') + '\n');
+    const cl = readFileSync(join(c, 'log.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(c, 'log.csv'), cl.map((l, i) => `${l},${i === 0 ? 'time_total' : 20}`).join('\n') + '\n');
+    const f = finalReturns([j, c].map(readRun))[0]!;
+    expect(f.seconds!.mean).toBeCloseTo(60, 12); // 10 + 20 + 30 and 3 × 20
+    expect(f.seconds!.std).toBe(0);
+    expect(finalReturns([a1].map(readRun))[0]!.seconds).toBeNull(); // logs without timings
+    const md = reportMarkdown({ title: 't', command: 'c', setup: {}, finals: [f], lastK: 1, figures: [], runs: [], wallSeconds: 0 }, join(root, 'r.md'));
+    expect(md).toMatch(/\| — \| 1\.0 min \|\n/); // these logs lack σ: the row ends with σ '—' and the time
   });
 
   it('smoothing and step accumulation', () => {

@@ -18,6 +18,8 @@ export interface LoggedIteration {
   returns: number[];
   /** Mean σ of the pre-update policy after the iteration's update (absent in logs written before it was logged). */
   policyStd?: number;
+  /** Wall time of the iteration in seconds (sampling, processing and update). */
+  seconds?: number;
 }
 
 /** One run directory, read back. */
@@ -79,6 +81,7 @@ function parseCsv(text: string): LoggedIteration[] {
     const c = l.split(',');
     const rec: LoggedIteration = { iteration: Number(c[col('iteration')]), envSteps: Number(c[col('env_steps')]), returns: ret.map(([, i]) => Number(c[i])) };
     if (col('policy_std') >= 0) rec.policyStd = Number(c[col('policy_std')]);
+    if (col('time_total') >= 0) rec.seconds = Number(c[col('time_total')]);
     return rec;
   });
 }
@@ -89,6 +92,8 @@ function checkRecord(r: unknown, where: string): LoggedIteration {
     throw new RunReadError(`${where}: a record needs iteration, envSteps and returns[]`);
   const rec: LoggedIteration = { iteration: o.iteration, envSteps: o.envSteps, returns: o.returns.map(Number) };
   if (typeof o.policyStd === 'number') rec.policyStd = o.policyStd;
+  const t = (r as { timings?: { total?: unknown } }).timings?.total;
+  if (typeof t === 'number') rec.seconds = t;
   return rec;
 }
 
@@ -304,6 +309,8 @@ export interface FinalReturns {
   perStep: number[];
   /** The policy's σ at the last iteration, over seeds (null when the logs lack it). */
   policyStd: { mean: number; std: number } | null;
+  /** Training time of a run in seconds (the sum of its iterations' times), over seeds (null when the logs lack it). */
+  seconds: { mean: number; std: number } | null;
 }
 
 /** Final pre/post-update returns per (env, algo), averaging each run's last `lastK` iterations (default 1). */
@@ -328,6 +335,26 @@ export function finalReturns(runs: readonly RunLog[], lastK = 1): FinalReturns[]
       pre: stepMean(0), post: K >= 1 ? stepMean(K) : null,
       perStep: Array.from({ length: K + 1 }, (_, k) => stepMean(k).mean),
       policyStd: g.every((r) => r.records.at(-1)!.policyStd !== undefined) ? meanStd(g.map((r) => r.records.at(-1)!.policyStd!)) : null,
+      seconds: g.every((r) => r.records.every((x) => x.seconds !== undefined)) ? meanStd(g.map((r) => r.records.reduce((a, x) => a + x.seconds!, 0))) : null,
     };
+  });
+}
+
+/** The returns part-way through training: `finalReturns` at a fraction of the budget. */
+export interface BudgetReturns {
+  /** Share of each run's logged iterations kept (0 < fraction ≤ 1). */
+  fraction: number;
+  finals: FinalReturns[];
+}
+
+/**
+ * Sample efficiency: `finalReturns` of every run cut after round(fraction · its iterations) iterations
+ * (at least one), so each group is compared at the same env-step budget, not only at the end.
+ */
+export function returnsAtBudgets(runs: readonly RunLog[], fractions: readonly number[] = [0.25, 0.5, 0.75, 1], lastK = 1): BudgetReturns[] {
+  return fractions.map((fraction) => {
+    if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`a budget fraction must be in (0, 1], got ${fraction}`);
+    const cut = runs.map((r) => ({ ...r, records: r.records.slice(0, Math.max(1, Math.round(fraction * r.records.length))) }));
+    return { fraction, finals: finalReturns(cut, lastK) };
   });
 }

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { algoNames, trainEnvNames, type TrainConfig } from '../../trainer/config.js';
-import { finalReturns, readRun, writeLearningCurves, type RunLog } from '../../report/curves.js';
+import { finalReturns, readRun, returnsAtBudgets, writeLearningCurves, type RunLog } from '../../report/curves.js';
 import { reportMarkdown } from '../../report/markdown.js';
 import { UsageError, checkName, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
@@ -79,10 +79,10 @@ export async function compareCommand(f: CompareFlags, io: CliIO, argv: readonly 
     intro: `The paper's Fig. 2 at a small budget: average return before (pre-update) and after adaptation (post-update) against environment steps, ${seeds.length} seed${seeds.length > 1 ? 's' : ''} per algorithm.`,
     command: `metagrad ${argv.join(' ')}`,
     setup: setupRows(plans[0]!.config, { seeds: seeds.join(', ') }),
-    finals: finalReturns(runs, lastK), lastK,
+    finals: finalReturns(runs, lastK), lastK, budgets: returnsAtBudgets(runs, [0.25, 0.5, 0.75, 1], lastK),
     figures: [{ caption: 'Learning curves: post-update return (solid) and pre-update return (dashed), mean over seeds with min–max band', png: curves.png, svg: curves.svg }],
     runs: plans.map((p) => ({ algo: p.config.algo, seed: p.config.seed, dir: p.outDir })),
-    wallSeconds: seconds,
+    wallSeconds: seconds, keptRuns: kept,
   }, report));
   printFinals(io, runs, lastK);
   println(io.stdout, `wrote ${report}`);
