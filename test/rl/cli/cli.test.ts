@@ -219,4 +219,17 @@ describe('compare and explore at toy sizes', () => {
     expect(paths[0].points).toHaveLength(6); // 5 steps + the final position
     expect(json.evaluation[0].returns).toHaveLength(4); // three inner steps (Fig. 4)
   });
+
+  it('demo (npm start) trains ProMP with the comparison settings, evaluates fresh tasks, and prints where its report is', async () => {
+    const out = join(root, 'demo');
+    const r = await cli('demo', '--iterations', '1', '--out', out);
+    expect(r.code).toBe(0);
+    const config = JSON.parse(readFileSync(join(out, 'run', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ algo: 'promp', env: 'point-corner', metaLr: 0.005, numPrompSteps: 20, learnStd: false, numInnerGradSteps: 3 });
+    expect(r.out).toMatch(/post-update return reached: -?\d+\.\d+ \(pre-update -?\d+\.\d+\)/);
+    for (const f of ['report.md', 'learning-curves.png', 'trajectories.png']) expect(existsSync(join(out, f))).toBe(true);
+    expect(r.out).toContain(join(out, 'report.md'));
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/## Evaluation on fresh tasks[\s\S]*\| promp \| 40 \| 99 \|/);
+    expect((await cli('demo', '--iterations', '1', '--out', out)).err).toMatch(/exists and is not empty/);
+  }, 60_000);
 });
