@@ -187,6 +187,8 @@ describe('compare and explore at toy sizes', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\| promp \| point-corner \| 2 \| 1 \| 40 \| -?\d+\.\d+ ± \d+\.\d+ \| -?\d+\.\d+ ± \d+\.\d+ \|/);
     expect(md).toContain('![Learning curves');
+    expect(md).toContain('| policy σ | learned (initial 1.00) |');
+    expect(md).toContain('| TRPO KL bound | 0.01 |');
     expect(md).toMatch(/## Along the way[\s\S]*\| promp \| (\*\*)?-?\d+\.\d+ ± \d+\.\d+/);
     expect(existsSync(join(out, 'learning-curves.png'))).toBe(true);
     expect(r.out).toMatch(/lvc-vpg\s+2\s+/);

@@ -50,7 +50,9 @@ export function planCompare(f: CompareFlags): { plans: RunPlan[]; out: string; e
 export function setupRows(c: TrainConfig, extra: Record<string, string | number> = {}): Record<string, string | number> {
   return {
     env: c.env, iterations: c.iterations, 'tasks per meta-batch': c.metaBatchSize, 'rollouts per task': c.rolloutsPerTask, horizon: c.horizon,
-    'inner steps': c.numInnerGradSteps, 'inner lr': c.innerLr, 'meta lr': c.metaLr, 'ProMP steps': c.numPrompSteps, 'policy hidden layers': c.hidden.join(', '),
+    'inner steps': c.numInnerGradSteps, 'inner lr': c.innerLr, 'meta lr': c.metaLr, 'ProMP steps': c.numPrompSteps, 'ProMP clip ε': c.clipEps,
+    'TRPO KL bound': c.trpoStepSize, 'policy hidden layers': c.hidden.join(', '),
+    'policy σ': c.learnStd ? `learned (initial ${fmt(Math.exp(c.initLogStd))})` : `fixed at ${fmt(Math.exp(c.initLogStd))}`,
     dtype: c.dtype, 'sampler workers': c.workers, ...extra,
   };
 }
