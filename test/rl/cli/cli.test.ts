@@ -207,6 +207,32 @@ describe('compare and explore at toy sizes', () => {
     expect((await cli(...args)).err).toMatch(/4 already finished, kept/);
   });
 
+  it('compare --jobs 2 trains runs side by side in child processes, with the same numbers as one at a time', async () => {
+    const sizes = ['--algos', 'promp,maml-trpo', '--seeds', '2', '--iterations', '2', ...TINY, '--rollouts-per-task', '4', '--horizon', '8'];
+    const one = join(root, 'jobs1'), two = join(root, 'jobs2');
+    expect((await cli('compare', ...sizes, '--out', one)).code).toBe(0);
+    const r = await cli('compare', ...sizes, '--out', two, '--jobs', '2');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/4 runs of 2 iterations into .*, 2 at a time/);
+    expect(r.err.match(/ it \d+ \(\d+\/8\)/g)).toHaveLength(8); // every child's iterations reach the one progress display
+    const records = (dir: string): unknown[] =>
+      readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), timings: undefined }));
+    for (const run of ['promp-s1', 'promp-s2', 'maml-trpo-s1', 'maml-trpo-s2']) {
+      expect(records(join(two, 'runs', run))).toEqual(records(join(one, 'runs', run)));
+      expect(readFileSync(join(two, 'runs', run, 'checkpoint.json'), 'utf8')).toBe(readFileSync(join(one, 'runs', run, 'checkpoint.json'), 'utf8'));
+    }
+    expect((await cli('compare', ...sizes, '--out', two, '--jobs', '0')).err).toMatch(/--jobs must be a positive integer, got '0'/);
+  }, 60_000);
+
+  it('compare --jobs 2: a run that fails in its child process stops the command with its error', async () => {
+    const out = join(root, 'jobs-fail');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'runs'), 'not a directory'); // every run directory lies below a file
+    const r = await cli('compare', '--algos', 'promp,lvc-vpg', '--seeds', '1', '--iterations', '1', ...TINY, '--out', out, '--jobs', '2');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/(promp|lvc-vpg) s1 in .* failed: .*ENOTDIR.*rerun to resume/);
+  }, 60_000);
+
   it('explore draws pre- and post-update trajectories per algorithm', async () => {
     const out = join(root, 'explore');
     const r = await cli('explore', '--algos', 'promp,maml-trpo', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--out', out);

@@ -64,6 +64,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
     .option('--out <dir>', 'report directory (default reports/compare-<env>); finished runs there are kept, stopped ones resumed')
     .option('--last <n>', 'final returns average the last n iterations (default: a tenth of them)')
+    .option('--jobs <n>', 'runs trained at the same time, each in its own process (default 1; 2 uses both cores of a 2-core machine)')
     .option('-q, --quiet', 'no progress output');
   addSizeOptions(compare).action(() => setTask(() => compareCommand(compare.opts() as Opts, io, argv)));
 

@@ -3,12 +3,15 @@
  * or finished (keep it), and a sequence of runs under one progress bar. Every check happens in
  * `planRun`, so a command validates all its runs before it starts the first.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type ConfigInput, type TrainConfig, resolveConfig } from '../trainer/config.js';
 import { readCheckpoint, train } from '../trainer/metaTrainer.js';
 import { UsageError, type CliIO } from './io.js';
-import { Progress } from './progress.js';
+import { Progress, type ProgressHooks } from './progress.js';
+import type { ChildMessage } from './runChild.js';
 
 /** What to do with one run directory. */
 export interface RunPlan {
@@ -72,23 +75,89 @@ export function planReusableRun(label: string, config: TrainConfig, outDir: stri
   return { label, config, outDir, mode: 'resume', done };
 }
 
-/** Runs the plans in order under one progress bar; returns the elapsed seconds. */
-export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { quiet?: boolean } = {}): Promise<number> {
+/**
+ * Runs the plans under one progress bar; returns the elapsed seconds. With `jobs` = 1 (the default) they
+ * run in order in this process; with more, up to `jobs` at a time, each in a child process (one core
+ * each: a run's optimization is single-threaded), with the same results.
+ */
+export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { quiet?: boolean; jobs?: number } = {}): Promise<number> {
   const todo = plans.filter((p) => p.mode !== 'done');
   const total = todo.reduce((a, p) => a + p.config.iterations, 0);
   const progress = new Progress(io, total, todo[0]?.label ?? '', opts.quiet);
+  const jobs = Math.min(opts.jobs ?? 1, todo.length);
   let seconds = 0;
   try {
-    for (const p of todo) {
-      progress.setLabel(p.label);
-      if (p.done) progress.skip(p.done);
-      activeRun.dir = p.outDir;
-      await train(p.config, { outDir: p.outDir, resume: p.mode === 'resume', hooks: progress.hooks() });
-      activeRun.dir = null;
+    if (jobs > 1) await runInChildren(todo, jobs, progress);
+    else {
+      for (const p of todo) {
+        progress.setLabel(p.label);
+        if (p.done) progress.skip(p.done);
+        activeRun.dir = p.outDir;
+        await train(p.config, { outDir: p.outDir, resume: p.mode === 'resume', hooks: progress.hooks() });
+        activeRun.dir = null;
+      }
     }
   } finally {
     activeRun.dir = null;
     seconds = progress.stop();
   }
   return seconds;
+}
+
+/** How to fork runChild from where this module runs (built JavaScript, or TypeScript sources under vitest). */
+function childModule(): { path: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return { path: fileURLToPath(new URL('./runChild.ts', here)), execArgv: ['--import', new URL('./ts-boot.mjs', here).href] };
+  return { path: fileURLToPath(new URL('./runChild.js', here)), execArgv: [] };
+}
+
+/** Trains the plans `jobs` at a time in child processes; on the first failure stops the others (their checkpoints stay) and throws. */
+async function runInChildren(todo: readonly RunPlan[], jobs: number, progress: Progress): Promise<void> {
+  const hooks = progress.hooks();
+  const live = new Set<ChildProcess>();
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < todo.length && !failed) {
+      const p = todo[next++]!;
+      if (p.done) progress.skip(p.done);
+      await trainInChild(p, hooks, () => progress.setLabel(p.label), live);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: jobs }, lane));
+  } catch (e) {
+    failed = true;
+    for (const c of live) c.kill('SIGTERM');
+    throw e;
+  }
+}
+
+/** One plan in a child process: forwards its progress, resolves when it has finished, rejects with its error. */
+function trainInChild(p: RunPlan, hooks: ProgressHooks, label: () => void, live: Set<ChildProcess>): Promise<void> {
+  const { path, execArgv } = childModule();
+  return new Promise((resolve, reject) => {
+    const child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    live.add(child);
+    let stderr = '';
+    let failure: string | null = null;
+    let finished = false;
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'iteration') {
+        label();
+        hooks.onIteration(m.rec);
+      } else if (m.type === 'phase') hooks.onPhase(m.phase, m.done, m.total);
+      else if (m.type === 'done') finished = true;
+      else failure = m.message;
+    });
+    child.on('error', (e) => reject(new Error(`${p.label}: could not start a training process (${e.message})`)));
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      if (finished && code === 0) return resolve();
+      const why = failure ?? (stderr.trim().split('\n').at(-1) || `exit code ${code ?? signal}`);
+      reject(new Error(`${p.label} in ${p.outDir} failed: ${why} (finished iterations are kept; rerun to resume)`));
+    });
+    child.send(p);
+  });
 }

@@ -19,6 +19,7 @@ export interface CompareFlags extends TrainFlags {
   seeds?: string;
   out?: string;
   last?: string;
+  jobs?: string;
   quiet?: boolean;
 }
 
@@ -31,7 +32,7 @@ function configFor(base: Partial<TrainConfig>, algo: string, env: string, seed: 
 }
 
 /** Validates everything `compare` will run; throws UsageError before any training. */
-export function planCompare(f: CompareFlags): { plans: RunPlan[]; out: string; env: string; algos: string[]; seeds: number[]; lastK: number } {
+export function planCompare(f: CompareFlags): { plans: RunPlan[]; out: string; env: string; algos: string[]; seeds: number[]; lastK: number; jobs: number } {
   if (f.env === undefined) throw new UsageError(`--env is required (one of ${trainEnvNames.join(', ')})`);
   const env = checkName('env', f.env, trainEnvNames);
   const algos = parseNameList('algos', f.algos ?? DEFAULT_COMPARE_ALGOS, algoNames);
@@ -43,7 +44,8 @@ export function planCompare(f: CompareFlags): { plans: RunPlan[]; out: string; e
   const plans = algos.flatMap((algo) => seeds.map((seed) => planReusableRun(`${algo} s${seed}`, configFor(base, algo, env, seed), join(out, 'runs', `${algo}-s${seed}`))));
   const iters = plans[0]!.config.iterations;
   const lastK = parseInteger('last', f.last ?? String(Math.max(1, Math.round(iters / 10))))!;
-  return { plans, out, env, algos, seeds, lastK };
+  const jobs = parseInteger('jobs', f.jobs ?? '1')!;
+  return { plans, out, env, algos, seeds, lastK, jobs };
 }
 
 /** The setup rows of a report, from the first run's config. */
@@ -69,10 +71,10 @@ export function printFinals(io: CliIO, runs: readonly RunLog[], lastK: number): 
 
 /** Runs `metagrad compare`. */
 export async function compareCommand(f: CompareFlags, io: CliIO, argv: readonly string[]): Promise<void> {
-  const { plans, out, env, algos, seeds, lastK } = planCompare(f);
+  const { plans, out, env, algos, seeds, lastK, jobs } = planCompare(f);
   const kept = plans.filter((p) => p.mode === 'done').length;
-  println(io.stderr, `comparing ${algos.join(', ')} on ${env}, seeds ${seeds.join(', ')}: ${plans.length} runs of ${plans[0]!.config.iterations} iterations into ${out}${kept ? ` (${kept} already finished, kept)` : ''}`);
-  const seconds = await executeRuns(plans, io, { quiet: f.quiet });
+  println(io.stderr, `comparing ${algos.join(', ')} on ${env}, seeds ${seeds.join(', ')}: ${plans.length} runs of ${plans[0]!.config.iterations} iterations into ${out}${kept ? ` (${kept} already finished, kept)` : ''}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
+  const seconds = await executeRuns(plans, io, { quiet: f.quiet, jobs });
   const runs = plans.map((p) => readRun(p.outDir));
   const curves = await writeLearningCurves(runs, join(out, 'learning-curves'), { title: `Meta-learning curves on ${env}` });
   const report = join(out, 'report.md');
