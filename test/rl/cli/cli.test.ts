@@ -235,7 +235,7 @@ describe('compare and explore at toy sizes', () => {
 
   it('explore draws pre- and post-update trajectories per algorithm', async () => {
     const out = join(root, 'explore');
-    const r = await cli('explore', '--algos', 'promp,maml-trpo', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--out', out);
+    const r = await cli('explore', '--algos', 'promp,maml-trpo', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--out', out, '--jobs', '2');
     expect(r.code).toBe(0);
     const svg = readFileSync(join(out, 'exploration.svg'), 'utf8');
     expect(svg).toContain('promp (return');
@@ -246,6 +246,7 @@ describe('compare and explore at toy sizes', () => {
     expect(paths.filter((p: { phase: string }) => p.phase === 'pre-update')).toHaveLength(2);
     expect(paths[0].points).toHaveLength(6); // 5 steps + the final position
     expect(json.evaluation[0].returns).toHaveLength(4); // three inner steps (Fig. 4)
+    expect(r.err).toMatch(/into .*, 2 at a time/); // trained side by side (--jobs 2)
   });
 
   it('demo (npm start) trains ProMP with the comparison settings, evaluates fresh tasks, and prints where its report is', async () => {

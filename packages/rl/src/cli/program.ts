@@ -77,6 +77,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--paths <n>', 'trajectories drawn per phase and panel', '8')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
     .option('--out <dir>', 'output directory (default reports/explore)')
+    .option('--jobs <n>', 'runs trained at the same time, each in its own process (default 1)')
     .option('-q, --quiet', 'no progress output');
   addSizeOptions(explore).action(() => setTask(() => exploreCommand(explore.opts() as Opts, io, argv)));
 

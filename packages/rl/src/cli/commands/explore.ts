@@ -19,6 +19,7 @@ export interface ExploreFlags extends TrainFlags {
   evalSeed?: string;
   paths?: string;
   out?: string;
+  jobs?: string;
   quiet?: boolean;
 }
 
@@ -58,7 +59,7 @@ export async function explorationPanel(
 }
 
 /** Validates everything `explore` will run. */
-export function planExplore(f: ExploreFlags): { plans: RunPlan[]; out: string; evalSeed: number; nPaths: number } {
+export function planExplore(f: ExploreFlags): { plans: RunPlan[]; out: string; evalSeed: number; nPaths: number; jobs: number } {
   const algos = parseNameList('algos', f.algos ?? 'promp,maml-trpo,e-maml-trpo', algoNames);
   const base = { ...EXPLORE_DEFAULTS, ...readConfigFile(f.config), ...configOverrides(f) };
   const out = f.out ?? join('reports', 'explore');
@@ -66,15 +67,15 @@ export function planExplore(f: ExploreFlags): { plans: RunPlan[]; out: string; e
     const config = buildConfig({ ...base, algo, env: 'point-corner' });
     return planReusableRun(`${algo} s${config.seed}`, config, join(out, 'runs', algo));
   });
-  return { plans, out, evalSeed: parseInteger('eval-seed', f.evalSeed ?? '7', 0)!, nPaths: parseInteger('paths', f.paths ?? '8')! };
+  return { plans, out, evalSeed: parseInteger('eval-seed', f.evalSeed ?? '7', 0)!, nPaths: parseInteger('paths', f.paths ?? '8')!, jobs: parseInteger('jobs', f.jobs ?? '1')! };
 }
 
 /** Runs `metagrad explore`. */
 export async function exploreCommand(f: ExploreFlags, io: CliIO, argv: readonly string[]): Promise<void> {
-  const { plans, out, evalSeed, nPaths } = planExplore(f);
+  const { plans, out, evalSeed, nPaths, jobs } = planExplore(f);
   const c = plans[0]!.config;
-  println(io.stderr, `Fig. 4 on point-corner: ${plans.map((p) => p.config.algo).join(', ')}, ${c.iterations} iterations each, ${c.numInnerGradSteps} inner steps, into ${out}`);
-  const seconds = await executeRuns(plans, io, { quiet: f.quiet });
+  println(io.stderr, `Fig. 4 on point-corner: ${plans.map((p) => p.config.algo).join(', ')}, ${c.iterations} iterations each, ${c.numInnerGradSteps} inner steps, into ${out}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
+  const seconds = await executeRuns(plans, io, { quiet: f.quiet, jobs });
   const panels: ExplorePanel[] = [];
   const evals: { algo: string; returns: number[] }[] = [];
   for (const p of plans) {
