@@ -10,7 +10,9 @@ import { activeRun } from './runs.js';
 process.once('SIGINT', () => {
   process.stderr.write(activeRun.dir
     ? `\ninterrupted; the last finished iteration is saved: continue with\n  metagrad train --resume ${activeRun.dir}\n`
-    : '\ninterrupted\n');
+    : activeRun.several
+      ? '\ninterrupted; each run keeps its last finished iteration: rerun the same command to resume them\n'
+      : '\ninterrupted\n');
   process.exit(130);
 });
 

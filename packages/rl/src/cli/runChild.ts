@@ -15,6 +15,10 @@ export type ChildMessage =
 
 const send = (m: ChildMessage): Promise<void> => new Promise((ok) => process.send!(m, () => ok()));
 
+// The parent went away (killed, or stopped after another run failed): stop too. The checkpoint of the last
+// finished iteration stays, and rerunning the parent's command resumes from it.
+process.once('disconnect', () => process.exit(130));
+
 process.once('message', (plan: RunPlan) => {
   train(plan.config, {
     outDir: plan.outDir, resume: plan.mode === 'resume',

@@ -24,8 +24,8 @@ export interface RunPlan {
   done: number;
 }
 
-/** The directory currently being trained (for the Ctrl-C hint). */
-export const activeRun: { dir: string | null } = { dir: null };
+/** The directory currently being trained, or that several runs are (for the Ctrl-C hint). */
+export const activeRun: { dir: string | null; several?: boolean } = { dir: null };
 
 const hasRun = (dir: string): boolean => existsSync(join(dir, 'checkpoint.json')) || existsSync(join(dir, 'log.jsonl'));
 
@@ -87,8 +87,10 @@ export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { 
   const jobs = Math.min(opts.jobs ?? 1, todo.length);
   let seconds = 0;
   try {
-    if (jobs > 1) await runInChildren(todo, jobs, progress);
-    else {
+    if (jobs > 1) {
+      activeRun.several = true;
+      await runInChildren(todo, jobs, progress);
+    } else {
       for (const p of todo) {
         progress.setLabel(p.label);
         if (p.done) progress.skip(p.done);
@@ -99,6 +101,7 @@ export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { 
     }
   } finally {
     activeRun.dir = null;
+    activeRun.several = false;
     seconds = progress.stop();
   }
   return seconds;
