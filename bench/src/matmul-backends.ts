@@ -38,9 +38,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type GpuInfo, type Tensor, backendReport, cpuKernel, disposeGpujs, gpujsInfo, probeWebgpu, setBackend, setGpujsMode, treeLeaves,
-} from '@metagrad/autograd';
+import { type GpuInfo, type Tensor, backendReport, cpuKernel, setBackend, treeLeaves } from '@metagrad/autograd';
+import { disposeGpujs, gpujsInfo, installGpujs, probeWebgpu, setGpujsMode } from '@metagrad/autograd/gpujs';
 import { type WorkloadData, matmulNoGrad, matmulOperands, matmulSpotErr, workloadData, workloadFromData } from './workloads.js';
 import { type PolicyParams, ALPHA, BATCH, paramCount } from './policy.js';
 import { type BenchResult, machine, median, sig, writeResults } from './results.js';
@@ -182,6 +181,7 @@ async function child(kind: 'wasm' | 'js', data: WorkloadData): Promise<ChildOut>
   ])));
   if (kind === 'js') return { lines, cases: out };
 
+  installGpujs();
   const probe = await probeWebgpu();
   say(`webgpu probe: ${probe.reason}`);
   say(`gpu.js auto: ${gpujsInfo().reason}`);

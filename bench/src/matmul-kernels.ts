@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   matmulF32, matmulF64, matmulJs, wasmSimdAvailable,
-} from '../../packages/autograd/dist/kernels/wasm/index.js';
+} from '@metagrad/autograd/kernels';
 
 type DT = 'f64' | 'f32';
 type Arr = Float64Array | Float32Array;

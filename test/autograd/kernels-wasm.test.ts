@@ -10,7 +10,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
   matmulF32, matmulF64, matmulJs, wasmSimdAvailable, WasmGemm, JS_THRESHOLD, DEFAULT_BLOCKING, DEFAULT_GEMM_CONFIG,
-} from '../../packages/autograd/src/kernels/wasm/index.js';
+} from '@metagrad/autograd/kernels';
 
 type DT = 'f64' | 'f32';
 type Arr = Float64Array | Float32Array;

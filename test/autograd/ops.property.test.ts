@@ -9,8 +9,7 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import * as ag from '@metagrad/autograd';
-import { Rng, Tensor, gradients, grad, hvp, rand, tensor } from '@metagrad/autograd';
-import { matmulT } from '../../packages/autograd/src/ops.js';
+import { Rng, Tensor, gradients, grad, hvp, matmulT, rand, tensor } from '@metagrad/autograd';
 import { allClose, fdGrad, fdDirectional, flatten, unflatten } from '../helpers.js';
 
 type Shape = number[];

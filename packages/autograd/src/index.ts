@@ -8,7 +8,7 @@ export {
   add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, softplus, sqrt, square, abs, sign,
   minimum, maximum, clip, where, greater, greaterEqual, less, lessEqual, equal, notEqual,
   sum, mean, max, logSumExp, reshape, transpose, broadcastTo, expandDims, squeeze, slice, index,
-  concat, stack, gather, cumsum, astype, matmul, logSoftmax, softmax, stopGradient, sumTo,
+  concat, stack, gather, cumsum, astype, matmul, matmulT, logSoftmax, softmax, stopGradient, sumTo,
 } from './ops.js';
 export { gradients, grad, valueAndGrad, vjp, hvp, jacobian, hessian, treeLeaves, treeUnflatten, treeMap } from './autodiff.js';
 export type { Params, GradientsOptions } from './autodiff.js';
@@ -17,8 +17,4 @@ export type { Node } from './graph.js';
 export type { Primitive } from './primitives.js';
 export { Rng } from './random.js';
 export { setBackend, backendReport, cpuKernel, GPUJS_MIN_FLOPS } from './kernels/backend.js';
-export type { BackendSetting, BackendReport } from './kernels/backend.js';
-export { gpujsInfo, setGpujsMode, disposeGpujs } from './kernels/gpujs/index.js';
-export { probeWebgpu } from './kernels/gpujs/probe.js';
-export type { WebgpuProbe } from './kernels/gpujs/probe.js';
-export type { GpuInfo, GpuMode } from './kernels/gpujs/index.js';
+export type { BackendSetting, BackendReport, GpuInfo, GpuMode } from './kernels/backend.js';

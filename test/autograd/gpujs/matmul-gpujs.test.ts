@@ -1,9 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
-import {
-  gpujsInfo, setGpujsMode, matmulGpujs, disposeGpujs,
-} from '../../../packages/autograd/src/kernels/gpujs/index.js';
-import type { GpuMode } from '../../../packages/autograd/src/kernels/gpujs/index.js';
+import { gpujsInfo, setGpujsMode, matmulGpujs, disposeGpujs, type GpuMode } from '@metagrad/autograd/gpujs';
 
 /** float64 reference plus the per-element scale Σ|a||b| the float32 error is measured against. */
 function reference(

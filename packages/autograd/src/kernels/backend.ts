@@ -4,30 +4,79 @@
  *
  * - `cpu`: WebAssembly SIMD kernels (./wasm: packed, register-blocked, cache-blocked GEMM), with the
  *   plain JS loops of ./matmul.ts where wasm SIMD is missing or when METAGRAD_CPU_KERNEL=js.
- * - `gpujs`: gpu.js kernels (./gpujs), float32 only; float64 matmuls always stay on cpu.
+ * - `gpujs`: gpu.js kernels, float32 only; float64 matmuls always stay on cpu. They live behind the
+ *   subpath `@metagrad/autograd/gpujs` (gpu.js is an optional peer dependency), whose `installGpujs()`
+ *   plugs them in here; the engine itself never loads gpu.js.
  *
- * The setting is 'auto' (default; env METAGRAD_BACKEND overrides), 'cpu' or 'gpujs'. In 'auto', a float32
- * matmul of at least GPUJS_MIN_FLOPS goes to gpu.js only when its live mode is a hardware GPU (probed once,
- * lazily); webasm, gpu.js's cpu mode and software GL (Mesa llvmpipe) never count as a GPU.
+ * The setting is 'auto' (default; env METAGRAD_BACKEND, read at first use, overrides), 'cpu' or
+ * 'gpujs'. In 'auto', a float32 matmul of at least GPUJS_MIN_FLOPS goes to gpu.js only when it is
+ * installed and its live mode is a hardware GPU (probed once, lazily); webasm, gpu.js's cpu mode and
+ * software GL (Mesa llvmpipe) never count as a GPU.
  */
 import type { Data } from './cpu.js';
 import { matmulJs } from './matmul.js';
 import { matmulF32, matmulF64, wasmSimdAvailable } from './wasm/index.js';
-import { type GpuInfo, gpujsInfo, matmulGpujs } from './gpujs/index.js';
+import { envSetting } from '../settings.js';
 
 export type BackendSetting = 'auto' | 'cpu' | 'gpujs';
+
+/** The real gpu.js 2.24 backend names. */
+export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu';
+
+/** What `gpujsInfo()` and `setGpujsMode()` (from `@metagrad/autograd/gpujs`) report. */
+export interface GpuInfo {
+  /** true when a gpu.js mode is live and its matmul can run. */
+  available: boolean;
+  /** The live gpu.js mode, or null when none is. */
+  mode: GpuMode | null;
+  /** true for the GPU-API backends (headlessgl, webgl, webgl2); false for the webasm/cpu fallbacks. */
+  isGpu: boolean;
+  /**
+   * true when the arithmetic runs on the CPU: cpu/webasm, and also a GL backend whose driver is a
+   * software rasterizer (Mesa llvmpipe under Xvfb). A GL backend on an unrecognized driver reads false.
+   */
+  software: boolean;
+  /** The GL driver behind headlessgl as far as it can be told, else null. */
+  renderer: string | null;
+  /** One line: why this mode is live and what the others lack. */
+  reason: string;
+}
+
+/** The float32 matmul kernels a GPU subpath plugs in (`installGpujs()` from `@metagrad/autograd/gpujs`). */
+export interface GpuMatmul {
+  /** The live mode and why. Never throws. */
+  info(): GpuInfo;
+  /** out = op(A)·op(B) for `batch` consecutive [m×k]·[k×n] products (see matmulInto). */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
+}
 
 /** Smallest 2·m·k·n (per call, all batches) that 'auto' sends to a hardware GPU. */
 export const GPUJS_MIN_FLOPS = 2 * 256 ** 3;
 
-let setting: BackendSetting = parseSetting(process.env.METAGRAD_BACKEND);
-/** In 'auto': whether gpu.js runs on a hardware GPU (null until probed). */
+const NOT_INSTALLED = "the gpujs backend is not installed: call installGpujs() from '@metagrad/autograd/gpujs' first (gpu.js is an optional peer dependency: npm install gpu.js)";
+
+/** The setting; null until first needed, then read from METAGRAD_BACKEND (default 'auto'). */
+let setting: BackendSetting | null = null;
+/** The installed GPU kernels, or null. */
+let gpu: GpuMatmul | null = null;
+/** In 'auto': whether the installed gpu.js runs on a hardware GPU (null until probed). */
 let autoGpu: boolean | null = null;
 
+function currentSetting(): BackendSetting {
+  if (setting === null) setting = parseSetting(envSetting('METAGRAD_BACKEND'));
+  return setting;
+}
+
 function parseSetting(v: string | undefined): BackendSetting {
-  if (v === undefined || v === '') return 'auto';
+  if (v === undefined) return 'auto';
   if (v === 'auto' || v === 'cpu' || v === 'gpujs') return v;
   throw new Error(`METAGRAD_BACKEND must be auto, cpu or gpujs, got '${v}'`);
+}
+
+/** Plugs in GPU matmul kernels (called by installGpujs; not part of the root entry). */
+export function installGpuMatmul(kernels: GpuMatmul): void {
+  gpu = kernels;
+  autoGpu = null;
 }
 
 /** What `backendReport()` tells. */
@@ -40,18 +89,20 @@ export interface BackendReport {
   float64: 'cpu';
   /** The cpu backend's matmul kernel. */
   cpuKernel: 'wasm-simd' | 'js';
-  /** The gpu.js report (mode, whether it is a GPU or software, why), or null when gpu.js was never probed. */
+  /** The gpu.js report (mode, whether it is a GPU or software, why), or null when gpu.js is not installed or not probed. */
   gpujs: GpuInfo | null;
 }
 
 /**
- * Chooses the matmul backend. 'gpujs' throws naming what is missing when gpu.js cannot run here;
- * 'auto' and 'cpu' always succeed. Returns the new report.
+ * Chooses the matmul backend. 'gpujs' throws naming what is missing when gpu.js is not installed
+ * (see `installGpujs` in `@metagrad/autograd/gpujs`) or cannot run here; 'auto' and 'cpu' always
+ * succeed. Returns the new report.
  */
 export function setBackend(name: BackendSetting): BackendReport {
   if (name !== 'auto' && name !== 'cpu' && name !== 'gpujs') throw new Error(`setBackend: unknown backend '${String(name)}' (use 'auto', 'cpu' or 'gpujs')`);
   if (name === 'gpujs') {
-    const info = gpujsInfo();
+    if (!gpu) throw new Error(`setBackend('gpujs'): ${NOT_INSTALLED}`);
+    const info = gpu.info();
     if (!info.available) throw new Error(`setBackend('gpujs'): gpu.js cannot run here: ${info.reason}`);
   }
   setting = name;
@@ -60,26 +111,32 @@ export function setBackend(name: BackendSetting): BackendReport {
 
 /** The current setting, which backend float32 matmuls use and why, and the gpu.js mode report. */
 export function backendReport(): BackendReport {
-  const probed = setting !== 'cpu';
-  const info = probed ? gpujsInfo() : null;
+  const now = currentSetting();
+  const info = now !== 'cpu' && gpu ? gpu.info() : null;
   let float32: string;
-  if (setting === 'cpu') float32 = 'cpu (forced)';
-  else if (setting === 'gpujs') float32 = `gpujs in mode ${info!.mode} (forced)${info!.software ? ', which computes on the CPU' : ''}`;
-  else if (info && info.available && info.isGpu && !info.software)
+  if (now === 'cpu') float32 = 'cpu (forced)';
+  else if (now === 'gpujs') float32 = info ? `gpujs in mode ${info.mode} (forced)${info.software ? ', which computes on the CPU' : ''}` : `gpujs (forced), but ${NOT_INSTALLED}`;
+  else if (!info) float32 = "cpu (no GPU backend installed; installGpujs() from '@metagrad/autograd/gpujs' adds gpu.js)";
+  else if (info.available && info.isGpu && !info.software)
     float32 = `gpujs (${info.mode}, hardware GPU) for matmuls of ≥ ${GPUJS_MIN_FLOPS} flops, cpu below`;
-  else float32 = `cpu (gpu.js has no hardware GPU here: ${info ? `${info.mode ?? 'none'}, ${info.software ? 'software' : 'unavailable'}` : 'not probed'})`;
-  return { setting, float32, float64: 'cpu', cpuKernel: cpuKernel(), gpujs: info };
+  else float32 = `cpu (gpu.js has no hardware GPU here: ${info.mode ?? 'none'}, ${info.software ? 'software' : 'unavailable'})`;
+  return { setting: now, float32, float64: 'cpu', cpuKernel: cpuKernel(), gpujs: info };
 }
 
-function useGpujs(out: Data, flops: number): boolean {
-  if (!(out instanceof Float32Array) || setting === 'cpu') return false;
-  if (setting === 'gpujs') return true;
-  if (flops < GPUJS_MIN_FLOPS) return false;
+function useGpujs(out: Data, flops: number): GpuMatmul | null {
+  if (!(out instanceof Float32Array)) return null;
+  const now = currentSetting();
+  if (now === 'cpu') return null;
+  if (now === 'gpujs') {
+    if (!gpu) throw new Error(`METAGRAD_BACKEND=gpujs: ${NOT_INSTALLED}`);
+    return gpu;
+  }
+  if (!gpu || flops < GPUJS_MIN_FLOPS) return null;
   if (autoGpu === null) {
-    const info = gpujsInfo();
+    const info = gpu.info();
     autoGpu = info.available && info.isGpu && !info.software;
   }
-  return autoGpu;
+  return autoGpu ? gpu : null;
 }
 
 /**
@@ -90,13 +147,14 @@ export function matmulInto(
   a: Data, aOffs: readonly number[], b: Data, bOffs: readonly number[], out: Data,
   nb: number, m: number, k: number, n: number, transA: boolean, transB: boolean,
 ): void {
-  if (useGpujs(out, 2 * nb * m * k * n)) {
+  const g = useGpujs(out, 2 * nb * m * k * n);
+  if (g) {
     const A = a as Float32Array, B = b as Float32Array, C = out as Float32Array;
     const consecutive = aOffs.every((o, t) => o === t * m * k) && bOffs.every((o, t) => o === t * k * n);
-    if (consecutive) matmulGpujs(A, B, C, nb, m, k, n, transA, transB);
+    if (consecutive) g.matmul(A, B, C, nb, m, k, n, transA, transB);
     else
       for (let t = 0; t < nb; t++)
-        matmulGpujs(A.subarray(aOffs[t]!, aOffs[t]! + m * k), B.subarray(bOffs[t]!, bOffs[t]! + k * n), C.subarray(t * m * n, (t + 1) * m * n), 1, m, k, n, transA, transB);
+        g.matmul(A.subarray(aOffs[t]!, aOffs[t]! + m * k), B.subarray(bOffs[t]!, bOffs[t]! + k * n), C.subarray(t * m * n, (t + 1) * m * n), 1, m, k, n, transA, transB);
     return;
   }
   if (useWasm()) {
@@ -114,8 +172,8 @@ let wasmOn: boolean | null = null;
 /** Whether the cpu backend runs the wasm SIMD kernels (not when METAGRAD_CPU_KERNEL=js or SIMD is missing). */
 function useWasm(): boolean {
   if (wasmOn === null) {
-    const v = process.env.METAGRAD_CPU_KERNEL;
-    if (v !== undefined && v !== '' && v !== 'wasm' && v !== 'js') throw new Error(`METAGRAD_CPU_KERNEL must be wasm or js, got '${v}'`);
+    const v = envSetting('METAGRAD_CPU_KERNEL');
+    if (v !== undefined && v !== 'wasm' && v !== 'js') throw new Error(`METAGRAD_CPU_KERNEL must be wasm or js, got '${v}'`);
     wasmOn = v !== 'js' && wasmSimdAvailable();
   }
   return wasmOn;

@@ -12,32 +12,17 @@
  * On a machine without a GPU, headlessgl still works under Xvfb, but Mesa's llvmpipe then renders on
  * the CPU; `gpujsInfo()` says so (`software: true`, and the renderer by name).
  */
+import * as gpujs from 'gpu.js';
 import type { GPU as GpuClass, IKernelRunShortcut, IGPUKernelSettings, Input as InputClass } from 'gpu.js';
-import { loadGl, loadGpujs, glDriverDescription, webgpuDescription } from './probe.js';
-import type { GpuJs } from './probe.js';
+import type { GpuInfo, GpuMode } from '../backend.js';
+import { envSetting } from '../../settings.js';
+import { loadGl, glDriverDescription, nodeProcess, webgpuDescription } from './probe.js';
 import { glMatmulSource, packASource, packBSource, scalarMatmulSource } from './sources.js';
 
-/** The real gpu.js 2.24 backend names. */
-export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'webasm' | 'cpu';
+export type { GpuInfo, GpuMode };
 
-/** What {@link gpujsInfo} and {@link setGpujsMode} report. */
-export interface GpuInfo {
-  /** true when a gpu.js mode is live and matmulGpujs can run. */
-  available: boolean;
-  /** The live gpu.js mode, or null when none is. */
-  mode: GpuMode | null;
-  /** true for the GPU-API backends (headlessgl, webgl, webgl2); false for the webasm/cpu fallbacks. */
-  isGpu: boolean;
-  /**
-   * true when the arithmetic runs on the CPU: cpu/webasm, and also a GL backend whose driver is a
-   * software rasterizer (Mesa llvmpipe under Xvfb). A GL backend on an unrecognized driver reads false.
-   */
-  software: boolean;
-  /** The GL driver behind headlessgl as far as it can be told, else null. */
-  renderer: string | null;
-  /** One line: why this mode is live and what the others lack. */
-  reason: string;
-}
+/** The gpu.js module namespace. */
+type GpuJs = typeof gpujs;
 
 const ALL_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu'];
 const AUTO_ORDER: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webasm', 'cpu'];
@@ -68,16 +53,14 @@ interface GpuInternals {
   Kernel: { destroyContext?: (context: unknown) => void } | null;
 }
 
-let requested: string = process.env['METAGRAD_GPUJS_MODE'] ?? 'auto';
+/** The requested mode; null until read from METAGRAD_GPUJS_MODE (default 'auto') at first use. */
+let requestedMode: string | null = null;
+const requested = (): string => (requestedMode ??= envSetting('METAGRAD_GPUJS_MODE') ?? 'auto');
 let live: { mode: GpuMode; gpu: GpuClass } | null = null;
 const gpus = new Map<GpuMode, GpuClass>();
 const plans = new Map<string, Plan>();
 
-function requireGpujs(): GpuJs {
-  const { value, error } = loadGpujs();
-  if (!value) throw new Error(`gpu.js is not loadable: ${error ?? 'unknown error'}`);
-  return value;
-}
+const inNode = (): boolean => nodeProcess()?.getBuiltinModule !== undefined;
 
 /** Why `mode` cannot run here, or null when it can. */
 function whyNot(g: GpuJs, mode: GpuMode): string | null {
@@ -94,12 +77,15 @@ function whyNot(g: GpuJs, mode: GpuMode): string | null {
     case 'webgl':
     case 'webgl2':
       if (mode === 'webgl' ? g.GPU.isWebGLSupported : g.GPU.isWebGL2Supported) return null;
-      return `${mode}: browser-only (no WebGL canvas in Node; Node's GL backend is headlessgl)`;
+      return inNode()
+        ? `${mode}: browser-only (no WebGL canvas in Node; Node's GL backend is headlessgl)`
+        : `${mode}: this browser gives no ${mode === 'webgl' ? 'WebGL' : 'WebGL2'} context`;
     case 'headlessgl': {
       if (g.GPU.isHeadlessGLSupported) return null;
+      if (!inNode()) return 'headlessgl: Node only (browsers run webgl2 or webgl)';
       const gl = loadGl();
-      if (gl.error !== null) return `headlessgl: the optional native package gl is not loadable (${gl.error})`;
-      const display = process.env['DISPLAY'];
+      if (!gl.ok) return `headlessgl: the optional native package gl is not loadable (${gl.error})`;
+      const display = envSetting('DISPLAY');
       return display
         ? `headlessgl: gl loaded but creating a GL context failed on DISPLAY=${display}`
         : 'headlessgl: gl loaded but no GL context (DISPLAY is unset; run under `xvfb-run -a`)';
@@ -116,7 +102,7 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
     const driver = glDriverDescription();
     renderer = driver.renderer;
     software = driver.software;
-    parts.push(`headlessgl: gl loaded, DISPLAY=${process.env['DISPLAY'] ?? '(unset)'}, renderer ${renderer}`);
+    parts.push(`headlessgl: gl loaded, DISPLAY=${envSetting('DISPLAY') ?? '(unset)'}, renderer ${renderer}`);
   } else if (isGpu) {
     parts.push(`${mode}: WebGL context available`);
   } else {
@@ -128,7 +114,7 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
     if (before.includes('headlessgl') && !usable.includes('headlessgl')) parts.push(whyNot(g, 'headlessgl')!);
   }
   if (mode !== 'webgpu') parts.push(webgpuDescription());
-  if (requested !== 'auto') parts.push(`requested mode '${requested}'`);
+  if (requested() !== 'auto') parts.push(`requested mode '${requested()}'`);
   return { available: true, mode, isGpu, software, renderer, reason: parts.join('; ') };
 }
 
@@ -155,8 +141,8 @@ function resolveMode(g: GpuJs, want: string): GpuMode {
 
 function activate(): { mode: GpuMode; gpu: GpuClass } {
   if (live) return live;
-  const g = requireGpujs();
-  const mode = resolveMode(g, requested);
+  const g = gpujs;
+  const mode = resolveMode(g, requested());
   let gpu = gpus.get(mode);
   if (!gpu) {
     gpu = new g.GPU({ mode });
@@ -175,7 +161,7 @@ function activate(): { mode: GpuMode; gpu: GpuClass } {
 export function gpujsInfo(): GpuInfo {
   try {
     const { mode } = activate();
-    return describe(requireGpujs(), mode);
+    return describe(gpujs, mode);
   } catch (e) {
     return { available: false, mode: null, isGpu: false, software: false, renderer: null, reason: e instanceof Error ? e.message : String(e) };
   }
@@ -188,9 +174,9 @@ export function gpujsInfo(): GpuInfo {
  * 'webgpu' always throws: its gpu.js kernels are asynchronous. Returns the new {@link gpujsInfo}.
  */
 export function setGpujsMode(mode: string): GpuInfo {
-  const g = requireGpujs();
+  const g = gpujs;
   const resolved = resolveMode(g, mode);
-  requested = mode;
+  requestedMode = mode;
   let gpu = gpus.get(resolved);
   if (!gpu) {
     gpu = new g.GPU({ mode: resolved });
@@ -231,7 +217,7 @@ export function matmulGpujs(
   if (plan) {
     plans.delete(key); // re-insert: Map order is the LRU order
   } else {
-    const g = requireGpujs();
+    const g = gpujs;
     plan = GL_MODES.includes(mode)
       ? glPlan(g, gpu, mode, batch, m, k, n, transA, transB)
       : scalarPlan(g, gpu, mode, batch, m, k, n, transA, transB);
@@ -288,7 +274,7 @@ function newInput(g: GpuJs, value: Float32Array, size: [number, number] | [numbe
 
 /** Texels of k per GL loop iteration (METAGRAD_GPUJS_UNROLL overrides, for benchmarking). */
 function glUnroll(): number {
-  const u = Number(process.env['METAGRAD_GPUJS_UNROLL'] ?? 2);
+  const u = Number(envSetting('METAGRAD_GPUJS_UNROLL') ?? 2);
   return Number.isInteger(u) && u >= 1 && u <= 8 ? u : 2;
 }
 

@@ -1,49 +1,47 @@
 /**
- * Environment probing for the gpu.js backends: loads gpu.js (and its optional `gl` dependency)
- * without letting a missing or broken install throw at import time, and describes why each mode is
- * or is not live in words a person can act on.
+ * Environment probing for the gpu.js backends: why each mode is or is not live, in words a person can
+ * act on. Node-only facts (the `gl` package, the X display, the GL driver's shared objects) are read
+ * through `process.getBuiltinModule` when it exists, so this file has no `node:` import and bundles
+ * for the browser, where those checks simply report that there is no Node.
  */
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import type * as GpuJsModule from 'gpu.js';
 
-/** The gpu.js module namespace (CommonJS, loaded through createRequire). */
-export type GpuJs = typeof GpuJsModule;
+/** The slice of Node's `process` read here (absent in browsers). */
+interface NodeProcess {
+  env: Record<string, string | undefined>;
+  getBuiltinModule?(id: string): unknown;
+}
 
-interface Loaded<T> {
-  value: T | null;
+/** Node's process object, or undefined in a browser. */
+export function nodeProcess(): NodeProcess | undefined {
+  return (globalThis as { process?: NodeProcess }).process;
+}
+
+/** What loading the optional `gl` package gave. */
+interface Loaded {
+  ok: boolean;
   error: string | null;
 }
 
-let gpujsLoaded: Loaded<GpuJs> | null = null;
-let glLoaded: Loaded<unknown> | null = null;
+let glLoaded: Loaded | null = null;
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
 
-/** gpu.js, or null with the load error. Cached. */
-export function loadGpujs(): Loaded<GpuJs> {
-  if (gpujsLoaded) return gpujsLoaded;
-  try {
-    const req = createRequire(import.meta.url);
-    gpujsLoaded = { value: req('gpu.js') as GpuJs, error: null };
-  } catch (e) {
-    gpujsLoaded = { value: null, error: firstLine(e) };
-  }
-  return gpujsLoaded;
-}
-
 /**
  * Loads `gl` the way gpu.js does (resolved from gpu.js's own folder), only to get the exact error
- * that gpu.js swallows when the native build is missing or does not load.
+ * that gpu.js swallows when the native build is missing or does not load. Node only.
  */
-export function loadGl(): Loaded<unknown> {
+export function loadGl(): Loaded {
   if (glLoaded) return glLoaded;
+  const mod = nodeProcess()?.getBuiltinModule?.('node:module') as
+    | { createRequire(from: string): { (id: string): unknown; resolve(id: string): string } }
+    | undefined;
+  if (!mod) return (glLoaded = { ok: false, error: 'not running in Node (headless-gl is a Node package)' });
   try {
-    const req = createRequire(import.meta.url);
-    const fromGpujs = createRequire(req.resolve('gpu.js'));
-    glLoaded = { value: fromGpujs('gl') as unknown, error: null };
+    const req = mod.createRequire(import.meta.url);
+    mod.createRequire(req.resolve('gpu.js'))('gl');
+    glLoaded = { ok: true, error: null };
   } catch (e) {
-    glLoaded = { value: null, error: firstLine(e) };
+    glLoaded = { ok: false, error: firstLine(e) };
   }
   return glLoaded;
 }
@@ -56,7 +54,9 @@ export function loadGl(): Loaded<unknown> {
 export function glDriverDescription(): { renderer: string; software: boolean } {
   let maps: string;
   try {
-    maps = readFileSync('/proc/self/maps', 'utf8');
+    const fs = nodeProcess()?.getBuiltinModule?.('node:fs') as { readFileSync(path: string, enc: 'utf8'): string } | undefined;
+    if (!fs) return { renderer: 'unknown (not running in Node)', software: false };
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
   } catch {
     return { renderer: 'unknown (no /proc/self/maps)', software: false };
   }
@@ -114,7 +114,7 @@ export async function probeWebgpu(timeoutMs = 10_000): Promise<WebgpuProbe> {
       return (webgpuProbe = { loaded: false, adapter: null, reason: `webgpu: no navigator.gpu, and the optional webgpu package did not load (${firstLine(e)})` });
     }
   }
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
   try {
     const got = await Promise.race([gpu.requestAdapter(), timeout]);
