@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hessianDecompositionExample } from '../../packages/rl/src/examples/hessianDecomposition.js';
-import { runGradientVariance } from '../../packages/rl/src/experiments/gradientVariance.js';
+import { runGradientVariance } from 'metagrad';
 
 describe('examples and commands', () => {
   it('hessianDecomposition: the identities hold to rounding and LVC is biased', () => {

@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Rng, Tensor, grad, hvp, randn, tensor, treeLeaves } from '@metagrad/autograd';
-import { Categorical, DiagGaussian } from '../../packages/rl/src/distributions.js';
+import { Categorical, DiagGaussian } from '@metagrad/rl/estimators';
 import { allClose, fdDirectional, fdGrad, flatten } from '../helpers.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);

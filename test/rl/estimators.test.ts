@@ -8,10 +8,10 @@ import { Rng, type Tensor, grad, hessian, noGrad, tensor } from '@metagrad/autog
 import {
   clippedObjective, dice, expectSteps, formulationIITerm, likelihoodRatioObjective, lvc, magicBox, meanKL, prompObjective, rewardToGo,
   vpgObjective, type LogProbPolicy, type Steps, type TrajectoryBatch,
-} from '../../packages/rl/src/estimators.js';
-import { exactAnalysis, tabularLogProb } from '../../packages/rl/src/tabular/exact.js';
-import { sampleTabular, relativeStd, gradientVarianceExperiment } from '../../packages/rl/src/tabular/montecarlo.js';
-import { formulationTerms } from '../../packages/rl/src/formulations.js';
+} from '@metagrad/rl/estimators';
+import { exactAnalysis, tabularLogProb } from '@metagrad/rl/tabular';
+import { sampleTabular, relativeStd, gradientVarianceExperiment } from '@metagrad/rl/tabular';
+import { formulationTerms } from '@metagrad/rl/estimators';
 import { allClose } from '../helpers.js';
 import { randomMDP } from './exact.property.test.js';
 

@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Rng, type Tensor, add, noGrad, tensor, transpose } from '@metagrad/autograd';
-import { exactAnalysis, exactReturn, enumerateTrajectories, type TabularSpec } from '../../packages/rl/src/tabular/exact.js';
+import { exactAnalysis, exactReturn, enumerateTrajectories, type TabularSpec } from '@metagrad/rl/tabular';
 import { allClose, fdGrad } from '../helpers.js';
 
 /** A random MDP and θ from a seed (transition rows and init drawn from a Dirichlet(1) by normalized exponentials). */

@@ -7,8 +7,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Rng, Tensor, grad, hessian, hvp, randn, tensor, treeLeaves, treeUnflatten, zeros } from '@metagrad/autograd';
-import { DiagGaussian } from '../../packages/rl/src/distributions.js';
-import { type GaussianMLPParams, GaussianMLPPolicy, TabularSoftmaxPolicy } from '../../packages/rl/src/policies.js';
+import { DiagGaussian } from '@metagrad/rl/estimators';
+import { type GaussianMLPParams, GaussianMLPPolicy, TabularSoftmaxPolicy } from '@metagrad/rl/estimators';
 import { allClose, fdDirectional, fdGrad, flatten } from '../helpers.js';
 
 /** Policy parameters with every block perturbed off its init (non-zero biases, varied log σ). */

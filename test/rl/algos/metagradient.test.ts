@@ -10,18 +10,18 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { type Tensor, Rng, grad, hvp, noGrad, tensor, treeLeaves } from '@metagrad/autograd';
 import {
   dice, formulationIITerm, innerStep, likelihoodRatioObjective, lvc, vpgObjective, type TrajectoryBatch,
-} from '../../../packages/rl/src/estimators.js';
-import type { GaussianMLPParams } from '../../../packages/rl/src/policies.js';
+} from '@metagrad/rl/estimators';
+import type { GaussianMLPParams } from '@metagrad/rl/estimators';
 import {
   type InnerObjective, type MetaBatch, type StepBatch, adapt, evalRound, flatOf, formulationIIMetaTerm, taskInnerObjective, taskInnerStep,
   taskLogProb, taskParamsRow, broadcastToTasks, outerLikelihoodRatio, toStepBatch,
-} from '../../../packages/rl/src/algos/common.js';
-import { chunkedValueAndGrad, chunkedValues, metaBatchChunks } from '../../../packages/rl/src/algos/chunks.js';
-import { mamlTrpoObjective } from '../../../packages/rl/src/algos/mamlTrpo.js';
-import type { VpgMetaAlgorithm } from '../../../packages/rl/src/algos/vpg.js';
-import { prompLoss } from '../../../packages/rl/src/algos/promp.js';
-import { resolveConfig } from '../../../packages/rl/src/trainer/config.js';
-import { type RunSetup, iterationRng, processRound, sampleAndAdapt, setupRun } from '../../../packages/rl/src/trainer/adaptation.js';
+} from '@metagrad/rl';
+import { chunkedValueAndGrad, chunkedValues, metaBatchChunks } from '@metagrad/rl';
+import { mamlTrpoObjective } from '@metagrad/rl';
+import type { VpgMetaAlgorithm } from '@metagrad/rl';
+import { prompLoss } from '@metagrad/rl';
+import { resolveConfig } from '@metagrad/rl';
+import { type RunSetup, iterationRng, processRound, sampleAndAdapt, setupRun } from '@metagrad/rl';
 import { allClose, relErr } from '../../helpers.js';
 
 const ALPHA = 0.3;

@@ -5,13 +5,13 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { Rng } from '@metagrad/autograd';
-import { type AlgoName, algoNames, type MetaBatch } from '../../../packages/rl/src/algos/common.js';
-import { metaBatchChunks, chunkedValueAndGrad } from '../../../packages/rl/src/algos/chunks.js';
-import { mamlTrpoObjective } from '../../../packages/rl/src/algos/mamlTrpo.js';
-import { ProMP, adaptKLCoeff } from '../../../packages/rl/src/algos/promp.js';
-import { conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, trpoLinearization, trpoStep } from '../../../packages/rl/src/algos/trpo.js';
-import { resolveConfig, type TrainConfig } from '../../../packages/rl/src/trainer/config.js';
-import { type RunSetup, initialParams, iterationRng, sampleAndAdapt, setupRun } from '../../../packages/rl/src/trainer/adaptation.js';
+import { type AlgoName, algoNames, type MetaBatch } from '@metagrad/rl';
+import { metaBatchChunks, chunkedValueAndGrad } from '@metagrad/rl';
+import { mamlTrpoObjective } from '@metagrad/rl';
+import { ProMP, adaptKLCoeff } from '@metagrad/rl';
+import { conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, trpoLinearization, trpoStep } from '@metagrad/rl';
+import { resolveConfig, type TrainConfig } from '@metagrad/rl';
+import { type RunSetup, initialParams, iterationRng, sampleAndAdapt, setupRun } from '@metagrad/rl';
 import { allClose } from '../../helpers.js';
 
 /** The brief's tiny setting: 4 tasks × 4 rollouts, horizon 20, hidden [16], point-corner with the dense reward. */

@@ -6,9 +6,9 @@
 import { describe, it, expect } from 'vitest';
 import { Rng } from '@metagrad/autograd';
 import type { SampleBatch } from '@metagrad/envs';
-import { discountCumsum, gae, normalizeMasked, processSamples } from '../../../packages/rl/src/advantages.js';
-import { LinearFeatureBaseline, LinearTimeBaseline, choleskySolve } from '../../../packages/rl/src/baselines.js';
-import { Adam } from '../../../packages/rl/src/optim.js';
+import { discountCumsum, gae, normalizeMasked, processSamples } from '@metagrad/rl';
+import { LinearFeatureBaseline, LinearTimeBaseline, choleskySolve } from '@metagrad/rl';
+import { Adam } from '@metagrad/rl';
 import { allClose } from '../../helpers.js';
 
 /** A synthetic padded batch: K tasks × R rollouts × H steps, some trajectories shorter. */

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, algoNames, configKeys, loadConfigFile, resolveConfig } from '../../../packages/rl/src/trainer/config.js';
+import { ConfigError, algoNames, configKeys, resolveConfig } from '@metagrad/rl';
 
 describe('resolveConfig', () => {
   it('the paper reference config (pro-mp_run_mujoco.py) for ProMP on half-cheetah', () => {
@@ -63,20 +63,4 @@ describe('resolveConfig', () => {
       expect(() => resolveConfig(input as never)).toThrow(ConfigError);
       expect(() => resolveConfig(input as never)).toThrow(msg);
     });
-});
-
-describe('loadConfigFile', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'metagrad-config-'));
-  it('reads a JSON object', () => {
-    writeFileSync(join(dir, 'ok.json'), JSON.stringify({ algo: 'promp', env: 'point-corner', metaBatchSize: 4 }));
-    expect(resolveConfig(loadConfigFile(join(dir, 'ok.json')) as never).metaBatchSize).toBe(4);
-  });
-  it('a missing file, bad JSON and a non-object each give a ConfigError', () => {
-    expect(() => loadConfigFile(join(dir, 'nope.json'))).toThrow(/config file not found: .*nope.json/);
-    writeFileSync(join(dir, 'bad.json'), '{ "algo": ');
-    expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(ConfigError);
-    expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/is not valid JSON/);
-    writeFileSync(join(dir, 'arr.json'), '[1, 2]');
-    expect(() => loadConfigFile(join(dir, 'arr.json'))).toThrow(/must hold a JSON object, got an array/);
-  });
 });

@@ -9,8 +9,8 @@
  * - Their per-element variances, from the per-trajectory Hessians (Eq. 40–41 for DiCE, 69–70 for LVC).
  */
 import { type Tensor, grad, hessian, jacobian, noGrad, stack, tensor } from '@metagrad/autograd';
-import type { TabularMDPSpec } from '@metagrad/envs';
-import { dice, lvc, rewardToGo, type Steps } from '../estimators.js';
+import type { TabularMDPSpec } from '@metagrad/envs/tabular';
+import { dice, lvc, rewardToGo, type Steps } from '../estimators/objectives.js';
 
 /** A finite-horizon tabular MDP: init[s], P[s][a][s'] (rows sum to 1), R[s][a] (@metagrad/envs' TabularMDPSpec; a TabularMDP is one). */
 export type TabularSpec = TabularMDPSpec;

@@ -3,7 +3,7 @@
  * LVC inner objective, and measure their relative standard deviation (the quantity of the paper's Fig. 3).
  */
 import { type Tensor, Rng, grad, noGrad, tensor } from '@metagrad/autograd';
-import { dice, lvc, rewardToGo, type Steps } from '../estimators.js';
+import { dice, lvc, rewardToGo, type Steps } from '../estimators/objectives.js';
 import { type TabularSpec, tabularLogProb, validateTabular } from './exact.js';
 
 /** A batch of N sampled trajectories of length H: states, actions, rewards [N, H] and the Steps. */
@@ -123,4 +123,20 @@ export function gradientVarianceExperiment(
       out.push({ estimator, nPre, relStd: relativeStd(ests), mean });
     }
   return out;
+}
+
+/** A random MDP with Dirichlet(1) transitions and initial states, rewards in [0, 1), and θ ~ U(−½, ½), from a seed. */
+export function randomTabular(seed: number, S: number, A: number, H: number): { mdp: TabularSpec; theta: Tensor } {
+  const rng = new Rng(seed);
+  const simplex = (k: number): number[] => {
+    const x = Array.from({ length: k }, () => -Math.log(1 - rng.uniform()));
+    const s = x.reduce((a, b) => a + b, 0);
+    return x.map((v) => v / s);
+  };
+  const mdp: TabularSpec = {
+    S, A, H, init: simplex(S),
+    P: Array.from({ length: S }, () => Array.from({ length: A }, () => simplex(S))),
+    R: Array.from({ length: S }, () => Array.from({ length: A }, () => rng.uniform())),
+  };
+  return { mdp, theta: tensor(Array.from({ length: S }, () => Array.from({ length: A }, () => rng.uniformIn(-0.5, 0.5)))) };
 }

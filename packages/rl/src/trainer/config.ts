@@ -2,7 +2,6 @@
  * Training configuration: the paper's reference config (ProMP run_scripts/pro-mp_run_mujoco.py and the
  * MAML / E-MAML scripts), per-env overrides, and validation with messages a user can act on.
  */
-import { readFileSync } from 'node:fs';
 import { envNames } from '@metagrad/envs';
 import { type AlgoName, type InnerObjective, algoNames as allAlgoNames, innerObjectives } from '../algos/common.js';
 import { defaultInnerObjective } from '../algos/index.js';
@@ -275,23 +274,4 @@ export function resolveConfig(input: ConfigInput): TrainConfig {
   if (!(cfg.backtrackRatio > 0 && cfg.backtrackRatio < 1)) throw new ConfigError(`backtrackRatio must be in (0, 1), got ${cfg.backtrackRatio}`);
   if (cfg.clipEps >= 1) throw new ConfigError(`clipEps must be in (0, 1), got ${cfg.clipEps}`);
   return cfg;
-}
-
-/** Reads a JSON config file (a partial TrainConfig); ConfigError when it is missing, unreadable or not a JSON object. */
-export function loadConfigFile(path: string): Partial<TrainConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? `config file not found: ${path}` : `cannot read config file ${path}: ${(e as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
-  return parsed as Partial<TrainConfig>;
 }

@@ -5,7 +5,8 @@
  */
 import { noGrad } from '@metagrad/autograd';
 import { EVALUATION_ITERATION, iterationRng, sampleAndAdapt, setupRun } from './adaptation.js';
-import { readCheckpoint, readRunConfig, type TrainHooks } from './metaTrainer.js';
+import { type Checkpoint, type TrainHooks, checkCheckpoint } from './metaTrainer.js';
+import { type TrainConfig, resolveConfig } from './config.js';
 
 /** The observations of one task's rollouts at every adaptation step. */
 export interface TaskTrajectories {
@@ -31,20 +32,22 @@ export interface EvaluationResult {
 }
 
 /**
- * Meta-tests the checkpoint of `runDir` on `tasks` (default: the run's metaBatchSize) freshly sampled
- * tasks. The randomness is a stream reserved for evaluation, seeded by `seed` (default: the run's seed),
- * so evaluation tasks differ from every training iteration's and repeat for the same seed.
+ * Meta-tests `checkpoint` (of a run of `config`) on `tasks` (default: the run's metaBatchSize) freshly
+ * sampled tasks. The randomness is a stream reserved for evaluation, seeded by `seed` (default: the
+ * run's seed), so evaluation tasks differ from every training iteration's and repeat for the same seed.
  */
-export async function evaluate(runDir: string, opts: { tasks?: number; seed?: number; keepTrajectories?: boolean; hooks?: TrainHooks } = {}): Promise<EvaluationResult> {
-  const config = readRunConfig(runDir);
-  const ckpt = readCheckpoint(runDir);
+export async function evaluate(
+  config: TrainConfig, checkpoint: Checkpoint, opts: { tasks?: number; seed?: number; keepTrajectories?: boolean; hooks?: TrainHooks } = {},
+): Promise<EvaluationResult> {
+  config = resolveConfig(config);
+  const ckpt = checkCheckpoint(checkpoint, config);
   const nTasks = opts.tasks ?? config.metaBatchSize;
   if (!Number.isInteger(nTasks) || nTasks < 1) throw new Error(`evaluate: tasks must be a positive integer, got ${nTasks}`);
   const seed = opts.seed ?? config.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`evaluate: seed must be an integer in [0, 2^32), got ${seed}`);
   const setup = await setupRun(config);
   try {
-    if (ckpt.params.length !== setup.policy.numParams) throw new Error(`${runDir}/checkpoint.json has ${ckpt.params.length} parameters, the policy ${setup.policy.numParams}`);
+    if (ckpt.params.length !== setup.policy.numParams) throw new Error(`evaluate: the checkpoint has ${ckpt.params.length} parameters, the policy ${setup.policy.numParams}`);
     const theta = Float64Array.from(ckpt.params);
     const ad = await sampleAndAdapt(setup, theta, iterationRng(seed, EVALUATION_ITERATION), { nTasks, hooks: opts.hooks });
     const result: EvaluationResult = { returns: ad.returns, perTask: ad.perTask, tasks: ad.tasks };

@@ -3,7 +3,8 @@
  * grouped by algorithm, mean over seeds with a band; SVG and PNG.
  */
 import { join } from 'node:path';
-import { findRunDirs, readRun, writeLearningCurves, RunReadError, type Band, type RunLog } from '../../report/curves.js';
+import { writeLearningCurves, type Band } from '../report/curves.js';
+import { findRunDirs, readRun, RunReadError, type RunLog } from '../rundir.js';
 import { UsageError, checkName, parseInteger, println, type CliIO } from '../io.js';
 
 /** Flags of `metagrad plot`. */

@@ -4,8 +4,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluate } from '../../trainer/evaluate.js';
-import { readRun } from '../../report/curves.js';
+import { evaluate } from '@metagrad/rl';
+import { RUN_FILES, readCheckpoint, readRun, readRunConfig } from '../rundir.js';
 import { UsageError, checkRunDir, fmt, formatDuration, parseInteger, println, type CliIO } from '../io.js';
 import { stepLabels } from './train.js';
 
@@ -35,8 +35,8 @@ export interface EvalFile {
 /** Checks the run and flags of `eval`; throws UsageError. */
 export function planEval(runDir: string, f: EvalFlags): { tasks: number; seed: number; out: string } {
   checkRunDir(runDir);
-  if (!existsSync(join(runDir, 'checkpoint.json'))) throw new UsageError(`'${runDir}' has no checkpoint.json: train it first`);
-  return { tasks: parseInteger('tasks', f.tasks ?? '40')!, seed: parseInteger('seed', f.seed ?? '99', 0)!, out: f.out ?? join(runDir, 'eval.json') };
+  if (!existsSync(join(runDir, RUN_FILES.checkpoint))) throw new UsageError(`'${runDir}' has no ${RUN_FILES.checkpoint}: train it first`);
+  return { tasks: parseInteger('tasks', f.tasks ?? '40')!, seed: parseInteger('seed', f.seed ?? '99', 0)!, out: f.out ?? join(runDir, RUN_FILES.eval) };
 }
 
 /** Runs evaluate() on a run directory and writes the eval file; returns its content. */
@@ -44,7 +44,7 @@ export async function evaluateRun(runDir: string, tasks: number, seed: number, o
   const run = readRun(runDir);
   const t0 = performance.now();
   let lastPhase = '';
-  const res = await evaluate(runDir, {
+  const res = await evaluate(readRunConfig(runDir), readCheckpoint(runDir), {
     tasks, seed,
     hooks: {
       onPhase: (phase) => {

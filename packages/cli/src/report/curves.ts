@@ -1,143 +1,14 @@
 /**
  * Learning curves (the paper's Fig. 2): average return before adaptation (pre-update, inner step 0) and
  * after the last inner step (post-update) against environment steps, per algorithm, as the mean over
- * seeds with a min–max or ±1 std band. Reads run directories written by the trainer (config.json and
- * log.jsonl, one IterationRecord per line; log.csv as a fallback) and renders through report/plot.ts.
+ * seeds with a min–max or ±1 std band. Works on runs read back by ../rundir.ts and renders through
+ * report/plot.ts.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { type LoggedIteration, type RunLog, RunReadError } from '../rundir.js';
 import { writeChart } from './plot.js';
 
-/** The fields of one logged iteration that the reports use. */
-export interface LoggedIteration {
-  iteration: number;
-  /** Environment steps sampled so far (cumulative). */
-  envSteps: number;
-  /** Average return at inner step 0 (pre-update) … K (post-update). */
-  returns: number[];
-  /** Mean σ of the pre-update policy after the iteration's update (absent in logs written before it was logged). */
-  policyStd?: number;
-  /** Wall time of the iteration in seconds (sampling, processing and update). */
-  seconds?: number;
-}
-
-/** One run directory, read back. */
-export interface RunLog {
-  dir: string;
-  algo: string;
-  env: string;
-  seed: number;
-  /** The configured number of iterations (records.length < iterations for a stopped run). */
-  iterations: number;
-  config: Record<string, unknown>;
-  records: LoggedIteration[];
-}
-
-/** An error in the input files (missing run, malformed log), with a one-line message. */
-export class RunReadError extends Error {
-  override readonly name = 'RunReadError';
-}
-
-const isRunDir = (dir: string): boolean => existsSync(join(dir, 'config.json'));
-
-/**
- * Expands the paths given to `plot`: a run directory (holding config.json) stands for itself; any other
- * directory stands for the run directories below it (searched two levels deep, sorted).
- */
-export function findRunDirs(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    if (!existsSync(p)) throw new RunReadError(`'${p}' does not exist`);
-    if (!statSync(p).isDirectory()) throw new RunReadError(`'${p}' is not a directory`);
-    if (isRunDir(p)) {
-      out.push(p);
-      continue;
-    }
-    const found: string[] = [];
-    const walk = (d: string, depth: number): void => {
-      for (const name of readdirSync(d).sort()) {
-        const sub = join(d, name);
-        if (!statSync(sub).isDirectory()) continue;
-        if (isRunDir(sub)) found.push(sub);
-        else if (depth > 1) walk(sub, depth - 1);
-      }
-    };
-    walk(p, 2);
-    if (!found.length) throw new RunReadError(`'${p}' is not a run directory (no config.json) and holds none`);
-    out.push(...found);
-  }
-  return [...new Set(out)];
-}
-
-function parseCsv(text: string): LoggedIteration[] {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (!lines.length) return [];
-  const head = lines[0]!.split(',').map((s) => s.trim());
-  const col = (name: string): number => head.indexOf(name);
-  const ret = head.map((h, i) => [h, i] as const).filter(([h]) => /^return_\d+$/.test(h)).sort((a, b) => Number(a[0].slice(7)) - Number(b[0].slice(7)));
-  if (col('iteration') < 0 || col('env_steps') < 0 || !ret.length) throw new RunReadError('log.csv lacks the iteration, env_steps or return_k columns');
-  return lines.slice(1).map((l) => {
-    const c = l.split(',');
-    const rec: LoggedIteration = { iteration: Number(c[col('iteration')]), envSteps: Number(c[col('env_steps')]), returns: ret.map(([, i]) => Number(c[i])) };
-    if (col('policy_std') >= 0) rec.policyStd = Number(c[col('policy_std')]);
-    if (col('time_total') >= 0) rec.seconds = Number(c[col('time_total')]);
-    return rec;
-  });
-}
-
-function checkRecord(r: unknown, where: string): LoggedIteration {
-  const o = r as Partial<LoggedIteration>;
-  if (!o || typeof o !== 'object' || typeof o.iteration !== 'number' || typeof o.envSteps !== 'number' || !Array.isArray(o.returns) || !o.returns.length)
-    throw new RunReadError(`${where}: a record needs iteration, envSteps and returns[]`);
-  const rec: LoggedIteration = { iteration: o.iteration, envSteps: o.envSteps, returns: o.returns.map(Number) };
-  if (typeof o.policyStd === 'number') rec.policyStd = o.policyStd;
-  const t = (r as { timings?: { total?: unknown } }).timings?.total;
-  if (typeof t === 'number') rec.seconds = t;
-  return rec;
-}
-
-/** Reads the iterations logged in a run directory (log.jsonl, else log.csv); [] when none yet. */
-export function readRecords(dir: string): LoggedIteration[] {
-  const jsonl = join(dir, 'log.jsonl');
-  if (existsSync(jsonl)) {
-    const lines = readFileSync(jsonl, 'utf8').split('\n');
-    const recs: LoggedIteration[] = [];
-    lines.forEach((l, i) => {
-      if (l.trim() === '') return;
-      let v: unknown;
-      try {
-        v = JSON.parse(l);
-      } catch {
-        // A run killed mid-write leaves a partial last line: ignore that one only.
-        if (i >= lines.length - 2) return;
-        throw new RunReadError(`${jsonl}:${i + 1} is not valid JSON`);
-      }
-      recs.push(checkRecord(v, `${jsonl}:${i + 1}`));
-    });
-    return recs;
-  }
-  const csv = join(dir, 'log.csv');
-  return existsSync(csv) ? parseCsv(readFileSync(csv, 'utf8')) : [];
-}
-
-/** Reads a run directory: its config.json (algo, env, seed, iterations) and its logged iterations. */
-export function readRun(dir: string): RunLog {
-  if (!existsSync(dir)) throw new RunReadError(`run directory '${dir}' does not exist`);
-  const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new RunReadError(`'${dir}' is not a run directory (no config.json)`);
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new RunReadError(`${cfgPath} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof config.algo !== 'string' || typeof config.env !== 'string') throw new RunReadError(`${cfgPath} lacks algo or env`);
-  return {
-    dir, algo: config.algo, env: config.env, seed: Number(config.seed ?? 0), iterations: Number(config.iterations ?? NaN), config,
-    records: readRecords(dir),
-  };
-}
+export type { LoggedIteration, RunLog };
 
 /** Cumulative env steps per record (accepts logs that store per-iteration counts instead). */
 export function cumulativeSteps(records: readonly LoggedIteration[]): number[] {

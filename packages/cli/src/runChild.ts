@@ -3,7 +3,8 @@
  * as the parent would in-process (same `train`, same files), and reports each phase and finished
  * iteration back so that the parent's progress bar spans all runs.
  */
-import { train } from '../trainer/metaTrainer.js';
+import { trainInDir } from './rundir.js';
+import { installGpuBackend } from './gpu.js';
 import type { RunPlan } from './runs.js';
 
 /** Messages from a child to the parent. */
@@ -20,13 +21,13 @@ const send = (m: ChildMessage): Promise<void> => new Promise((ok) => process.sen
 process.once('disconnect', () => process.exit(130));
 
 process.once('message', (plan: RunPlan) => {
-  train(plan.config, {
-    outDir: plan.outDir, resume: plan.mode === 'resume',
+  installGpuBackend().then(() => trainInDir(plan.config, plan.outDir, {
+    resume: plan.mode === 'resume',
     hooks: {
       onIteration: (r) => void send({ type: 'iteration', rec: { iteration: r.iteration, envSteps: r.envSteps, returns: r.returns } }),
       onPhase: (phase, done, total) => void send({ type: 'phase', phase, done, total }),
     },
-  }).then(
+  })).then(
     () => send({ type: 'done' }).then(() => process.exit(0)),
     (e: unknown) => send({ type: 'error', message: (e as Error)?.message ?? String(e) }).then(() => process.exit(1)),
   );

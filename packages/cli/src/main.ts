@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `metagrad` executable (bin of @metagrad/rl): runs the CLI on process.argv and exits with its code.
+ * The `metagrad` executable (bin of the metagrad package, through bin/metagrad.js): runs the CLI on
+ * process.argv and exits with its code.
  * Ctrl-C during training stops the run; the checkpoint of the last finished iteration stays, and
  * `metagrad train --resume DIR` continues from it.
  */

@@ -7,8 +7,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../../packages/rl/src/cli/program.js';
-import type { CliIO } from '../../../packages/rl/src/cli/io.js';
+import { runCli } from 'metagrad';
+import type { CliIO } from 'metagrad';
 
 /** Runs the CLI with captured (non-TTY) output. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -71,7 +71,7 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
     expect(none.err).toMatch(/Commands:[\s\S]*compare[\s\S]*explore[\s\S]*variance[\s\S]*demo/);
   });
 
-  it('config file errors: unknown key, bad value, not JSON', async () => {
+  it('config file errors: unknown key, bad value, not JSON, not an object', async () => {
     const dir = join(root, 'configs');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'key.json'), JSON.stringify({ algo: 'promp', env: 'point-corner', learningRate: 1 }));
@@ -84,6 +84,9 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
     expect([b.code, b.err]).toEqual([2, expect.stringMatching(/^error: clipEps must be in \(0, 1\), got 2\n$/)]);
     const c = await cli('train', '--config', join(dir, 'bad.json'), '--out', out);
     expect([c.code, c.err]).toEqual([2, expect.stringMatching(/not valid JSON/)]);
+    writeFileSync(join(dir, 'arr.json'), '[1, 2]');
+    const d = await cli('train', '--config', join(dir, 'arr.json'), '--out', out);
+    expect([d.code, d.err]).toEqual([2, `error: config file '${join(dir, 'arr.json')}' must hold a JSON object, got an array\n`]);
     expect(existsSync(out)).toBe(false);
   });
 

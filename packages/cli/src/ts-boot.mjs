@@ -3,4 +3,4 @@
 // packages/*/src). The built package (dist/) forks dist/cli/runChild.js directly instead.
 import { register } from 'node:module';
 
-register('../../../envs/src/sampler/ts-hooks.mjs', import.meta.url);
+register('../../envs/src/sampler/ts-hooks.mjs', import.meta.url);

@@ -4,11 +4,11 @@
  * `planRun`, so a command validates all its runs before it starts the first.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ConfigInput, type TrainConfig, resolveConfig } from '../trainer/config.js';
-import { readCheckpoint, train } from '../trainer/metaTrainer.js';
+import { type ConfigInput, type TrainConfig, resolveConfig } from '@metagrad/rl';
+import { RUN_FILES, configDiff, hasRun, readCheckpoint, trainInDir, withoutMeta } from './rundir.js';
 import { UsageError, type CliIO } from './io.js';
 import { Progress, type ProgressHooks } from './progress.js';
 import type { ChildMessage } from './runChild.js';
@@ -27,13 +27,6 @@ export interface RunPlan {
 /** The directory currently being trained, or that several runs are (for the Ctrl-C hint). */
 export const activeRun: { dir: string | null; several?: boolean } = { dir: null };
 
-const hasRun = (dir: string): boolean => existsSync(join(dir, 'checkpoint.json')) || existsSync(join(dir, 'log.jsonl'));
-
-/** True when `dir` does not exist or is an empty directory. */
-export function isFreshDir(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).length === 0;
-}
-
 /** Iterations completed according to DIR/checkpoint.json (UsageError when it is unreadable). */
 export function checkpointIteration(dir: string): number {
   try {
@@ -43,20 +36,15 @@ export function checkpointIteration(dir: string): number {
   }
 }
 
-/** The keys of two configs that differ (ignoring iterations and workers, which a resumed run may change). */
-export function configDiff(saved: Record<string, unknown>, wanted: TrainConfig): string[] {
-  return Object.keys(wanted).filter((k) => k !== 'iterations' && k !== 'workers' && JSON.stringify(saved[k]) !== JSON.stringify((wanted as unknown as Record<string, unknown>)[k]));
-}
-
 /**
  * Plans a run of `config` in `outDir` for compare/explore: a new directory is trained, a stopped run of
  * the same config is resumed, a finished one is kept. A directory holding a different run is an error.
  */
 export function planReusableRun(label: string, config: TrainConfig, outDir: string): RunPlan {
-  if (!existsSync(join(outDir, 'config.json')) || !hasRun(outDir)) return { label, config, outDir, mode: 'fresh', done: 0 };
+  if (!existsSync(join(outDir, RUN_FILES.config)) || !hasRun(outDir)) return { label, config, outDir, mode: 'fresh', done: 0 };
   let saved: Record<string, unknown>;
   try {
-    saved = JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    saved = withoutMeta(JSON.parse(readFileSync(join(outDir, RUN_FILES.config), 'utf8')) as Record<string, unknown>);
   } catch {
     throw new UsageError(`'${outDir}/config.json' is not valid JSON; remove the directory or choose another --out`);
   }
@@ -69,7 +57,7 @@ export function planReusableRun(label: string, config: TrainConfig, outDir: stri
   }
   const diff = configDiff(resolved, config);
   if (diff.length) throw new UsageError(`'${outDir}' holds a run with a different ${diff.join(', ')}; choose another --out or remove it`);
-  if (!existsSync(join(outDir, 'checkpoint.json'))) return { label, config, outDir, mode: 'fresh', done: 0 };
+  if (!existsSync(join(outDir, RUN_FILES.checkpoint))) return { label, config, outDir, mode: 'fresh', done: 0 };
   const done = checkpointIteration(outDir);
   if (done >= config.iterations) return { label, config, outDir, mode: 'done', done };
   return { label, config, outDir, mode: 'resume', done };
@@ -95,7 +83,7 @@ export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { 
         progress.setLabel(p.label);
         if (p.done) progress.skip(p.done);
         activeRun.dir = p.outDir;
-        await train(p.config, { outDir: p.outDir, resume: p.mode === 'resume', hooks: progress.hooks() });
+        await trainInDir(p.config, p.outDir, { resume: p.mode === 'resume', hooks: progress.hooks() });
         activeRun.dir = null;
       }
     }

@@ -4,8 +4,9 @@
  * 2 bad input (unknown algo/env, bad number, missing file or run) reported in one line before any work.
  */
 import { Command, CommanderError } from 'commander';
-import { algoNames, ConfigError, trainEnvNames } from '../trainer/config.js';
+import { algoNames, ConfigError, trainEnvNames } from '@metagrad/rl';
 import { UsageError, println, type CliIO } from './io.js';
+import { installGpuBackend } from './gpu.js';
 import { addSizeOptions } from './options.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/evaluate.js';
@@ -124,6 +125,7 @@ export async function runCli(argv: readonly string[], io: CliIO = { stdout: proc
       println(io.stderr, `error: unknown command '${argv[0]}'; run metagrad --help`);
       return 2;
     }
+    await installGpuBackend();
     await (task as () => Promise<void>)();
     return 0;
   } catch (e) {

@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRun, type RunLog } from '../../report/curves.js';
-import { resolveConfig, ConfigError, type TrainConfig } from '../../trainer/config.js';
+import { resolveConfig, ConfigError, type TrainConfig } from '@metagrad/rl';
 import { UsageError, checkRunDir, fmt, formatDuration, println, readJson, stamp, type CliIO } from '../io.js';
 import { SHAPE_FLAGS, buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
-import { checkpointIteration, executeRuns, isFreshDir, type RunPlan } from '../runs.js';
+import { checkpointIteration, executeRuns, type RunPlan } from '../runs.js';
+import { RUN_FILES, isFreshDir, readRun, withoutMeta, type RunLog } from '../rundir.js';
 
 /** Flags of `metagrad train`. */
 export interface TrainCommandFlags extends TrainFlags {
@@ -38,8 +38,8 @@ export function planTrain(f: TrainCommandFlags): RunPlan {
       throw new UsageError(`--resume continues a run with its saved config; only --iterations and --workers may be given (got --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')})`);
     const dir = f.resume;
     checkRunDir(dir);
-    if (!existsSync(join(dir, 'checkpoint.json'))) throw new UsageError(`'${dir}' has no checkpoint.json: nothing to resume`);
-    const saved = readJson(join(dir, 'config.json'), 'config') as Partial<TrainConfig> & { algo: string; env: string };
+    if (!existsSync(join(dir, RUN_FILES.checkpoint))) throw new UsageError(`'${dir}' has no ${RUN_FILES.checkpoint}: nothing to resume`);
+    const saved = withoutMeta(readJson(join(dir, RUN_FILES.config), 'config') as Record<string, unknown>) as Partial<TrainConfig> & { algo: string; env: string };
     let config: TrainConfig;
     try {
       config = resolveConfig({ ...saved, ...configOverrides({ iterations: f.iterations, workers: f.workers }) });
@@ -55,7 +55,7 @@ export function planTrain(f: TrainCommandFlags): RunPlan {
   const config = buildConfig({ ...readConfigFile(f.config), ...(f.algo !== undefined ? { algo: f.algo } : {}), ...(f.env !== undefined ? { env: f.env } : {}), ...configOverrides(f) });
   const outDir = f.out ?? join('runs', `${config.algo}-${config.env}-s${config.seed}-${stamp()}`);
   if (!isFreshDir(outDir))
-    throw new UsageError(existsSync(join(outDir, 'checkpoint.json'))
+    throw new UsageError(existsSync(join(outDir, RUN_FILES.checkpoint))
       ? `'${outDir}' already holds a run; continue it with --resume ${outDir} or choose another --out`
       : `'${outDir}' exists and is not empty; choose another --out`);
   return { label: `${config.algo} s${config.seed}`, config, outDir, mode: 'fresh', done: 0 };
@@ -67,7 +67,7 @@ export function printRunSummary(io: CliIO, run: RunLog, seconds: number | null):
   println(io.stdout, `run directory: ${run.dir}`);
   println(io.stdout, `  ${run.algo} on ${run.env}, seed ${run.seed}: ${run.records.length}/${run.iterations} iterations, ${(last?.envSteps ?? 0).toLocaleString('en-US')} env steps${seconds !== null ? `, ${formatDuration(seconds)}` : ''}`);
   if (last) println(io.stdout, `  returns at the last iteration: ${returnsLine(last.returns)}`);
-  println(io.stdout, `  files: ${['config.json', 'log.jsonl', 'log.csv', 'checkpoint.json'].filter((f) => existsSync(join(run.dir, f))).join(', ')}`);
+  println(io.stdout, `  files: ${[RUN_FILES.config, RUN_FILES.log, RUN_FILES.csv, RUN_FILES.checkpoint].filter((f) => existsSync(join(run.dir, f))).join(', ')}`);
 }
 
 /** Runs `metagrad train`. */

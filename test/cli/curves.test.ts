@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   cumulativeSteps, finalReturns, findRunDirs, returnsAtBudgets, learningCurves, learningCurveSpec, readRun, smooth, writeLearningCurves, RunReadError,
-} from '../../../packages/rl/src/report/curves.js';
-import { explorationSpec } from '../../../packages/rl/src/report/exploration.js';
-import { reportMarkdown } from '../../../packages/rl/src/report/markdown.js';
-import { measureTextWidth, renderSvg } from '../../../packages/rl/src/report/plot.js';
+} from 'metagrad';
+import { explorationSpec } from 'metagrad';
+import { reportMarkdown } from 'metagrad';
+import { measureTextWidth, renderSvg } from 'metagrad';
 
 /** Writes a fake run: returns[k] = offset + iteration·(k+1). */
 export function fakeRun(dir: string, algo: string, seed: number, iters: number, offset: number, opts: { csv?: boolean; K?: number } = {}): string {

@@ -2,9 +2,10 @@
  * The training options shared by train, compare, explore and demo (flag → TrainConfig field), and the
  * checks that turn flags and a config file into a validated TrainConfig before anything runs.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { algoNames, ConfigError, loadConfigFile, resolveConfig, trainEnvNames, type TrainConfig } from '../trainer/config.js';
+import { algoNames, ConfigError, resolveConfig, trainEnvNames, type TrainConfig } from '@metagrad/rl';
+import { withoutMeta } from './rundir.js';
 import { UsageError, checkName, parseInteger, parseIntList, parsePositive } from './io.js';
 
 /** The raw strings of the shared training flags (commander's camel-cased option names). */
@@ -72,13 +73,15 @@ export function readConfigFile(path: string | undefined): Partial<TrainConfig> {
   if (path === undefined) return {};
   if (!existsSync(path)) throw new UsageError(`config file '${path}' does not exist`);
   if (!statSync(path).isFile()) throw new UsageError(`config file '${path}' is not a file`);
+  let parsed: unknown;
   try {
-    return loadConfigFile(path);
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(`config file '${path}': ${e.message}`);
-    if (e instanceof SyntaxError) throw new UsageError(`config file '${path}' is not valid JSON: ${e.message}`);
-    throw e;
+    throw new UsageError(`config file '${path}' is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new UsageError(`config file '${path}' must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  return withoutMeta(parsed as Record<string, unknown>) as Partial<TrainConfig>;
 }
 
 /** Checks algo and env names, then validates the whole config with the trainer's resolveConfig. */

@@ -2,7 +2,7 @@
  * `metagrad variance`: the paper's Fig. 3 experiment on a tabular MDP (experiments/gradientVariance.ts):
  * relative standard deviation of DiCE vs LVC meta-gradients across pre-update batch sizes.
  */
-import { runGradientVariance, type VarianceConfig } from '../../experiments/gradientVariance.js';
+import { runGradientVariance, type VarianceConfig } from '../report/variance.js';
 import { parseInteger, parseIntList, parsePositive, println, type CliIO } from '../io.js';
 
 /** Flags of `metagrad variance` (strings as typed). */

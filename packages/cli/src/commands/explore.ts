@@ -5,10 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { algoNames, type TrainConfig } from '../../trainer/config.js';
-import { evaluate } from '../../trainer/evaluate.js';
-import { readRun, writeLearningCurves } from '../../report/curves.js';
-import { writeExploration, type ExplorePanel } from '../../report/exploration.js';
+import { algoNames, evaluate, type TrainConfig } from '@metagrad/rl';
+import { writeLearningCurves } from '../report/curves.js';
+import { readCheckpoint, readRun, readRunConfig } from '../rundir.js';
+import { writeExploration, type ExplorePanel } from '../report/exploration.js';
 import { fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';
@@ -39,7 +39,7 @@ export const EXPLORE_DEFAULTS: Partial<TrainConfig> = {
 export async function explorationPanel(
   runDir: string, label: string, evalSeed: number, nTasks: number, nPaths: number, pick: 'first' | 'median' = 'first',
 ): Promise<{ panel: ExplorePanel; returns: number[] }> {
-  const res = await evaluate(runDir, { tasks: nTasks, seed: evalSeed, keepTrajectories: true });
+  const res = await evaluate(readRunConfig(runDir), readCheckpoint(runDir), { tasks: nTasks, seed: evalSeed, keepTrajectories: true });
   const K = res.returns.length - 1;
   const order = res.perTask.map((r, i) => [r[K]!, i] as const).sort((a, b) => a[0] - b[0]);
   const t = pick === 'first' ? 0 : order[Math.floor((order.length - 1) / 2)]![1];

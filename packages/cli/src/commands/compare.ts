@@ -5,9 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { algoNames, trainEnvNames, type TrainConfig } from '../../trainer/config.js';
-import { finalReturns, readRun, returnsAtBudgets, writeLearningCurves, type RunLog } from '../../report/curves.js';
-import { reportMarkdown } from '../../report/markdown.js';
+import { algoNames, trainEnvNames, type TrainConfig } from '@metagrad/rl';
+import { finalReturns, returnsAtBudgets, writeLearningCurves } from '../report/curves.js';
+import { readRun, type RunLog } from '../rundir.js';
+import { reportMarkdown } from '../report/markdown.js';
 import { UsageError, checkName, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';

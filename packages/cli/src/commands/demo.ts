@@ -5,13 +5,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainConfig } from '../../trainer/config.js';
-import { finalReturns, readRun, writeLearningCurves } from '../../report/curves.js';
-import { writeExploration } from '../../report/exploration.js';
-import { reportMarkdown } from '../../report/markdown.js';
+import type { TrainConfig } from '@metagrad/rl';
+import { finalReturns, writeLearningCurves } from '../report/curves.js';
+import { writeExploration } from '../report/exploration.js';
+import { reportMarkdown } from '../report/markdown.js';
 import { UsageError, fmt, formatDuration, println, stamp, type CliIO } from '../io.js';
 import { buildConfig, configOverrides } from '../options.js';
-import { executeRuns, isFreshDir } from '../runs.js';
+import { executeRuns } from '../runs.js';
+import { isFreshDir, readRun } from '../rundir.js';
 import { explorationPanel } from './explore.js';
 import { setupRows } from './compare.js';
 import { returnsLine } from './train.js';

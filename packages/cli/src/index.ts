@@ -1,0 +1,23 @@
+/**
+ * metagrad: the command line of the metagrad libraries, and the pieces of it that are useful from code:
+ * `runCli` (the CLI in-process, with injectable output streams), the run directory's readers and
+ * writers (trainInDir, readRun, readRunConfig, readCheckpoint, ...), and the reports (learning curves,
+ * final returns, returns at budgets, markdown reports, charts as SVG and PNG).
+ */
+export { runCli } from './program.js';
+export type { CliIO, OutStream } from './io.js';
+export {
+  RUN_FILES, trainInDir, readRun, readRunConfig, readRunMeta, readCheckpoint, readRecords, findRunDirs, hasRun, isFreshDir,
+  runMeta, packageVersions, csvHeader, csvRow, writeFileAtomic, withoutMeta, configDiff, RunReadError,
+} from './rundir.js';
+export type { RunMeta, RunLog, LoggedIteration } from './rundir.js';
+export {
+  learningCurves, learningCurveSpec, writeLearningCurves, finalReturns, returnsAtBudgets, cumulativeSteps, smooth, algoColorScale, ALGO_COLORS,
+} from './report/curves.js';
+export type { Band, CurvePoint, FinalReturns, BudgetReturns } from './report/curves.js';
+export { explorationSpec, writeExploration } from './report/exploration.js';
+export type { ExplorePanel } from './report/exploration.js';
+export { reportMarkdown } from './report/markdown.js';
+export { renderSvg, svgToPng, writeChart, measureTextWidth } from './report/plot.js';
+export { runGradientVariance } from './report/variance.js';
+export type { VarianceConfig } from './report/variance.js';

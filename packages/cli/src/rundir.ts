@@ -1,0 +1,333 @@
+/**
+ * The run directory: the one module that knows its files and their formats. A run directory holds
+ *
+ * - config.json: the resolved TrainConfig, plus `meta` (the metagrad packages' versions, the git commit
+ *   when the code runs from a checkout, the Node version and the matmul backend report);
+ * - log.jsonl: one IterationRecord per line; log.csv: the same as a table (returns as return_0 … return_K);
+ * - checkpoint.json: the trainer's Checkpoint after the last logged iteration;
+ * - eval.json, written by `metagrad eval`.
+ *
+ * Every file is written atomically (a temporary file renamed over it) or appended line by line, the
+ * logs before the checkpoint, so a run killed at any moment resumes from its last checkpoint to exactly
+ * the logs and checkpoint of an unbroken run. `trainInDir` is the trainer writing into a run directory.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backendReport, type BackendReport } from '@metagrad/autograd';
+import {
+  type Checkpoint, type ConfigInput, type IterationRecord, type TrainConfig, type TrainHooks, ConfigError, checkCheckpoint, resolveConfig, train,
+} from '@metagrad/rl';
+
+/** The files of a run directory. */
+export const RUN_FILES = { config: 'config.json', log: 'log.jsonl', csv: 'log.csv', checkpoint: 'checkpoint.json', eval: 'eval.json' } as const;
+
+/** What config.json records about the code and machine that ran (its `meta` key). */
+export interface RunMeta {
+  /** Versions of the packages that trained: metagrad (the CLI) and the three libraries. */
+  versions: Record<string, string>;
+  /** The git commit of the metagrad checkout the CLI ran from ("<sha>" or "<sha>-dirty"), or null when installed from npm. */
+  commit: string | null;
+  /** process.version. */
+  node: string;
+  /** The matmul backend report at the start of the run (which kernels, which gpu.js mode). */
+  backend: BackendReport;
+  /** When the run directory was created (ISO 8601). */
+  created: string;
+}
+
+const here = fileURLToPath(import.meta.url);
+
+/** The commit of the checkout this module runs from, or null (installed under node_modules, or no git). */
+function gitCommit(): string | null {
+  let dir: string;
+  try {
+    dir = dirname(realpathSync(here));
+  } catch {
+    return null;
+  }
+  if (dir.split(/[\\/]/).includes('node_modules')) return null;
+  try {
+    const opts = { cwd: dir, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
+    return /^[0-9a-f]{40}$/.test(sha) ? `${sha}${dirty ? '-dirty' : ''}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Versions of metagrad and its libraries, read from their package.json files. */
+export function packageVersions(): Record<string, string> {
+  const req = createRequire(import.meta.url);
+  const out: Record<string, string> = {};
+  const read = (spec: string): string => (JSON.parse(readFileSync(spec, 'utf8')) as { version: string }).version;
+  out.metagrad = read(join(dirname(here), '..', 'package.json'));
+  for (const name of ['@metagrad/autograd', '@metagrad/envs', '@metagrad/rl']) out[name] = read(req.resolve(`${name}/package.json`));
+  return out;
+}
+
+/** The metadata of a run started now. */
+export function runMeta(): RunMeta {
+  return { versions: packageVersions(), commit: gitCommit(), node: process.version, backend: backendReport(), created: new Date().toISOString() };
+}
+
+/** A config as read from a file, without the run metadata (a run's config.json works as --config too). */
+export function withoutMeta(raw: Record<string, unknown>): Record<string, unknown> {
+  const { meta: _meta, $schema: _schema, ...rest } = raw;
+  return rest;
+}
+
+/** Writes `text` to `path` atomically: a temporary file in the same directory, renamed over it. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** The CSV header for K inner steps. */
+export function csvHeader(K: number): string {
+  const ret = Array.from({ length: K + 1 }, (_, k) => `return_${k}`);
+  return ['iteration', 'env_steps', ...ret, 'loss_before', 'loss_after', 'inner_kl', 'outer_kl', 'policy_std', 'time_sampling', 'time_processing', 'time_optimization', 'time_total'].join(',');
+}
+
+/** One CSV row of a record. */
+export function csvRow(r: IterationRecord): string {
+  const t = r.timings;
+  return [r.iteration, r.envSteps, ...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL, r.policyStd, t.sampling, t.processing, t.optimization, t.total].map(String).join(',');
+}
+
+/** Whether `dir` holds a run (a checkpoint or a log). */
+export function hasRun(dir: string): boolean {
+  return existsSync(join(dir, RUN_FILES.checkpoint)) || existsSync(join(dir, RUN_FILES.log));
+}
+
+/** True when `dir` does not exist or is an empty directory. */
+export function isFreshDir(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
+}
+
+/** Reads and validates the TrainConfig of a run directory (its `meta` is left out). */
+export function readRunConfig(dir: string): TrainConfig {
+  const path = join(dir, RUN_FILES.config);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path} must hold a JSON object`);
+  return resolveConfig(withoutMeta(raw as Record<string, unknown>) as ConfigInput);
+}
+
+/** The `meta` of a run's config.json, or null for runs written before it was recorded. */
+export function readRunMeta(dir: string): RunMeta | null {
+  const raw = JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')) as { meta?: RunMeta };
+  return raw.meta ?? null;
+}
+
+/** Reads checkpoint.json of a run directory; throws naming the problem. */
+export function readCheckpoint(dir: string, config?: { algo: string; env: string }): Checkpoint {
+  const path = join(dir, RUN_FILES.checkpoint);
+  let c: unknown;
+  try {
+    c = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  const k = c as Partial<Checkpoint> | null;
+  try {
+    return checkCheckpoint(c, config ?? { algo: String(k?.algo), env: String(k?.env) });
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Keeps the first `n` iterations of log.jsonl and log.csv (a crash between log and checkpoint leaves extra rows), or starts them empty. */
+function truncateLogs(dir: string, n: number, K: number): void {
+  const jsonl = join(dir, RUN_FILES.log);
+  const keep = existsSync(jsonl)
+    ? readFileSync(jsonl, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, n)
+    : [];
+  if (keep.length < n) throw new Error(`${jsonl} has ${keep.length} iterations, the checkpoint ${n}`);
+  writeFileAtomic(jsonl, keep.map((l) => `${l}\n`).join(''));
+  const rows = keep.map((l) => csvRow(JSON.parse(l) as IterationRecord));
+  writeFileAtomic(join(dir, RUN_FILES.csv), [csvHeader(K), ...rows].map((l) => `${l}\n`).join(''));
+}
+
+/**
+ * Trains `config` into run directory `dir`: a fresh run (the directory must not hold one), or with
+ * `resume` the run saved there, continued from its checkpoint (its config must equal `config` except
+ * for iterations and workers; without a checkpoint yet it starts afresh). Writes config.json with the
+ * run's metadata, then after every iteration appends the logs and replaces the checkpoint. Returns the
+ * records of the iterations trained here.
+ */
+export async function trainInDir(config: TrainConfig, dir: string, opts: { resume?: boolean; hooks?: TrainHooks } = {}): Promise<IterationRecord[]> {
+  const cfg = resolveConfig(config);
+  mkdirSync(dir, { recursive: true });
+  const ckptPath = join(dir, RUN_FILES.checkpoint);
+  let from: Checkpoint | undefined;
+  if (opts.resume && existsSync(ckptPath)) {
+    const saved = readRunConfig(dir);
+    const diff = configDiff(saved as unknown as Record<string, unknown>, cfg);
+    if (diff.length)
+      throw new ConfigError(`cannot resume ${dir}: the config differs from the saved one in ${diff.map((k) => `${k} (saved ${JSON.stringify((saved as unknown as Record<string, unknown>)[k])}, given ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])})`).join(', ')}; only iterations and workers may change`);
+    from = readCheckpoint(dir, cfg);
+  } else if (!opts.resume && hasRun(dir)) {
+    throw new ConfigError(`${dir} already holds a run; pass resume: true to continue it, or choose another directory`);
+  }
+  const meta = from && existsSync(join(dir, RUN_FILES.config)) ? readRunMeta(dir) : null;
+  writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify({ ...cfg, meta: meta ?? runMeta() }, null, 2)}\n`);
+  truncateLogs(dir, from?.iteration ?? 0, cfg.numInnerGradSteps);
+  const { records } = await train(cfg, {
+    ...(from ? { from } : {}),
+    hooks: {
+      ...opts.hooks,
+      onIteration: async (rec, checkpoint) => {
+        appendFileSync(join(dir, RUN_FILES.log), `${JSON.stringify(rec)}\n`);
+        appendFileSync(join(dir, RUN_FILES.csv), `${csvRow(rec)}\n`);
+        writeFileAtomic(ckptPath, JSON.stringify(checkpoint));
+        await opts.hooks?.onIteration?.(rec, checkpoint);
+      },
+    },
+  });
+  return records;
+}
+
+/** The keys of two configs that differ (ignoring iterations and workers, which a resumed run may change). */
+export function configDiff(saved: Record<string, unknown>, wanted: TrainConfig): string[] {
+  return Object.keys(wanted).filter((k) => k !== 'iterations' && k !== 'workers' && JSON.stringify(saved[k]) !== JSON.stringify((wanted as unknown as Record<string, unknown>)[k]));
+}
+
+/** The fields of one logged iteration that the reports use. */
+export interface LoggedIteration {
+  iteration: number;
+  /** Environment steps sampled so far (cumulative). */
+  envSteps: number;
+  /** Average return at inner step 0 (pre-update) … K (post-update). */
+  returns: number[];
+  /** Mean σ of the pre-update policy after the iteration's update (absent in logs written before it was logged). */
+  policyStd?: number;
+  /** Wall time of the iteration in seconds (sampling, processing and update). */
+  seconds?: number;
+}
+
+/** One run directory, read back. */
+export interface RunLog {
+  dir: string;
+  algo: string;
+  env: string;
+  seed: number;
+  /** The configured number of iterations (records.length < iterations for a stopped run). */
+  iterations: number;
+  config: Record<string, unknown>;
+  records: LoggedIteration[];
+}
+
+/** An error in the input files (missing run, malformed log), with a one-line message. */
+export class RunReadError extends Error {
+  override readonly name = 'RunReadError';
+}
+
+const isRunDir = (dir: string): boolean => existsSync(join(dir, RUN_FILES.config));
+
+/**
+ * Expands the paths given to `plot`: a run directory (holding config.json) stands for itself; any other
+ * directory stands for the run directories below it (searched two levels deep, sorted).
+ */
+export function findRunDirs(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new RunReadError(`'${p}' does not exist`);
+    if (!statSync(p).isDirectory()) throw new RunReadError(`'${p}' is not a directory`);
+    if (isRunDir(p)) {
+      out.push(p);
+      continue;
+    }
+    const found: string[] = [];
+    const walk = (d: string, depth: number): void => {
+      for (const name of readdirSync(d).sort()) {
+        const sub = join(d, name);
+        if (!statSync(sub).isDirectory()) continue;
+        if (isRunDir(sub)) found.push(sub);
+        else if (depth > 1) walk(sub, depth - 1);
+      }
+    };
+    walk(p, 2);
+    if (!found.length) throw new RunReadError(`'${p}' is not a run directory (no config.json) and holds none`);
+    out.push(...found);
+  }
+  return [...new Set(out)];
+}
+
+function parseCsv(text: string): LoggedIteration[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (!lines.length) return [];
+  const head = lines[0]!.split(',').map((s) => s.trim());
+  const col = (name: string): number => head.indexOf(name);
+  const ret = head.map((h, i) => [h, i] as const).filter(([h]) => /^return_\d+$/.test(h)).sort((a, b) => Number(a[0].slice(7)) - Number(b[0].slice(7)));
+  if (col('iteration') < 0 || col('env_steps') < 0 || !ret.length) throw new RunReadError('log.csv lacks the iteration, env_steps or return_k columns');
+  return lines.slice(1).map((l) => {
+    const c = l.split(',');
+    const rec: LoggedIteration = { iteration: Number(c[col('iteration')]), envSteps: Number(c[col('env_steps')]), returns: ret.map(([, i]) => Number(c[i])) };
+    if (col('policy_std') >= 0) rec.policyStd = Number(c[col('policy_std')]);
+    if (col('time_total') >= 0) rec.seconds = Number(c[col('time_total')]);
+    return rec;
+  });
+}
+
+function checkRecord(r: unknown, where: string): LoggedIteration {
+  const o = r as Partial<LoggedIteration>;
+  if (!o || typeof o !== 'object' || typeof o.iteration !== 'number' || typeof o.envSteps !== 'number' || !Array.isArray(o.returns) || !o.returns.length)
+    throw new RunReadError(`${where}: a record needs iteration, envSteps and returns[]`);
+  const rec: LoggedIteration = { iteration: o.iteration, envSteps: o.envSteps, returns: o.returns.map(Number) };
+  if (typeof o.policyStd === 'number') rec.policyStd = o.policyStd;
+  const t = (r as { timings?: { total?: unknown } }).timings?.total;
+  if (typeof t === 'number') rec.seconds = t;
+  return rec;
+}
+
+/** Reads the iterations logged in a run directory (log.jsonl, else log.csv); [] when none yet. */
+export function readRecords(dir: string): LoggedIteration[] {
+  const jsonl = join(dir, RUN_FILES.log);
+  if (existsSync(jsonl)) {
+    const lines = readFileSync(jsonl, 'utf8').split('\n');
+    const recs: LoggedIteration[] = [];
+    lines.forEach((l, i) => {
+      if (l.trim() === '') return;
+      let v: unknown;
+      try {
+        v = JSON.parse(l);
+      } catch {
+        // A run killed mid-write leaves a partial last line: ignore that one only.
+        if (i >= lines.length - 2) return;
+        throw new RunReadError(`${jsonl}:${i + 1} is not valid JSON`);
+      }
+      recs.push(checkRecord(v, `${jsonl}:${i + 1}`));
+    });
+    return recs;
+  }
+  const csv = join(dir, RUN_FILES.csv);
+  return existsSync(csv) ? parseCsv(readFileSync(csv, 'utf8')) : [];
+}
+
+/** Reads a run directory: its config.json (algo, env, seed, iterations) and its logged iterations. */
+export function readRun(dir: string): RunLog {
+  if (!existsSync(dir)) throw new RunReadError(`run directory '${dir}' does not exist`);
+  const cfgPath = join(dir, RUN_FILES.config);
+  if (!existsSync(cfgPath)) throw new RunReadError(`'${dir}' is not a run directory (no config.json)`);
+  let config: Record<string, unknown>;
+  try {
+    config = withoutMeta(JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>);
+  } catch (e) {
+    throw new RunReadError(`${cfgPath} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof config.algo !== 'string' || typeof config.env !== 'string') throw new RunReadError(`${cfgPath} lacks algo or env`);
+  return {
+    dir, algo: config.algo, env: config.env, seed: Number(config.seed ?? 0), iterations: Number(config.iterations ?? NaN), config,
+    records: readRecords(dir),
+  };
+}
+
