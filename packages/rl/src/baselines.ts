@@ -80,7 +80,7 @@ export class LinearBaseline {
     const Xty = new Float64Array(D);
     for (let i = 0; i < n; i++) {
       const yi = y[i]!;
-      for (let a = 0; a < D; a++) Xty[a] += X[i * D + a]! * yi;
+      for (let a = 0; a < D; a++) Xty[a]! += X[i * D + a]! * yi;
     }
     if (D > MATMUL_FEATURES && n > 0) {
       const Xt = noGrad(() => tensor(X, [n, D]));
@@ -91,7 +91,7 @@ export class LinearBaseline {
         for (let a = 0; a < D; a++) {
           const xa = X[o + a]!;
           if (xa === 0) continue;
-          for (let b = a; b < D; b++) XtX[a * D + b] += xa * X[o + b]!;
+          for (let b = a; b < D; b++) XtX[a * D + b]! += xa * X[o + b]!;
         }
       }
       for (let a = 0; a < D; a++) for (let b = 0; b < a; b++) XtX[a * D + b] = XtX[b * D + a]!;

@@ -104,7 +104,7 @@ export function chunkedValueAndGrad(
     });
     let o = 0;
     for (const g of gs) {
-      for (let i = 0; i < g.size; i++) grad[o + i] += g.data[i]!;
+      for (let i = 0; i < g.size; i++) grad[o + i]! += g.data[i]!;
       o += g.size;
     }
   }

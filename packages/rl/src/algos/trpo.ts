@@ -67,9 +67,9 @@ export function conjugateGradientWithProduct(Ax: (v: Float64Array) => Float64Arr
     const z = Ax(p);
     const a = rr / dot(p, z);
     for (let j = 0; j < n; j++) {
-      x[j] += a * p[j]!;
-      Axk[j] += a * z[j]!;
-      r[j] -= a * z[j]!;
+      x[j]! += a * p[j]!;
+      Axk[j]! += a * z[j]!;
+      r[j]! -= a * z[j]!;
     }
     const rrNew = dot(r, r);
     const mu = rrNew / rr;
@@ -107,7 +107,7 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
       return { g: gradients(L, leaves, { allowUnused: true }), gC: gradients(C, leaves, { createGraph: true, allowUnused: true }) };
     });
     const gf = flatOf(g);
-    for (let i = 0; i < gf.length; i++) grad[i] += gf[i]!;
+    for (let i = 0; i < gf.length; i++) grad[i]! += gf[i]!;
     const used = gC.map((t) => t.node !== null);
     curv.push({ outs: gC.filter((_, i) => used[i]), used });
   }
@@ -117,7 +117,7 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
     for (const { outs, used } of curv) {
       if (outs.length === 0) continue;
       const h = noGrad(() => flatOf(gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true }))); // ∇(∇D̄_KL · v) = H v
-      for (let i = 0; i < h.length; i++) hv[i] += h[i]!;
+      for (let i = 0; i < h.length; i++) hv[i]! += h[i]!;
     }
     return hv;
   };
