@@ -44,8 +44,8 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
   bad('unknown algo', ['train', '--algo', 'ppo', '--env', 'point-corner', '--out', '$OUT'], /^error: unknown algo 'ppo'; valid: promp, maml-trpo/);
   bad('unknown env', ['train', '--algo', 'promp', '--env', 'moon', '--out', '$OUT'], /^error: unknown env 'moon'; valid: point-corner/);
   bad('tabular env', ['train', '--algo', 'promp', '--env', 'tabular', '--out', '$OUT'], /unknown env 'tabular'/);
-  bad('negative size', ['train', '--algo', 'promp', '--env', 'point-corner', '--meta-batch-size', '-4', '--out', '$OUT'], /--meta-batch-size must be a positive integer, got '-4'/);
-  bad('zero iterations', ['train', '--algo', 'promp', '--env', 'point-corner', '--iterations', '0', '--out', '$OUT'], /--iterations must be a positive integer/);
+  bad('negative size', ['train', '--algo', 'promp', '--env', 'point-corner', '--meta-batch-size', '-4', '--out', '$OUT'], /^error: --meta-batch-size must be a positive integer, got '-4'\n$/);
+  bad('zero iterations', ['train', '--algo', 'promp', '--env', 'point-corner', '--iterations', '0', '--out', '$OUT'], /--iterations must be an integer in \[1, 1000000\], got '0'/);
   bad('non-numeric lr', ['train', '--algo', 'promp', '--env', 'point-corner', '--inner-lr', 'fast', '--out', '$OUT'], /--inner-lr must be a positive number, got 'fast'/);
   bad('bad hidden', ['train', '--algo', 'promp', '--env', 'point-corner', '--hidden', '64,x', '--out', '$OUT'], /--hidden must be a comma-separated list/);
   bad('missing env', ['train', '--algo', 'promp', '--out', '$OUT'], /--env is required/);
@@ -65,7 +65,8 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/Usage: metagrad train \[options\]/);
     expect(h.out).toContain('--meta-batch-size <n>');
-    expect((await cli('--version')).out.trim()).toBe('0.1.0');
+    expect(h.out.replace(/\s+/g, ' ')).toContain('--inner-lr <x> inner (adaptation) step size α, θ′ = θ + α∇J^inner (Eq. 12) (default: 0.1; 0.05 on hopper-rand-params, walker2d-rand-params)');
+    expect((await cli('--version')).out.trim()).toBe('0.2.0');
     const none = await cli();
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/Commands:[\s\S]*compare[\s\S]*explore[\s\S]*variance[\s\S]*demo/);
@@ -81,7 +82,7 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
     const a = await cli('train', '--config', join(dir, 'key.json'), '--out', out);
     expect([a.code, a.err]).toEqual([2, expect.stringMatching(/^error: unknown config key 'learningRate'/)]);
     const b = await cli('train', '--config', join(dir, 'val.json'), '--out', out);
-    expect([b.code, b.err]).toEqual([2, expect.stringMatching(/^error: clipEps must be in \(0, 1\), got 2\n$/)]);
+    expect([b.code, b.err]).toEqual([2, expect.stringMatching(/^error: clipEps must be a number in \(0, 1\), got 2\n$/)]);
     const c = await cli('train', '--config', join(dir, 'bad.json'), '--out', out);
     expect([c.code, c.err]).toEqual([2, expect.stringMatching(/not valid JSON/)]);
     writeFileSync(join(dir, 'arr.json'), '[1, 2]');
@@ -102,6 +103,45 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
     expect(c.err).toMatch(/already holds a run; continue it with --resume/);
     const d = await cli('eval', join(root, 'runs'));
     expect(d.err).toMatch(/is not a run directory \(no config.json\)/);
+  });
+});
+
+describe('CLI conventions', () => {
+  it('--help of every subcommand shows the default of every option that takes a value', async () => {
+    const top = await cli('--help');
+    const commands = [...top.out.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(commands).toEqual(['train', 'eval', 'plot', 'compare', 'explore', 'variance', 'demo']);
+    // options without a default, on purpose: the required choices and the inputs a command reads
+    const noDefault = new Set(['--algo', '--env', '--config', '--resume', '--inner-objective']);
+    for (const c of commands) {
+      const h = await cli(c, '--help');
+      expect(h.code).toBe(0);
+      const options = h.out.slice(h.out.indexOf('Options:')).split(/\n(?= {2}-)/).slice(1);
+      expect(options.length).toBeGreaterThan(1);
+      for (const o of options) {
+        const flag = /--[a-z-]+/.exec(o)![0];
+        if (!/ <[a-z]+>/.test(o.split('  ').find((x) => x.includes(flag)) ?? '') && !/\(default: (true|false)/.test(o)) continue; // a bare switch
+        if (noDefault.has(flag)) continue;
+        expect(o.replace(/\s+/g, ' '), `${c} ${flag}`).toMatch(/\(default: [^)]/);
+      }
+    }
+    expect((await cli('train', '--help')).out).toMatch(/--algo <name>/);
+  });
+
+  it('every training setting has its flag: values reach config.json, bad ones fail with the setting\'s message', async () => {
+    const dir = join(root, 'flags');
+    const r = await cli('train', '--algo', 'promp', ...TINY, '--iterations', '1', '--clip-eps', '0.2', '--no-normalize-adv', '--discount', '0.9',
+      '--inner-objective', 'dice', '--first-order', '--cg-iters', '3', '-q', '--out', dir);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({
+      clipEps: 0.2, normalizeAdv: false, discount: 0.9, innerObjective: 'dice', firstOrder: true, cgIters: 3, learnStd: true,
+    });
+    const bad = await cli('train', '--algo', 'promp', ...TINY, '--clip-eps', '1.5', '--out', join(root, 'flags-bad'));
+    expect([bad.code, bad.err]).toEqual([2, "error: --clip-eps must be a number in (0, 1), got '1.5'\n"]);
+    const obj = await cli('train', '--algo', 'promp', ...TINY, '--inner-objective', 'reinforce', '--out', join(root, 'flags-bad'));
+    expect(obj.err).toBe("error: unknown --inner-objective 'reinforce'; valid values: likelihood-ratio, log-likelihood, dice\n");
+    const resume = await cli('train', '--resume', dir, '--clip-eps', '0.1', '--no-normalize-adv');
+    expect(resume.err).toBe('error: --resume continues a run with its saved config; only --iterations and --workers may be given (got --clip-eps, --no-normalize-adv)\n');
   });
 });
 
@@ -168,6 +208,11 @@ describe('train, resume, eval, plot', () => {
     const again = await cli('eval', run1, '--tasks', '3', '--seed', '11', '--out', join(root, 'eval2.json'));
     expect(again.code).toBe(0);
     expect(JSON.parse(readFileSync(join(root, 'eval2.json'), 'utf8')).returns).toEqual(e.returns);
+    const j = await cli('eval', run1, '--tasks', '3', '--seed', '11', '--out', join(root, 'eval3.json'), '--json');
+    expect(j.code).toBe(0);
+    const printed = JSON.parse(j.out) as Record<string, unknown>; // stdout is exactly one JSON document
+    expect(printed).toEqual(JSON.parse(readFileSync(join(root, 'eval3.json'), 'utf8')));
+    expect(printed.returns).toEqual(e.returns);
   });
 
   it('plot writes SVG and PNG for runs and directories of runs', async () => {
@@ -198,6 +243,14 @@ describe('compare and explore at toy sizes', () => {
     const again = await cli(...args);
     expect(again.code).toBe(0);
     expect(again.err).toMatch(/4 already finished, kept/);
+    const j = await cli(...args, '--json');
+    expect(j.code).toBe(0);
+    const res = JSON.parse(j.out) as { env: string; report: string; finals: { algo: string; seeds: number }[]; budgets: unknown[]; runs: { dir: string }[]; lastK: number };
+    expect(res.env).toBe('point-corner');
+    expect(res.report).toBe(join(out, 'report.md'));
+    expect(res.finals.map((f) => [f.algo, f.seeds])).toEqual([['promp', 2], ['lvc-vpg', 2]]);
+    expect(res.runs).toHaveLength(4);
+    expect(res.budgets).toHaveLength(4); // 25, 50, 75, 100 % of the budget
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Wall time: \d+\.\d min \(4 of the 4 runs were already finished and kept/);
     const other = await cli('compare', '--algos', 'promp', '--seeds', '1', '--iterations', '1', ...TINY.map((a) => (a === '5' ? '6' : a)), '--out', out);
     expect(other.code).toBe(2);

@@ -1,71 +1,90 @@
 /**
- * The training options shared by train, compare, explore and demo (flag → TrainConfig field), and the
- * checks that turn flags and a config file into a validated TrainConfig before anything runs.
+ * The training options shared by train, compare, explore and demo, declared from @metagrad/rl's settings
+ * table (each flag's help, default and check come from its setting), and the checks that turn flags and
+ * a config file into a validated TrainConfig before anything runs.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { algoNames, ConfigError, resolveConfig, trainEnvNames, type TrainConfig } from '@metagrad/rl';
+import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, ConfigError, resolveConfig, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
 import { withoutMeta } from './rundir.js';
-import { UsageError, checkName, parseInteger, parseIntList, parsePositive } from './io.js';
+import { UsageError, checkName } from './io.js';
 
-/** The raw strings of the shared training flags (commander's camel-cased option names). */
-export interface TrainFlags {
-  config?: string;
-  seed?: string;
-  iterations?: string;
-  workers?: string;
-  metaBatchSize?: string;
-  rolloutsPerTask?: string;
-  horizon?: string;
-  hidden?: string;
-  innerLr?: string;
-  metaLr?: string;
-  innerSteps?: string;
-  prompSteps?: string;
-  dtype?: string;
-  /** --fixed-std: hold σ at its initial value (learnStd false). */
-  fixedStd?: boolean;
+/** The values commander parsed for the training-setting flags (camel-cased flag names) and --config. */
+export type TrainFlags = { config?: string } & { [flag: string]: string | boolean | undefined };
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** One setting's CLI option: the TrainConfig key, the setting, the commander attribute, the flag as typed. */
+interface SettingOption {
+  key: keyof TrainConfig;
+  setting: Setting<unknown>;
+  attr: string;
+  flag: string;
 }
 
-/** Flags that change what is trained (everything but --iterations and --workers). */
-export const SHAPE_FLAGS = ['metaBatchSize', 'rolloutsPerTask', 'horizon', 'hidden', 'innerLr', 'metaLr', 'innerSteps', 'prompSteps', 'dtype', 'fixedStd'] as const;
+/** Every training setting with a flag (from @metagrad/rl's TRAIN_SETTINGS: the one definition of each). */
+const SETTING_OPTIONS: readonly SettingOption[] = Object.entries(TRAIN_SETTINGS as Record<string, Setting<unknown>>)
+  .filter(([, s]) => s.flag !== undefined)
+  .map(([key, s]) => ({ key: key as keyof TrainConfig, setting: s, attr: camel(s.flag!.name.replace(/^no-/, '')), flag: `--${s.flag!.name}` }));
 
-/** Declares the size/hyper-parameter flags on `cmd` (defaults come from the trainer's resolveConfig). */
-export function addSizeOptions(cmd: Command): Command {
-  return cmd
-    .option('--meta-batch-size <n>', 'tasks per meta-batch')
-    .option('--rollouts-per-task <n>', 'trajectories per task and inner step')
-    .option('--horizon <n>', 'maximum steps per trajectory')
-    .option('--hidden <sizes>', 'policy hidden layer sizes, e.g. 64,64')
-    .option('--inner-lr <x>', 'inner (adaptation) step size α')
-    .option('--meta-lr <x>', 'outer step size (Adam learning rate)')
-    .option('--inner-steps <n>', 'inner adaptation steps K')
-    .option('--promp-steps <n>', 'ProMP optimization steps per sampled batch')
-    .option('--dtype <dtype>', 'float64 or float32')
-    .option('--fixed-std', 'hold the policy σ at its initial value (the reference learn_std=False)')
-    .option('--workers <n>', 'sampler worker threads');
+/** Whether the setting flag of `o` was typed (commander's `true` for an untyped --no-x switch is not). */
+const typed = (f: TrainFlags, o: SettingOption): boolean => (o.setting.flag!.arg ? f[o.attr] !== undefined : f[o.attr] === !o.flag.startsWith('--no-'));
+
+/** The setting flags typed that change what is trained (all but --iterations and --workers, which a resumed run may change). */
+export function shapeFlagsGiven(f: TrainFlags): string[] {
+  return SETTING_OPTIONS.filter((o) => o.key !== 'iterations' && o.key !== 'workers' && typed(f, o)).map((o) => o.flag);
 }
 
-/** The TrainConfig fields given by flags (only those present). Throws UsageError on a malformed value. */
+const fmtDefault = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
+
+/** "(default: 100; 200 on ant-rand-dir, …)": the table's default and the per-env ones that differ. */
+function defaultText(key: keyof TrainConfig, s: Setting<unknown>, own?: Partial<TrainConfig>): string {
+  if (own && own[key] !== undefined) return ` (default: ${fmtDefault(own[key])})`;
+  if (s.default === undefined) return '';
+  const byValue = new Map<string, string[]>();
+  for (const [env, d] of Object.entries(ENV_DEFAULTS)) {
+    const v = d[key];
+    if (v === undefined || fmtDefault(v) === fmtDefault(s.default)) continue;
+    byValue.set(fmtDefault(v), [...(byValue.get(fmtDefault(v)) ?? []), env]);
+  }
+  const perEnv = [...byValue].map(([v, envs]) => `; ${v} on ${envs.join(', ')}`).join('');
+  return ` (default: ${s.kind === 'boolean' ? `${s.default}` : fmtDefault(s.default)}${perEnv})`;
+}
+
+/**
+ * Declares training-setting flags on `cmd`, each with the help text and default of its setting. `only`
+ * limits them to some keys (the demo takes three); `defaults` are the command's own defaults where they
+ * differ from the trainer's (explore's and the demo's brief runs), shown in the help instead.
+ */
+export function addSettingOptions(cmd: Command, opts: { only?: readonly (keyof TrainConfig)[]; defaults?: Partial<TrainConfig> } = {}): Command {
+  for (const o of SETTING_OPTIONS) {
+    if (opts.only && !opts.only.includes(o.key)) continue;
+    const f = o.setting.flag!;
+    cmd.option(`${o.flag}${f.arg ? ` ${f.arg}` : ''}`, `${o.setting.help}${defaultText(o.key, o.setting, opts.defaults)}`);
+  }
+  return cmd;
+}
+
+/**
+ * The TrainConfig fields given by flags (only those typed on the command line: commander's `true` for an
+ * untyped --no-x switch is not one). Each value is parsed and checked by its setting, so a bad one fails
+ * with the setting's message naming the flag. Throws UsageError.
+ */
 export function configOverrides(f: TrainFlags): Partial<TrainConfig> {
-  const o: Partial<TrainConfig> = {};
-  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => {
-    if (v !== undefined) o[k] = v;
-  };
-  set('seed', parseInteger('seed', f.seed, 0));
-  set('iterations', parseInteger('iterations', f.iterations));
-  set('workers', parseInteger('workers', f.workers));
-  set('metaBatchSize', parseInteger('meta-batch-size', f.metaBatchSize));
-  set('rolloutsPerTask', parseInteger('rollouts-per-task', f.rolloutsPerTask));
-  set('horizon', parseInteger('horizon', f.horizon));
-  set('hidden', parseIntList('hidden', f.hidden));
-  set('innerLr', parsePositive('inner-lr', f.innerLr));
-  set('metaLr', parsePositive('meta-lr', f.metaLr));
-  set('numInnerGradSteps', parseInteger('inner-steps', f.innerSteps));
-  set('numPrompSteps', parseInteger('promp-steps', f.prompSteps));
-  if (f.dtype !== undefined) set('dtype', checkName('dtype', f.dtype, ['float64', 'float32']) as TrainConfig['dtype']);
-  if (f.fixedStd) set('learnStd', false);
-  return o;
+  const o: Record<string, unknown> = {};
+  for (const { key, setting, attr, flag } of SETTING_OPTIONS) {
+    if (!typed(f, { key, setting, attr, flag })) continue;
+    const raw = f[attr];
+    const value = setting.flag!.arg ? setting.parse(String(raw)) : setting.flag!.sets;
+    try {
+      o[key] = setting.check(flag, value);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      if (setting.kind === 'integer list') throw new UsageError(`${flag} must be a comma-separated list of positive integers, got '${String(raw)}'`);
+      throw new UsageError(e.message.replace(/got (.*)$/, `got '${String(raw)}'`));
+    }
+  }
+  return o as Partial<TrainConfig>;
 }
 
 /** Reads `--config FILE` (a JSON TrainConfig, possibly partial), with one-line errors. */

@@ -7,14 +7,15 @@ import { Command, CommanderError } from 'commander';
 import { algoNames, ConfigError, trainEnvNames } from '@metagrad/rl';
 import { UsageError, println, type CliIO } from './io.js';
 import { installGpuBackend } from './gpu.js';
-import { addSizeOptions } from './options.js';
+import { addSettingOptions } from './options.js';
+import { packageVersions } from './rundir.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/evaluate.js';
 import { plotCommand } from './commands/plot.js';
 import { compareCommand, DEFAULT_COMPARE_ALGOS } from './commands/compare.js';
-import { exploreCommand } from './commands/explore.js';
+import { EXPLORE_DEFAULTS, exploreCommand } from './commands/explore.js';
 import { varianceCommand } from './commands/variance.js';
-import { demoCommand } from './commands/demo.js';
+import { DEMO_CONFIG, demoCommand } from './commands/demo.js';
 
 type Opts = Record<string, string | boolean | undefined>;
 
@@ -25,25 +26,24 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
   program.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
   program
     .description('Meta-RL with second-order autodiff: ProMP, MAML-TRPO, E-MAML, LVC and DiCE (the ProMP paper)')
-    .version('0.1.0', '-V, --version');
+    .version(packageVersions().metagrad!, '-V, --version');
 
   const train = program.command('train')
     .description('meta-train one algorithm on one env (progress on stderr; run dir with config.json, log.jsonl, log.csv, checkpoint.json)')
     .option('--algo <name>', `algorithm: ${algoNames.join(', ')}`)
     .option('--env <name>', `environment: ${trainEnvNames.join(', ')}`)
-    .option('--config <file>', 'JSON file with TrainConfig fields (flags override it)')
-    .option('--seed <n>', 'random seed')
-    .option('--iterations <n>', 'meta-iterations (with --resume: extends a finished run)')
-    .option('--out <dir>', 'run directory (default runs/<algo>-<env>-s<seed>-<time>)')
-    .option('--resume <dir>', 'continue the stopped run in <dir> from its checkpoint')
+    .option('--config <file>', 'JSON file with TrainConfig fields, flags override it (schema: train-config.schema.json in the metagrad package; a run\'s config.json works too)')
+    .option('--out <dir>', 'run directory (default: runs/<algo>-<env>-s<seed>-<time>)')
+    .option('--resume <dir>', 'continue the stopped run in <dir> from its checkpoint (with --iterations: extend a finished run)')
     .option('-q, --quiet', 'no progress output');
-  addSizeOptions(train).action(() => setTask(() => trainCommand(train.opts() as Opts, io)));
+  addSettingOptions(train).action(() => setTask(() => trainCommand(train.opts() as Opts, io)));
 
   const evalCmd = program.command('eval <run>')
     .description('adapt the trained meta-policy on fresh tasks; print and write <run>/eval.json (returns per inner step)')
     .option('--tasks <n>', 'tasks to evaluate on', '40')
     .option('--seed <n>', 'seed of the task and rollout sampling', '99')
-    .option('--out <file>', 'output file (default <run>/eval.json)');
+    .option('--out <file>', 'output file (default: <run>/eval.json)')
+    .option('--json', 'print the result as JSON on stdout (what eval.json holds) instead of a table');
   evalCmd.action((run: string) => setTask(() => evalCommand(run, evalCmd.opts() as Opts, io)));
 
   const plot = program.command('plot <runs...>')
@@ -52,35 +52,32 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--name <base>', 'file name without extension', 'learning-curves')
     .option('--band <kind>', 'band over seeds: minmax or std', 'minmax')
     .option('--smooth <n>', 'trailing moving average over n iterations', '1')
-    .option('--title <text>', 'chart title');
+    .option('--title <text>', 'chart title (default: "Meta-learning curves: <env>")');
   plot.action((runs: string[]) => setTask(() => plotCommand(runs, plot.opts() as Opts, io)));
 
   const compare = program.command('compare')
     .description("train several algorithms × seeds on one env, then write report.md and learning curves (the paper's Fig. 2, small budget)")
     .option('--env <name>', `environment: ${trainEnvNames.join(', ')}`)
     .option('--algos <list>', `comma-separated algorithms (${algoNames.join(', ')})`, DEFAULT_COMPARE_ALGOS)
-    .option('--seeds <n>', 'seeds per algorithm', '3')
-    .option('--seed <n>', 'first seed (seeds are seed, seed+1, ...)')
-    .option('--iterations <n>', 'meta-iterations per run')
+    .option('--seeds <n>', 'seeds per algorithm: --seed, --seed + 1, ...', '3')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
-    .option('--out <dir>', 'report directory (default reports/compare-<env>); finished runs there are kept, stopped ones resumed')
+    .option('--out <dir>', 'report directory (default: reports/compare-<env>); finished runs there are kept, stopped ones resumed')
     .option('--last <n>', 'final returns average the last n iterations (default: a tenth of them)')
-    .option('--jobs <n>', 'runs trained at the same time, each in its own process (default 1; 2 uses both cores of a 2-core machine)')
+    .option('--jobs <n>', 'runs trained at the same time, each in its own process (2 uses both cores of a 2-core machine)', '1')
+    .option('--json', 'print the result as JSON on stdout (final returns, returns along the way, runs, files) instead of a table')
     .option('-q, --quiet', 'no progress output');
-  addSizeOptions(compare).action(() => setTask(() => compareCommand(compare.opts() as Opts, io, argv)));
+  addSettingOptions(compare).action(() => setTask(() => compareCommand(compare.opts() as Opts, io, argv)));
 
   const explore = program.command('explore')
     .description("the paper's Fig. 4: train ProMP, MAML-TRPO and E-MAML-TRPO briefly on point-corner (about 15 min on 2 cores at the defaults), plot pre-update exploration and post-update trajectories")
     .option('--algos <list>', 'comma-separated algorithms', 'promp,maml-trpo,e-maml-trpo')
-    .option('--iterations <n>', 'meta-iterations per algorithm')
-    .option('--seed <n>', 'training seed')
     .option('--eval-seed <n>', 'seed of the evaluation tasks and rollouts', '7')
     .option('--paths <n>', 'trajectories drawn per phase and panel', '8')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
-    .option('--out <dir>', 'output directory (default reports/explore)')
-    .option('--jobs <n>', 'runs trained at the same time, each in its own process (default 1)')
+    .option('--out <dir>', 'output directory', 'reports/explore')
+    .option('--jobs <n>', 'runs trained at the same time, each in its own process', '1')
     .option('-q, --quiet', 'no progress output');
-  addSizeOptions(explore).action(() => setTask(() => exploreCommand(explore.opts() as Opts, io, argv)));
+  addSettingOptions(explore, { defaults: EXPLORE_DEFAULTS }).action(() => setTask(() => exploreCommand(explore.opts() as Opts, io, argv)));
 
   const variance = program.command('variance')
     .description("the paper's Fig. 3 on a tabular MDP: relative std of DiCE vs LVC meta-gradients; writes variance.json, .svg, .png")
@@ -97,10 +94,8 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
 
   const demo = program.command('demo')
     .description('the `npm start` demo: ProMP on point-corner for a few minutes, then report.md, learning curves and trajectories')
-    .option('--out <dir>', 'output directory (default runs/demo-<time>)')
-    .option('--iterations <n>', 'meta-iterations')
-    .option('--seed <n>', 'seed', '1')
-    .option('--workers <n>', 'sampler worker threads');
+    .option('--out <dir>', 'output directory (default: runs/demo-<time>)');
+  addSettingOptions(demo, { only: ['iterations', 'seed', 'workers'], defaults: DEMO_CONFIG });
   demo.action(() => setTask(() => demoCommand(demo.opts() as Opts, io)));
 
   return program;

@@ -14,8 +14,13 @@ export type { PathsView, BaselineFeatures } from './baselines.js';
 export { discountCumsum, gae, normalizeMasked, processSamples } from './advantages.js';
 export type { ProcessOptions, ProcessedSamples } from './advantages.js';
 export * from './algos/index.js';
-export { algoNames, trainEnvNames, configKeys, ConfigError, resolveConfig } from './trainer/config.js';
+export {
+  algoNames, trainEnvNames, configKeys, ConfigError, resolveConfig, configDefaults, trainConfigSchema, TRAIN_SETTINGS, ENV_OPTION_SETTINGS, ENV_DEFAULTS,
+  MAX_ITERATIONS,
+} from './trainer/config.js';
 export type { AlgoName, TrainConfig, TrainEnvOptions, ConfigInput } from './trainer/config.js';
+export * as settings from './settings.js';
+export type { Setting, SettingsOf, FlagSpec } from './settings.js';
 export { train, checkCheckpoint } from './trainer/metaTrainer.js';
 export type { IterationRecord, TrainHooks, Checkpoint } from './trainer/metaTrainer.js';
 export { evaluate } from './trainer/evaluate.js';

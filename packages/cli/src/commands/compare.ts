@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { algoNames, trainEnvNames, type TrainConfig } from '@metagrad/rl';
-import { finalReturns, returnsAtBudgets, writeLearningCurves } from '../report/curves.js';
+import { type BudgetReturns, type FinalReturns, finalReturns, returnsAtBudgets, writeLearningCurves } from '../report/curves.js';
 import { readRun, type RunLog } from '../rundir.js';
 import { reportMarkdown } from '../report/markdown.js';
 import { UsageError, checkName, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
@@ -21,7 +21,26 @@ export interface CompareFlags extends TrainFlags {
   out?: string;
   last?: string;
   jobs?: string;
+  /** Print the result as JSON on stdout instead of the table. */
+  json?: boolean;
   quiet?: boolean;
+}
+
+/** What `compare --json` prints. */
+export interface CompareResult {
+  env: string;
+  /** The report directory, report.md and the learning-curve files. */
+  out: string;
+  report: string;
+  curves: { svg: string; png: string };
+  /** Final returns per algorithm (mean ± std over seeds of each run's last `lastK` iterations). */
+  finals: FinalReturns[];
+  lastK: number;
+  /** Post-update returns at 25, 50, 75 and 100 % of the budget. */
+  budgets: BudgetReturns[];
+  runs: { algo: string; seed: number; dir: string }[];
+  /** Wall time of the training, in seconds. */
+  seconds: number;
 }
 
 /** Default algorithms of `compare`: the paper's Fig. 2 line-up without the slowest two. */
@@ -79,16 +98,24 @@ export async function compareCommand(f: CompareFlags, io: CliIO, argv: readonly 
   const runs = plans.map((p) => readRun(p.outDir));
   const curves = await writeLearningCurves(runs, join(out, 'learning-curves'), { title: `Meta-learning curves on ${env}` });
   const report = join(out, 'report.md');
+  const finals = finalReturns(runs, lastK);
+  const budgets = returnsAtBudgets(runs, [0.25, 0.5, 0.75, 1], lastK);
+  const runList = plans.map((p) => ({ algo: p.config.algo, seed: p.config.seed, dir: p.outDir }));
   writeFileSync(report, reportMarkdown({
     title: `${algos.join(' vs ')} on ${env}`,
     intro: `The paper's Fig. 2 at a small budget: average return before (pre-update) and after adaptation (post-update) against environment steps, ${seeds.length} seed${seeds.length > 1 ? 's' : ''} per algorithm.`,
     command: `metagrad ${argv.join(' ')}`,
     setup: setupRows(plans[0]!.config, { seeds: seeds.join(', ') }),
-    finals: finalReturns(runs, lastK), lastK, budgets: returnsAtBudgets(runs, [0.25, 0.5, 0.75, 1], lastK),
+    finals, lastK, budgets,
     figures: [{ caption: 'Learning curves: post-update return (solid) and pre-update return (dashed), mean over seeds with min–max band', png: curves.png, svg: curves.svg }],
-    runs: plans.map((p) => ({ algo: p.config.algo, seed: p.config.seed, dir: p.outDir })),
+    runs: runList,
     wallSeconds: seconds, keptRuns: kept,
   }, report));
+  if (f.json) {
+    const result: CompareResult = { env, out, report, curves: { svg: curves.svg, png: curves.png }, finals, lastK, budgets, runs: runList, seconds };
+    println(io.stdout, JSON.stringify(result));
+    return;
+  }
   printFinals(io, runs, lastK);
   println(io.stdout, `wrote ${report}`);
   println(io.stdout, `wrote ${curves.svg}`);

@@ -14,6 +14,8 @@ export interface EvalFlags {
   tasks?: string;
   seed?: string;
   out?: string;
+  /** Print eval.json's content on stdout instead of the table. */
+  json?: boolean;
 }
 
 /** What eval.json holds. */
@@ -67,6 +69,10 @@ export async function evalCommand(runDir: string, f: EvalFlags, io: CliIO): Prom
   const { tasks, seed, out } = planEval(runDir, f);
   println(io.stderr, `evaluating ${runDir} on ${tasks} fresh tasks (seed ${seed})`);
   const e = await evaluateRun(runDir, tasks, seed, out, io);
+  if (f.json) {
+    println(io.stdout, JSON.stringify(e));
+    return;
+  }
   const labels = stepLabels(e.returns.length - 1);
   println(io.stdout, `${e.algo} on ${e.env} after ${e.iterations} iterations, ${tasks} tasks, seed ${seed} (${formatDuration(e.seconds)}):`);
   const w = Math.max(...labels.map((l) => l.length));

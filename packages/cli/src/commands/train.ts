@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, ConfigError, type TrainConfig } from '@metagrad/rl';
 import { UsageError, checkRunDir, fmt, formatDuration, println, readJson, stamp, type CliIO } from '../io.js';
-import { SHAPE_FLAGS, buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
+import { shapeFlagsGiven, buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { checkpointIteration, executeRuns, type RunPlan } from '../runs.js';
 import { RUN_FILES, isFreshDir, readRun, withoutMeta, type RunLog } from '../rundir.js';
 
@@ -33,9 +33,9 @@ export function returnsLine(returns: readonly number[]): string {
 /** Plans `train`: validates every flag, the config and the run directory. Throws UsageError. */
 export function planTrain(f: TrainCommandFlags): RunPlan {
   if (f.resume !== undefined) {
-    const given = (['algo', 'env', 'config', 'seed', 'out', ...SHAPE_FLAGS] as const).filter((k) => f[k] !== undefined);
+    const given = [...(['algo', 'env', 'config', 'out'] as const).filter((k) => f[k] !== undefined).map((k) => `--${k}`), ...shapeFlagsGiven(f)];
     if (given.length)
-      throw new UsageError(`--resume continues a run with its saved config; only --iterations and --workers may be given (got --${given.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')})`);
+      throw new UsageError(`--resume continues a run with its saved config; only --iterations and --workers may be given (got ${given.join(', ')})`);
     const dir = f.resume;
     checkRunDir(dir);
     if (!existsSync(join(dir, RUN_FILES.checkpoint))) throw new UsageError(`'${dir}' has no ${RUN_FILES.checkpoint}: nothing to resume`);

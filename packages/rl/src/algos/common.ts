@@ -23,30 +23,9 @@ import type { ProcessedSamples } from '../advantages.js';
 import { DiagGaussian } from '../distributions.js';
 import { chunkSizes, chunkedValues, maxWidth, metaBatchChunks, sliceTaskParams } from './chunks.js';
 import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
-import type { TrainConfig } from '../trainer/config.js';
+import type { AlgoConfig, AlgoName, InnerObjective } from './settings.js';
 
-/** The algorithms of the paper's Sec. 4 (Fig. 2, 3): ProMP and its baselines and ablations. */
-export type AlgoName = 'promp' | 'maml-trpo' | 'e-maml-trpo' | 'e-maml-vpg' | 'lvc-vpg' | 'dice-vpg';
-
-/** Every AlgoName, in a fixed order. */
-export const algoNames: readonly AlgoName[] = Object.freeze(['promp', 'maml-trpo', 'e-maml-trpo', 'e-maml-vpg', 'lvc-vpg', 'dice-vpg'] as const);
-
-/**
- * The inner (adaptation) objective J^inner, each a per-task step average:
- * - 'likelihood-ratio': J^LR (Eq. 6), Σ_t π_θ/π_θo · A_t. Its derivatives of every order at θ = θo (where
- *   inner steps are taken from freshly sampled data) are those of the LVC estimator (Eq. 5); away from θo
- *   it stays a consistent function of θ (what ProMP's several meta-steps need). ProMP's and LVC-VPG's.
- * - 'log-likelihood': Σ_t log π_θ · A_t, the MAML / E-MAML reference's surrogate (the right gradient, a
- *   Hessian without the ∇log π ∇log πᵀ term: no pre-update credit assignment).
- * - 'dice': DiCE (Eq. 57) on baselined, discounted rewards a_t: Σ_t exp(Σ_{t'≤t} log π_θ − log π_θo) a_t,
- *   the magic box □(Σ log π_θ) with the sampling policy's log-likelihoods in place of ⊥: the same value
- *   and derivatives of every order at θ = θo, and a consistent function of θ elsewhere (so line searches
- *   and after-update losses measure the meta-objective whose gradient was taken).
- */
-export type InnerObjective = 'likelihood-ratio' | 'log-likelihood' | 'dice';
-
-/** Every InnerObjective. */
-export const innerObjectives: readonly InnerObjective[] = Object.freeze(['likelihood-ratio', 'log-likelihood', 'dice'] as const);
+export type { AlgoName, InnerObjective };
 
 /** GaussianMLPParams whose leaves carry a leading task axis K (one parameter set per task). */
 export type TaskParams = GaussianMLPParams;
@@ -372,15 +351,9 @@ export interface MetaAlgorithm {
   restore(state: unknown): void;
 }
 
-/** Settings every algorithm takes: the trainer config's optimization fields (documented there), plus the policy. */
-export type AlgoSettings = Pick<TrainConfig,
-  | 'innerLr' | 'numInnerGradSteps' | 'metaLr'
-  | 'numPrompSteps' | 'clipEps' | 'targetInnerStep' | 'initInnerKLPenalty' | 'adaptiveInnerKLPenalty'
-  | 'trpoStepSize' | 'cgIters' | 'cgDamping' | 'backtrackRatio' | 'maxBacktracks'> & {
+/** What every algorithm is built with: its settings (algos/settings.ts) and the policy. */
+export type AlgoSettings = AlgoConfig & {
   policy: GaussianMLPPolicy;
-  /** The inner objective (default: the algorithm's own). */
-  inner?: InnerObjective;
-  firstOrder?: boolean;
   /** Element budget of a task chunk's widest tensor (algos/chunks.ts; default 2²¹). */
   chunkElements?: number;
 };

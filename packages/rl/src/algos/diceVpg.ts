@@ -10,6 +10,6 @@ import { VpgMetaAlgorithm } from './vpg.js';
 /** DiCE-VPG: inner DiCE, outer VPG (one Adam step). */
 export class DiceVpg extends VpgMetaAlgorithm {
   constructor(s: AlgoSettings) {
-    super('dice-vpg', s, 'dice', (_adapted, post, batch) => outerPolicyGradient(post, batch.steps[batch.steps.length - 1]!));
+    super('dice-vpg', s, (_adapted, post, batch) => outerPolicyGradient(post, batch.steps[batch.steps.length - 1]!));
   }
 }

@@ -9,7 +9,7 @@ import { VpgMetaAlgorithm } from './vpg.js';
 /** E-MAML-VPG: inner log-likelihood surrogate, outer VPG + formulation-II term (one Adam step). */
 export class EMamlVpg extends VpgMetaAlgorithm {
   constructor(s: AlgoSettings) {
-    super('e-maml-vpg', s, 'log-likelihood', (adapted, e, batch) => {
+    super('e-maml-vpg', s, (adapted, e, batch) => {
       const post = batch.steps[batch.steps.length - 1]!;
       return outerPolicyGradient(e, post).add(formulationIIMetaTerm(adapted.evals[0]!, batch.steps[0]!, post));
     });

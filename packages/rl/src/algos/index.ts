@@ -11,12 +11,6 @@ import { EMamlVpg } from './emamlVpg.js';
 import { LvcVpg } from './lvcVpg.js';
 import { DiceVpg } from './diceVpg.js';
 
-/** The default inner objective of each algorithm (the reference's run scripts). */
-export const defaultInnerObjective = {
-  promp: 'likelihood-ratio', 'maml-trpo': 'log-likelihood', 'e-maml-trpo': 'log-likelihood', 'e-maml-vpg': 'log-likelihood',
-  'lvc-vpg': 'likelihood-ratio', 'dice-vpg': 'dice',
-} as const satisfies Record<AlgoName, string>;
-
 /** Builds the algorithm `name` with the given settings. */
 export function makeAlgorithm(name: AlgoName, s: AlgoSettings): MetaAlgorithm {
   switch (name) {
@@ -30,6 +24,8 @@ export function makeAlgorithm(name: AlgoName, s: AlgoSettings): MetaAlgorithm {
 }
 
 export * from './common.js';
+export { ALGO_SETTINGS, algoNames, innerObjectives, defaultInnerObjective } from './settings.js';
+export type { AlgoConfig } from './settings.js';
 export { ProMP, prompLoss, adaptKLCoeff } from './promp.js';
 export type { PrompTerms } from './promp.js';
 export { MamlTrpo, mamlTrpoObjective } from './mamlTrpo.js';

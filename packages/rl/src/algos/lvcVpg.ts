@@ -11,6 +11,6 @@ import { VpgMetaAlgorithm } from './vpg.js';
 /** LVC-VPG: inner LVC, outer VPG (one Adam step). */
 export class LvcVpg extends VpgMetaAlgorithm {
   constructor(s: AlgoSettings) {
-    super('lvc-vpg', s, 'likelihood-ratio', (_adapted, post, batch) => outerPolicyGradient(post, batch.steps[batch.steps.length - 1]!));
+    super('lvc-vpg', s, (_adapted, post, batch) => outerPolicyGradient(post, batch.steps[batch.steps.length - 1]!));
   }
 }

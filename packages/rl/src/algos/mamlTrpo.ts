@@ -42,7 +42,7 @@ export class MamlTrpo implements MetaAlgorithm {
     this.s = s;
     this.formulationII = formulationII;
     this.name = formulationII ? 'e-maml-trpo' : 'maml-trpo';
-    this.innerStep = { alpha: s.innerLr, inner: s.inner ?? 'log-likelihood', firstOrder: s.firstOrder ?? false, learnStd: s.policy.learnStd };
+    this.innerStep = { alpha: s.innerLr, inner: s.innerObjective, firstOrder: s.firstOrder, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.trpo = {
       stepSize: s.trpoStepSize, cgIters: s.cgIters, damping: s.cgDamping, backtrackRatio: s.backtrackRatio, maxBacktracks: s.maxBacktracks, chunkElements: s.chunkElements,

@@ -82,7 +82,7 @@ export class ProMP implements MetaAlgorithm {
 
   constructor(s: AlgoSettings) {
     this.s = s;
-    this.innerStep = { alpha: s.innerLr, inner: s.inner ?? 'likelihood-ratio', firstOrder: s.firstOrder ?? false, learnStd: s.policy.learnStd };
+    this.innerStep = { alpha: s.innerLr, inner: s.innerObjective, firstOrder: s.firstOrder, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
     this.klCoeffs = new Array<number>(s.numInnerGradSteps).fill(s.initInnerKLPenalty);

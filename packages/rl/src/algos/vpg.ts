@@ -24,11 +24,11 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
   private readonly objective: OuterObjective;
   private readonly adam: Adam;
 
-  constructor(name: AlgoName, s: AlgoSettings, defaultInner: InnerObjective, objective: OuterObjective) {
+  constructor(name: AlgoName, s: AlgoSettings, objective: OuterObjective) {
     this.name = name;
     this.s = s;
     this.objective = objective;
-    this.innerStep = { alpha: s.innerLr, inner: s.inner ?? defaultInner, firstOrder: s.firstOrder ?? false, learnStd: s.policy.learnStd };
+    this.innerStep = { alpha: s.innerLr, inner: s.innerObjective, firstOrder: s.firstOrder, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
   }

@@ -20,6 +20,7 @@ import {
   taskParamsRow, toStepBatch,
 } from '../algos/common.js';
 import { makeAlgorithm } from '../algos/index.js';
+import { ALGO_SETTINGS, type AlgoConfig } from '../algos/settings.js';
 import { concatTaskParams, sliceStep } from '../algos/chunks.js';
 import type { TrainConfig } from './config.js';
 import { type TaskSampler, serialTaskSampler, workerTaskSampler } from './sampler.js';
@@ -44,12 +45,8 @@ export async function setupRun(config: TrainConfig): Promise<RunSetup> {
   const env = await makeEnv(config.env, envOptions);
   const shape = envShape(env);
   const policy = new GaussianMLPPolicy({ obsDim: shape.obsDim, actDim: shape.actDim, hidden: config.hidden, dtype: config.dtype, initLogStd: config.initLogStd, learnStd: config.learnStd });
-  const algo = makeAlgorithm(config.algo, {
-    policy, innerLr: config.innerLr, numInnerGradSteps: config.numInnerGradSteps, inner: config.innerObjective, firstOrder: config.firstOrder,
-    metaLr: config.metaLr, numPrompSteps: config.numPrompSteps, clipEps: config.clipEps, targetInnerStep: config.targetInnerStep,
-    initInnerKLPenalty: config.initInnerKLPenalty, adaptiveInnerKLPenalty: config.adaptiveInnerKLPenalty, trpoStepSize: config.trpoStepSize,
-    cgIters: config.cgIters, cgDamping: config.cgDamping, backtrackRatio: config.backtrackRatio, maxBacktracks: config.maxBacktracks,
-  });
+  const algoConfig = Object.fromEntries(Object.keys(ALGO_SETTINGS).map((k) => [k, config[k as keyof AlgoConfig]])) as AlgoConfig;
+  const algo = makeAlgorithm(config.algo, { ...algoConfig, policy });
   const sampler = config.workers > 1 ? await workerTaskSampler(config.env, envOptions, config.workers) : serialTaskSampler(env);
   return { config, env, policy, algo, sampler };
 }
