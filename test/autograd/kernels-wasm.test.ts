@@ -212,6 +212,29 @@ describe('wasm matmul kernels', () => {
     }
   });
 
+  it('a row does not depend on the batch: row i of an m-row product has the same bits for every m (both kernels, every form)', () => {
+    for (const dt of dts)
+      for (const [ta, tb] of forms)
+        for (const [k, n] of [[2, 3], [32, 2], [11, 32], [17, 6], [64, 64], [300, 5]] as const) {
+          const M = 9;
+          const a = fill(make(dt, M * k), k + n), b = fill(make(dt, k * n), n);
+          // op(A) for the first m rows: with transA, A is stored [k×m], so take those columns
+          const rowsOf = (m: number): Arr => {
+            if (!ta) return a.subarray(0, m * k);
+            const t = make(dt, k * m);
+            for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) t[p * m + i] = a[p * M + i]!;
+            return t;
+          };
+          const full = make(dt, M * n);
+          mm(dt, rowsOf(M), b, full, M, k, n, ta, tb);
+          for (let m = 1; m < M; m++) {
+            const out = make(dt, m * n);
+            mm(dt, rowsOf(m), b, out, m, k, n, ta, tb);
+            expect(Array.from(out), `${dt} ${ta}${tb} k=${k} n=${n} m=${m}`).toEqual(Array.from(full.subarray(0, m * n)));
+          }
+        }
+  });
+
   it('the JS fallback agrees with the reference in every form', () => {
     expect(JS_THRESHOLD.f64).toBeGreaterThan(0);
     for (const dt of dts) {

@@ -10,6 +10,7 @@ import { Tensor, ones, zeros } from './tensor.js';
 import { add, concat } from './ops.js';
 import { fmtShape, shapeEq } from './shape.js';
 
+/** Options of {@link gradients}. */
 export interface GradientsOptions {
   /** Cotangents of the outputs (same shapes); required for non-scalar outputs. */
   gradOutputs?: Tensor[];

@@ -13,6 +13,8 @@
  * setBackend('gpujs');       // every float32 matmul on gpu.js
  * gpujsInfo().reason;        // e.g. "webgl2: WebGL context available; webgpu: ..."
  * ```
+ *
+ * @module
  */
 import { type BackendReport, backendReport, installGpuMatmul } from './kernels/backend.js';
 import { gpujsInfo, matmulGpujs, setGpujsMode } from './kernels/gpujs/index.js';

@@ -7,8 +7,11 @@ import type { Tensor } from './tensor.js';
 
 /** How a recorded tensor was made: the primitive, its input tensors and its static parameters. */
 export interface Node<P extends Primitive = Primitive> {
+  /** The primitive that produced the tensor. */
   readonly prim: P;
+  /** Its tensor inputs, in argument order (each older than the output, so with a smaller id). */
   readonly inputs: readonly Tensor[];
+  /** Its static parameters: axes, shapes, flags (null for the elementwise primitives). */
   readonly params: PrimParams[P];
 }
 

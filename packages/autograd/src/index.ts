@@ -1,6 +1,8 @@
 /**
  * @metagrad/autograd: reverse-mode autodiff with stop-gradient and derivatives of any order.
  * Tensors and creation, every op in function form, the tape (gradients), and the pytree transforms.
+ *
+ * @module index
  */
 export { Tensor, tensor, zeros, ones, full, scalar, randn, rand, eye, arange } from './tensor.js';
 export type { DType, Data, Nested, TensorLike } from './tensor.js';

@@ -4,6 +4,8 @@
  * transpose when its flag is set) with WebAssembly SIMD kernels emitted by the engine itself, and fall
  * back to the plain JS loops of `matmulJs` where wasm SIMD is missing. Tensors never need these: every
  * `matmul` goes through them already.
+ *
+ * @module
  */
 export {
   matmulF32, matmulF64, matmulJs, wasmSimdAvailable, WasmGemm, JS_THRESHOLD, DEFAULT_BLOCKING, DEFAULT_GEMM_CONFIG, buildGemmModule,

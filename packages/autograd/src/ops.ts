@@ -10,6 +10,7 @@ import { alloc } from './kernels/cpu.js';
 import { fmtShape, normAxes, normAxis, shapeEq, sizeOf, broadcastShapes } from './shape.js';
 
 type T = TensorT;
+/** A tensor, or a plain number (a 0-d tensor of the other operand's dtype). @inline */
 type Operand = T | number;
 
 function scalarOf(v: number, dtype: DType): T {

@@ -34,6 +34,10 @@ export interface PrimParams {
   // piecewise-constant ops: recorded as constants (their derivative is zero everywhere it exists)
   sign: null; greater: null; greaterEqual: null; less: null; lessEqual: null; equal: null; notEqual: null;
 }
+/**
+ * The name of a primitive: one of the closed set of recorded operations, each with its own VJP; every
+ * other op is a composition of them.
+ */
 export type Primitive = keyof PrimParams;
 
 type Grads = (Tensor | null)[];

@@ -1,5 +1,6 @@
 /** Shape arithmetic: sizes, strides, NumPy broadcasting, axis normalization. Pure functions on number[]. */
 
+/** A shape: the length of each axis, outermost first ([] for a 0-d tensor). @inline */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar shape []). */

@@ -19,14 +19,21 @@ let nextId = 0;
 export class Tensor {
   /** Row-major element storage. Never mutate it: tensors share storage (reshape, stopGradient). */
   readonly data: Data;
+  /** Length of each axis, outermost first ([] for a 0-d tensor); frozen. */
   readonly shape: readonly number[];
+  /** 'float64' or 'float32': the element type of `data`. */
   readonly dtype: DType;
+  /** Number of elements: the product of `shape` (1 for a 0-d tensor). */
   readonly size: number;
   /** Creation order; a tensor's inputs always have smaller ids, which gives reverse mode its order. */
   readonly id: number;
   /** The recorded op that produced this tensor, or null for a leaf / unrecorded result. */
   readonly node: Node | null;
 
+  /**
+   * Wraps `data` (not copied) as a tensor of `shape`, recorded as made by `node`. Throws when data.length
+   * is not the shape's size. Ops call this; from user code, {@link tensor} and the other creators are simpler.
+   */
   constructor(data: Data, shape: Shape, node: Node | null = null) {
     const n = sizeOf(shape);
     if (data.length !== n) throw new Error(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`);
@@ -38,6 +45,7 @@ export class Tensor {
     this.node = node;
   }
 
+  /** Number of axes (the rank): shape.length, 0 for a scalar. */
   get ndim(): number {
     return this.shape.length;
   }
@@ -47,7 +55,7 @@ export class Tensor {
     return this.data.slice();
   }
 
-  /** The single value of a size-1 tensor. */
+  /** The single value of a size-1 tensor (any rank); throws naming the shape otherwise. */
   item(): number {
     if (this.size !== 1) throw new Error(`item(): tensor has shape ${fmtShape(this.shape)} (${this.size} elements); item() needs exactly one`);
     return this.data[0]!;
@@ -65,68 +73,126 @@ export class Tensor {
     return rec(0, 0);
   }
 
+  /** `Tensor([2, 3], float64, [[…]])`: shape, dtype and the nested values (just the count above 64 elements). */
   toString(): string {
     const body = this.size <= 64 ? JSON.stringify(this.toNested()) : `${this.size} elements`;
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${body})`;
   }
 
   // ---- elementwise (NumPy broadcasting; a plain number is a scalar of this tensor's dtype) ----
+  /**
+   * Elementwise x + b (x is this tensor; NumPy broadcasting, and both must share a dtype, else it throws);
+   * ∂/∂x = ∂/∂b = 1, summed back over broadcast axes.
+   */
   add(b: Tensor | number): Tensor { return ops.add(this, b); }
+  /** Elementwise x − b (broadcast); ∂/∂x = 1, ∂/∂b = −1. */
   sub(b: Tensor | number): Tensor { return ops.sub(this, b); }
+  /** Elementwise x · b (broadcast); ∂/∂x = b, ∂/∂b = x. */
   mul(b: Tensor | number): Tensor { return ops.mul(this, b); }
+  /** Elementwise x / b (broadcast); ∂/∂x = 1/b, ∂/∂b = −x/b². */
   div(b: Tensor | number): Tensor { return ops.div(this, b); }
+  /** Elementwise y = xᵇ (broadcast); ∂y/∂x = b·xᵇ⁻¹, ∂y/∂b = y·log x. */
   pow(b: Tensor | number): Tensor { return ops.pow(this, b); }
+  /** Elementwise min(x, b) (broadcast); the derivative flows to the smaller operand (to x on ties). */
   minimum(b: Tensor | number): Tensor { return ops.minimum(this, b); }
+  /** Elementwise max(x, b) (broadcast); the derivative flows to the larger operand (to x on ties). */
   maximum(b: Tensor | number): Tensor { return ops.maximum(this, b); }
+  /** 1 where x > b, else 0 (broadcast); piecewise constant, so never recorded (derivative 0). */
   greater(b: Tensor | number): Tensor { return ops.greater(this, b); }
+  /** 1 where x ≥ b, else 0 (broadcast); never recorded (derivative 0). */
   greaterEqual(b: Tensor | number): Tensor { return ops.greaterEqual(this, b); }
+  /** 1 where x < b, else 0 (broadcast); never recorded (derivative 0). */
   less(b: Tensor | number): Tensor { return ops.less(this, b); }
+  /** 1 where x ≤ b, else 0 (broadcast); never recorded (derivative 0). */
   lessEqual(b: Tensor | number): Tensor { return ops.lessEqual(this, b); }
+  /** 1 where x = b, else 0 (broadcast); never recorded (derivative 0). */
   equal(b: Tensor | number): Tensor { return ops.equal(this, b); }
+  /** 1 where x ≠ b, else 0 (broadcast); never recorded (derivative 0). */
   notEqual(b: Tensor | number): Tensor { return ops.notEqual(this, b); }
+  /** Elementwise −x; d/dx = −1. */
   neg(): Tensor { return ops.neg(this); }
+  /** Elementwise y = eˣ; dy/dx = y. */
   exp(): Tensor { return ops.exp(this); }
+  /** Elementwise natural log y = ln x; dy/dx = 1/x. */
   log(): Tensor { return ops.log(this); }
+  /** Elementwise y = tanh x; dy/dx = 1 − y². */
   tanh(): Tensor { return ops.tanh(this); }
+  /** Elementwise y = σ(x) = 1 / (1 + e⁻ˣ); dy/dx = y(1 − y). */
   sigmoid(): Tensor { return ops.sigmoid(this); }
+  /** Elementwise y = log(1 + eˣ), computed stably; dy/dx = σ(x). */
   softplus(): Tensor { return ops.softplus(this); }
+  /** Elementwise y = √x; dy/dx = 1 / (2y). */
   sqrt(): Tensor { return ops.sqrt(this); }
+  /** Elementwise x², recorded as x·x; d/dx = 2x. */
   square(): Tensor { return ops.square(this); }
+  /** Elementwise |x|; d/dx = sign(x) (0 at x = 0). */
   abs(): Tensor { return ops.abs(this); }
+  /** Elementwise sign(x) ∈ {−1, 0, 1}; piecewise constant, so never recorded (derivative 0). */
   sign(): Tensor { return ops.sign(this); }
+  /** min(max(x, lo), hi) elementwise; derivative 1 on [lo, hi], 0 outside. Throws unless lo ≤ hi. */
   clip(lo: number, hi: number): Tensor { return ops.clip(this, lo, hi); }
   /** `cond.where(a, b)`: a where this tensor is non-zero, else b. */
   where(a: Tensor | number, b: Tensor | number): Tensor { return ops.where(this, a, b); }
 
   // ---- reductions ----
+  /**
+   * Σ over `axis` (an axis or a list; all axes when omitted; negative axes count from the end), dropping
+   * the reduced axes unless `keepDims`. Throws on an out-of-range axis. The derivative broadcasts back.
+   */
   sum(axis?: number | number[], keepDims = false): Tensor { return ops.sum(this, axis, keepDims); }
+  /** Mean over `axis` (all axes when omitted): the sum divided by the count; throws on an empty axis. */
   mean(axis?: number | number[], keepDims = false): Tensor { return ops.mean(this, axis, keepDims); }
+  /** Maximum over `axis` (all axes when omitted); the derivative is shared equally among ties. Throws on an empty axis. */
   max(axis?: number | number[], keepDims = false): Tensor { return ops.max(this, axis, keepDims); }
+  /** log Σ exp(x) over `axis` (all axes when omitted), computed stably as m + log Σ exp(x − m); its gradient is softmax(x). */
   logSumExp(axis?: number | number[], keepDims = false): Tensor { return ops.logSumExp(this, axis, keepDims); }
 
   // ---- shape ----
+  /** The same elements (shared storage) in a new shape; one entry may be −1 (inferred). Throws when the sizes differ. */
   reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  /** Permutes the axes: axis i of the result is axis perm[i] (reversed when omitted). Throws unless perm is a permutation. */
   transpose(perm?: readonly number[]): Tensor { return ops.transpose(this, perm); }
-  /** 2-D transpose. */
+  /** The axes reversed, as `transpose()`: the matrix transpose of a 2-D tensor. */
   get T(): Tensor { return ops.transpose(this); }
+  /** Broadcasts to `shape` by NumPy rules (new leading axes, length-1 axes repeated); throws when incompatible. */
   broadcastTo(shape: readonly number[]): Tensor { return ops.broadcastTo(this, shape); }
+  /**
+   * x[starts[0]:ends[0], starts[1]:ends[1], …]: missing entries take the whole axis, negative ones count
+   * from the end (NumPy), bounds are clamped. The derivative pads with zeros.
+   */
   slice(starts: readonly number[], ends?: readonly (number | undefined)[]): Tensor { return ops.slice(this, starts, ends); }
+  /** Entry i along axis 0, that axis dropped (negative i counts from the end); throws when out of range or 0-d. */
   index(i: number): Tensor { return ops.index(this, i); }
+  /**
+   * Take-along-axis: out[…, i, …] = x[…, indices[…, i, …], …] along `axis`; `indices` has this tensor's rank,
+   * and the result has the shape of `indices`. Throws on non-integer or out-of-range indices. The derivative scatter-adds.
+   */
   gather(indices: Tensor | readonly number[] | Int32Array, axis: number): Tensor { return ops.gather(this, indices, axis); }
+  /** Running sum along `axis`; `reverse` sums from the end (reward-to-go). The derivative is the opposite cumsum. */
   cumsum(axis: number, reverse = false): Tensor { return ops.cumsum(this, axis, reverse); }
+  /** Inserts an axis of length 1 at `axis` (negative counts from the end of the result's axes). */
   expandDims(axis: number): Tensor { return ops.expandDims(this, axis); }
+  /** Removes `axis`, which must have length 1 (else it throws), or every length-1 axis when omitted. */
   squeeze(axis?: number): Tensor { return ops.squeeze(this, axis); }
+  /** Converts to `dtype` (this tensor itself when it has it already); the derivative converts back. */
   astype(dtype: DType): Tensor { return ops.astype(this, dtype); }
 
   // ---- nn ----
+  /**
+   * Matrix product with NumPy semantics: [..., m, k]·[..., k, n] → [..., m, n], batch axes broadcast, a 1-D
+   * operand promoted to a matrix and that axis dropped. Throws when the inner dimensions or dtypes differ.
+   */
   matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  /** x − logSumExp(x) along `axis` (the last by default): log-probabilities. */
   logSoftmax(axis = -1): Tensor { return ops.logSoftmax(this, axis); }
+  /** exp(logSoftmax(x)) along `axis` (the last by default): non-negative, summing to 1 along it. */
   softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
 
   /** Same value, cut from the graph (derivative zero at every order). */
   detach(): Tensor { return new Tensor(this.data, this.shape); }
 }
 
+/** What {@link tensor} accepts: a number, nested arrays of numbers, or a Float64Array / Float32Array (copied). */
 export type TensorLike = Nested | Float64Array | Float32Array;
 
 function inferShape(x: Nested, path: number[] = []): number[] {

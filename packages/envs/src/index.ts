@@ -2,6 +2,8 @@
  * @metagrad/envs: the ProMP paper's meta-RL tasks behind one MetaEnv interface — the 2-D point tasks,
  * tabular MDPs, and the MuJoCo locomotion tasks on the official MuJoCo WebAssembly build — plus the
  * vectorized and worker-thread samplers that collect a meta-batch of trajectories.
+ *
+ * @module index
  */
 export type { MetaEnv, Space, BoxSpace, DiscreteSpace, StepResult, EnvInfo } from './core/types.js';
 export { boxSpace, discreteSpace, flatDim } from './core/types.js';

@@ -28,14 +28,23 @@ export type EnvName = (typeof envNames)[number];
 
 /** The task type of each env. */
 export interface EnvTaskMap {
+  /** A goal corner [x, y]. */
   'point-corner': PointTask;
+  /** A goal [x, y] in [−2, 2]². */
   'point-goal': PointTask;
+  /** A random MDP of the env's S, A, H. */
   tabular: TabularMDPSpec;
+  /** A direction: +1 forward, −1 backward. */
   'half-cheetah-fwd-back': DirectionTask;
+  /** A direction: +1 forward, −1 backward. */
   'ant-rand-dir': DirectionTask;
+  /** A direction: +1 forward, −1 backward. */
   'walker2d-fwd-back': DirectionTask;
+  /** Scaled body masses, inertias, damping and friction. */
   'hopper-rand-params': RandParamsTask;
+  /** Scaled body masses, inertias, damping and friction. */
   'walker2d-rand-params': RandParamsTask;
+  /** A direction: +1 forward, −1 backward. */
   'humanoid-rand-dir': DirectionTask;
 }
 
@@ -54,9 +63,11 @@ export interface EnvOptions {
   reward?: PointCornerReward;
   /** point-corner: L1 radius of the zero-reward start region. Default 0.5. */
   sparseRadius?: number;
-  /** tabular: states (default 3), actions (default 2), horizon (default 3). */
+  /** tabular: number of states. Default 3. */
   S?: number;
+  /** tabular: number of actions. Default 2. */
   A?: number;
+  /** tabular: horizon (`horizon` is used when this is not given). Default 3. */
   H?: number;
   /** RandParams: u ~ U(−limit, limit) in the multipliers. Default 3. */
   logScaleLimit?: number;

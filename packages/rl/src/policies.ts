@@ -7,6 +7,7 @@
 import {
   type Params, type Rng, Tensor, noGrad, rand, stopGradient, tensor, treeLeaves, treeMap, zeros, randn, full,
 } from '@metagrad/autograd';
+import { type GaussianMLPLayout, gaussianMLPLayout, gaussianMLPMean } from '@metagrad/envs/policy';
 import { Categorical, DiagGaussian } from './distributions.js';
 import { tabularLogProb } from './tabular/exact.js';
 
@@ -82,6 +83,8 @@ export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
   readonly sizes: readonly number[];
   /** Total number of scalar parameters (the length of `flatten`). */
   readonly numParams: number;
+  /** The flat layout of the parameters, shared with the samplers (@metagrad/envs/policy). */
+  readonly layout: GaussianMLPLayout;
 
   constructor(opts: GaussianMLPOptions) {
     const fn = 'GaussianMLPPolicy';
@@ -101,10 +104,9 @@ export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
     if (opts.learnStd !== undefined && typeof opts.learnStd !== 'boolean') throw new Error(`${fn}: learnStd must be true or false, got ${String(opts.learnStd)}`);
     this.learnStd = opts.learnStd ?? true;
     this.dtype = dtype;
-    this.sizes = Object.freeze([opts.obsDim, ...hidden, opts.actDim]);
-    let n = this.actDim;
-    for (let i = 0; i + 1 < this.sizes.length; i++) n += (this.sizes[i]! + 1) * this.sizes[i + 1]!;
-    this.numParams = n;
+    this.layout = gaussianMLPLayout(opts.obsDim, opts.actDim, hidden);
+    this.sizes = Object.freeze(this.layout.sizes);
+    this.numParams = this.layout.numParams;
   }
 
   /**
@@ -156,16 +158,10 @@ export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
     return this.forward(params, obs);
   }
 
-  /** The MLP on validated inputs: flattens the leading axes for the matmuls and restores them. */
+  /** The MLP (the samplers' forward pass, gaussianMLPMean) on validated inputs, leading axes flattened for the matmuls. */
   private forward(params: GaussianMLPParams, obs: Tensor): Tensor {
     const batch = obs.shape.slice(0, -1);
-    let h = obs.reshape([-1, this.obsDim]);
-    const L = params.layers.length;
-    params.layers.forEach(({ W, b }, i) => {
-      h = h.matmul(W).add(b); // h W_i + b_i
-      if (i < L - 1) h = h.tanh(); // tanh on hidden layers, linear output
-    });
-    return h.reshape([...batch, this.actDim]);
+    return gaussianMLPMean(params.layers, obs.reshape([-1, this.obsDim])).reshape([...batch, this.actDim]);
   }
 
   /** log π_θ(a|o) = log N(a; μ_θ(o), diag σ²), obs [..., obsDim], actions [..., actDim] → [...]. */
@@ -201,35 +197,22 @@ export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
     return noGrad(() => this.mean(params, obs));
   }
 
-  /** All parameters as one Float64Array in treeLeaves order (W_1, b_1, …, W_L, b_L, logStd). */
+  /** All parameters as one Float64Array in the layout's order (W_1, b_1, …, W_L, b_L, logStd; also treeLeaves order). */
   flatten(params: GaussianMLPParams): Float64Array {
     this.checkParams('GaussianMLPPolicy.flatten', params);
     const out = new Float64Array(this.numParams);
-    let o = 0;
-    for (const t of treeLeaves(params)) {
-      out.set(t.data, o);
-      o += t.size;
-    }
+    const leaves = [...params.layers.flatMap(({ W, b }) => [W, b]), params.logStd];
+    this.layout.blocks.forEach(({ offset }, i) => out.set(leaves[i]!.data, offset));
     return out;
   }
 
-  /** The inverse of `flatten`: parameters (of this policy's dtype) from a flat vector of length numParams. */
+  /** The inverse of `flatten`: parameters (of this policy's dtype) from a flat vector of length numParams, in the layout's order. */
   unflatten(flat: Float64Array): GaussianMLPParams {
     if (!(flat instanceof Float64Array) || flat.length !== this.numParams)
       throw new Error(`GaussianMLPPolicy.unflatten: expected a Float64Array of length ${this.numParams}, got ${flat instanceof Float64Array ? `length ${flat.length}` : typeof flat}`);
-    let o = 0;
-    const take = (shape: number[]): Tensor => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const t = tensor(flat.subarray(o, o + n), shape, { dtype: this.dtype });
-      o += n;
-      return t;
-    };
-    const layers: { W: Tensor; b: Tensor }[] = [];
-    for (let i = 0; i + 1 < this.sizes.length; i++) {
-      const W = take([this.sizes[i]!, this.sizes[i + 1]!]);
-      layers.push({ W, b: take([this.sizes[i + 1]!]) });
-    }
-    return { layers, logStd: take([this.actDim]) };
+    const t = this.layout.blocks.map(({ offset, size, shape }) => tensor(flat.subarray(offset, offset + size), shape, { dtype: this.dtype }));
+    const L = this.sizes.length - 1;
+    return { layers: Array.from({ length: L }, (_, i) => ({ W: t[2 * i]!, b: t[2 * i + 1]! })), logStd: t[2 * L]! };
   }
 }
 

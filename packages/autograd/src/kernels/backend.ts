@@ -18,6 +18,10 @@ import { matmulJs } from './matmul.js';
 import { matmulF32, matmulF64, wasmSimdAvailable } from './wasm/index.js';
 import { envSetting } from '../settings.js';
 
+/**
+ * The matmul backend setting: 'auto' (the default: gpu.js for large float32 products when it runs on a
+ * hardware GPU, else cpu), 'cpu' (wasm SIMD or JS kernels), or 'gpujs' (every float32 matmul on gpu.js).
+ */
 export type BackendSetting = 'auto' | 'cpu' | 'gpujs';
 
 /** The real gpu.js 2.24 backend names. */

@@ -4,7 +4,9 @@
  */
 import { type Shape, broadcastStrides, sizeOf, stridesOf } from '../shape.js';
 
+/** A tensor's storage: a Float64Array for float64, a Float32Array for float32 (row-major). */
 export type Data = Float64Array | Float32Array;
+/** The element type of a tensor: 'float64' (the default everywhere) or 'float32'. */
 export type DType = 'float64' | 'float32';
 
 type NodeBuffer = { allocUnsafeSlow(bytes: number): { buffer: ArrayBuffer; byteOffset: number } };

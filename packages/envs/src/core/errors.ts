@@ -5,6 +5,7 @@ import type { BoxSpace, DiscreteSpace } from './types.js';
 
 /** An error raised by an env on bad input; `env` is the env's registry name. */
 export class EnvError extends Error {
+  /** The registry name of the env that raised it (the message starts with it too). */
   readonly env: string;
   constructor(env: string, message: string) {
     super(`${env}: ${message}`);

@@ -7,15 +7,21 @@ import type { Rng } from '@metagrad/autograd';
 
 /** A box of real vectors: low[i] ≤ x[i] ≤ high[i] (±Infinity for unbounded), `shape` = [dim]. */
 export interface BoxSpace {
+  /** Tags the union {@link Space}. */
   readonly kind: 'box';
+  /** The tuple [dim], dim being the number of coordinates. */
   readonly shape: readonly [number];
+  /** Lower bound of each coordinate [dim] (−Infinity when unbounded). */
   readonly low: Float64Array;
+  /** Upper bound of each coordinate [dim] (Infinity when unbounded). */
   readonly high: Float64Array;
 }
 
 /** The integers 0 … n−1 (stored as a 1-vector holding the index, so the sampler's arrays stay uniform). */
 export interface DiscreteSpace {
+  /** Tags the union {@link Space}. */
   readonly kind: 'discrete';
+  /** The number of values. */
   readonly n: number;
 }
 
@@ -68,7 +74,9 @@ export interface StepResult {
 export interface MetaEnv<Task = unknown> {
   /** The registry name (e.g. 'half-cheetah-fwd-back'); errors name the env by it. */
   readonly name: string;
+  /** The space of the observations `reset` and `step` return (always flat Float64Arrays). */
   readonly observationSpace: Space;
+  /** The space of the actions `step` accepts. */
   readonly actionSpace: Space;
   /** Maximum episode length used by the sampler (the reference's max_path_length for this task). */
   readonly horizon: number;

@@ -32,8 +32,11 @@ export interface MujocoTaskConfig {
 
 /** What `computeStep` returns: the reward, the termination flag and the info terms. */
 export interface StepOutcome {
+  /** The step's reward. */
   reward: number;
+  /** Whether the task's termination condition holds after the step. */
   done: boolean;
+  /** The reward terms, keyed by the task's infoKeys. */
   info: EnvInfo;
 }
 
@@ -43,23 +46,36 @@ export interface StepOutcome {
  */
 export abstract class MujocoEnv<Task> implements MetaEnv<Task> {
   readonly name: string;
+  /** Unbounded reals [obsDim] (the task's observation length). */
   readonly observationSpace: BoxSpace;
+  /** The actuators' ctrlrange [nu]; actions outside it are clipped. */
   readonly actionSpace: BoxSpace;
   readonly horizon: number;
   readonly infoKeys: readonly string[];
+  /** mj_step calls per env step. */
   readonly frameSkip: number;
   /** Seconds per env step: frameSkip · timestep (the reference's self.dt). */
   readonly dt: number;
+  /** The MuJoCo module. */
   protected readonly mj: MujocoModule;
+  /** The simulator shared with every env of the same model in this thread. */
   protected readonly sim: MjSim;
+  /** The task's fixed configuration. */
   protected readonly config: MujocoTaskConfig;
   // This env's integration state (loaded into the shared simulator before each step).
+  /** This env's simulation time. */
   protected time = 0;
+  /** This env's qpos [nq]. */
   protected readonly qpos: Float64Array;
+  /** This env's qvel [nv]. */
   protected readonly qvel: Float64Array;
+  /** This env's actuator activations [na]. */
   protected readonly act: Float64Array;
+  /** This env's qacc_warmstart [nv]. */
   protected readonly warm: Float64Array;
+  /** Whether reset() has been called (step() throws before it). */
   protected started = false;
+  /** Whether the last step diverged (step() throws until the next reset()). */
   protected diverged = false;
   private readonly a: Float64Array;
   /** The last observation returned (a diverged step returns a copy of it again). */
@@ -93,9 +109,13 @@ export abstract class MujocoEnv<Task> implements MetaEnv<Task> {
     this.lastObs = new Float64Array(config.obsDim);
   }
 
+  /** n tasks drawn from the task distribution with `rng`. */
   abstract sampleTasks(n: number, rng: Rng): Task[];
+  /** Makes `task` the current task (does not reset the state); throws an EnvError on a malformed task. */
   abstract setTask(task: Task): void;
+  /** The current task. */
   abstract getTask(): Task;
+  /** A new env of the same task kind, options and current task (sharing the simulator), not yet reset. */
   abstract clone(): MujocoEnv<Task>;
 
   /** Adds the task's reset noise to qpos (starting at qpos0) and qvel (starting at 0), from `rng`. */
@@ -226,7 +246,12 @@ export abstract class MujocoEnv<Task> implements MetaEnv<Task> {
   }
 
   /** A copy of this env's state: qpos [nq] and qvel [nv]. */
-  getState(): { qpos: Float64Array; qvel: Float64Array } {
+  getState(): {
+    /** Generalized positions [nq]. */
+    qpos: Float64Array;
+    /** Generalized velocities [nv]. */
+    qvel: Float64Array;
+  } {
     return { qpos: Float64Array.from(this.qpos), qvel: Float64Array.from(this.qvel) };
   }
 

@@ -49,7 +49,7 @@ export const MJ_MAXVAL = 1e10;
 /** Names of mjtWarning in index order. */
 const WARNING_NAMES = ['INERTIA', 'CONTACTFULL', 'CNSTRFULL', 'VGEOMFULL', 'BADQPOS', 'BADQVEL', 'BADQACC', 'BADCTRL'] as const;
 
-/** A Float64Array view of an mjModel/mjData field (mujoco-js returns a fresh view per property read). */
+/** A Float64Array view of an mjModel/mjData field (mujoco-js returns a fresh view per property read). @inline */
 type F64 = Float64Array;
 
 /**
@@ -57,15 +57,25 @@ type F64 = Float64Array;
  * wasm memory grows (which detaches the old ones); `ensureViews()` is called before every use.
  */
 export class MjSim {
+  /** The MuJoCo module the model was compiled with. */
   readonly mj: MujocoModule;
+  /** The compiled mjModel. */
   readonly model: MjModel;
+  /** Its mjData, shared by every env on this simulator. */
   readonly data: MjData;
+  /** The model key (one simulator per key and thread). */
   readonly key: string;
+  /** Number of generalized coordinates (length of qpos). */
   readonly nq: number;
+  /** Number of degrees of freedom (length of qvel). */
   readonly nv: number;
+  /** Number of actuators (length of ctrl: the action dimension). */
   readonly nu: number;
+  /** Number of actuator activation states (length of act). */
   readonly na: number;
+  /** Number of bodies, world body included. */
   readonly nbody: number;
+  /** Number of geoms. */
   readonly ngeom: number;
   /** The model's integration timestep (option timestep). */
   readonly timestep: number;
@@ -75,22 +85,39 @@ export class MjSim {
   paramsOwner: object | null = null;
   private deleted = false;
   // views (see ensureViews)
+  /** data.qpos [nq]: generalized positions. */
   qpos!: F64;
+  /** data.qvel [nv]: generalized velocities. */
   qvel!: F64;
+  /** data.act [na]: actuator activations. */
   act!: F64;
+  /** data.qacc_warmstart [nv]: the constraint solver's warm start. */
   qaccWarmstart!: F64;
+  /** data.ctrl [nu]: the controls applied by mj_step. */
   ctrl!: F64;
+  /** data.xpos [nbody·3]: body frame positions. */
   xpos!: F64;
+  /** data.xipos [nbody·3]: body centers of mass. */
   xipos!: F64;
+  /** data.cfrc_ext [nbody·6]: external contact forces (filled by rnePostConstraint). */
   cfrcExt!: F64;
+  /** data.cinert [nbody·10]: body inertias in the center-of-mass frame. */
   cinert!: F64;
+  /** data.cvel [nbody·6]: body velocities in the center-of-mass frame. */
   cvel!: F64;
+  /** data.qfrc_actuator [nv]: actuator forces. */
   qfrcActuator!: F64;
+  /** model.qpos0 [nq]: the default positions. */
   qpos0!: F64;
+  /** model.body_mass [nbody]. */
   bodyMass!: F64;
+  /** model.body_inertia [nbody·3]: diagonal inertias. */
   bodyInertia!: F64;
+  /** model.dof_damping [nv]. */
   dofDamping!: F64;
+  /** model.geom_friction [ngeom·3]: sliding, torsional, rolling friction. */
   geomFriction!: F64;
+  /** model.actuator_ctrlrange [nu·2]: each actuator's control bounds (low, high). */
   actuatorCtrlrange!: F64;
   private warnSeen: number[] = WARNING_NAMES.map(() => 0);
 
@@ -162,6 +189,7 @@ export class MjSim {
   get time(): number {
     return this.data.time;
   }
+  /** Sets the simulation time of `data`. */
   set time(t: number) {
     this.data.time = t;
   }
@@ -211,6 +239,7 @@ export class MjSim {
     this.model.delete();
   }
 
+  /** Whether `delete()` has freed the model and data. */
   get isDeleted(): boolean {
     return this.deleted;
   }

@@ -43,6 +43,7 @@ function uniformNoise(rng: Rng, x: Float64Array, c: number): void {
 
 /** Base of the direction tasks: tasks ±1 with probability ½ each. */
 abstract class DirectionEnv extends MujocoEnv<DirectionTask> {
+  /** The current task: +1 (forward, the initial one) or −1 (backward). */
   protected direction: DirectionTask = 1;
 
   /** Each task is −1 or +1 with probability ½ (the reference's np.random.choice((−1, 1))). */
@@ -51,15 +52,18 @@ abstract class DirectionEnv extends MujocoEnv<DirectionTask> {
     return Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1));
   }
 
+  /** Sets the direction; throws an EnvError unless `task` is a finite number. */
   setTask(task: DirectionTask): void {
     if (typeof task !== 'number' || !Number.isFinite(task)) throw new EnvError(this.name, `a task is a direction (+1 or −1), got ${String(task)}`);
     this.direction = task;
   }
 
+  /** The current direction. */
   getTask(): DirectionTask {
     return this.direction;
   }
 
+  /** Gives `e` this env's direction (for clone). @internal */
   protected copyTaskTo(e: DirectionEnv): void {
     e.direction = this.direction;
   }
@@ -274,9 +278,13 @@ export class HumanoidRandDirEnv extends DirectionEnv {
  * dof_damping [nv] and geom_friction [ngeom·3] (MuJoCo's field names and layouts).
  */
 export interface RandParamsTask {
+  /** Body masses [nbody]. */
   readonly body_mass: Float64Array;
+  /** Body diagonal inertias [nbody·3]. */
   readonly body_inertia: Float64Array;
+  /** Joint damping per degree of freedom [nv]. */
   readonly dof_damping: Float64Array;
+  /** Geom friction coefficients (sliding, torsional, rolling) [ngeom·3]. */
   readonly geom_friction: Float64Array;
 }
 
@@ -287,8 +295,11 @@ const nominalParams = new WeakMap<MjSim, RandParamsTask>();
 
 /** Base of the RandParams tasks: each task scales the model's physical parameters. */
 abstract class RandParamsEnv extends MujocoEnv<RandParamsTask> {
+  /** The task distribution's limit: multipliers 1.5^u (1.3^u for damping), u ~ U(−limit, limit). */
   readonly logScaleLimit: number;
+  /** The current task's parameters (the nominal ones until setTask). */
   protected params: RandParamsTask;
+  /** The x position before the current step. */
   protected x0 = 0;
 
   constructor(mj: MujocoModule, config: MujocoTaskConfig, opts: RandParamsOptions) {
@@ -332,6 +343,10 @@ abstract class RandParamsEnv extends MujocoEnv<RandParamsTask> {
     }));
   }
 
+  /**
+   * Makes `task`'s parameters current (written into the shared model before this env steps); throws an
+   * EnvError unless each field is a Float64Array of the model's length with finite, non-negative entries.
+   */
   setTask(task: RandParamsTask): void {
     if (task === null || typeof task !== 'object') throw new EnvError(this.name, 'a task is { body_mass, body_inertia, dof_damping, geom_friction }');
     const nom = this.nominal;
@@ -345,6 +360,7 @@ abstract class RandParamsEnv extends MujocoEnv<RandParamsTask> {
     this.params = task;
   }
 
+  /** The current task's parameters. */
   getTask(): RandParamsTask {
     return this.params;
   }
@@ -371,7 +387,12 @@ abstract class RandParamsEnv extends MujocoEnv<RandParamsTask> {
     this.x0 = this.sim.qpos[0]!;
   }
   /** r = Δx/dt + 1 − 1e-3·‖a‖² (both RandParams tasks). */
-  protected runReward(a: Float64Array): { reward: number; info: Record<string, number> } {
+  protected runReward(a: Float64Array): {
+    /** The reward r. */
+    reward: number;
+    /** Its terms: reward_run, reward_ctrl, reward_alive. */
+    info: Record<string, number>;
+  } {
     const run = (this.sim.qpos[0]! - this.x0) / this.dt;
     const ctrl = -1e-3 * sumSquares(a);
     return { reward: run + 1 + ctrl, info: { reward_run: run, reward_ctrl: ctrl, reward_alive: 1 } };

@@ -2,6 +2,8 @@
  * @metagrad/envs/point: the 2-D point tasks of the paper's Fig. 4 (point-corner, point-goal) with the
  * MetaEnv interface and the reference's action normalization. Plain TypeScript: no MuJoCo, no Node
  * module, so it bundles for the browser.
+ *
+ * @module
  */
 export { PointCornerEnv, PointGoalEnv, POINT_CORNERS } from './point.js';
 export type { PointTask, PointCornerReward, PointCornerOptions, PointGoalOptions } from './point.js';

@@ -55,13 +55,18 @@ function checkHorizon(env: string, h: number): number {
 
 abstract class PointEnvBase implements MetaEnv<PointTask> {
   abstract readonly name: string;
+  /** The position [x, y], unbounded. */
   readonly observationSpace: BoxSpace = boxSpace(2, -Infinity, Infinity);
   abstract readonly actionSpace: BoxSpace;
   abstract readonly horizon: number;
   readonly infoKeys: readonly string[] = Object.freeze(['distance']);
+  /** The current task's goal. */
   protected goal: PointTask;
+  /** The point's x coordinate. */
   protected x = 0;
+  /** The point's y coordinate. */
   protected y = 0;
+  /** Whether reset() has been called (step() throws before it). */
   protected started = false;
   private readonly a = new Float64Array(2);
 
@@ -71,6 +76,7 @@ abstract class PointEnvBase implements MetaEnv<PointTask> {
 
   abstract sampleTasks(n: number, rng: Rng): PointTask[];
   abstract clone(): MetaEnv<PointTask>;
+  /** Sets the start position (x, y) of an episode, drawing any noise from `rng`. */
   protected abstract resetState(rng: Rng): void;
   /** Reward for the move (x0, y0) → (x1, y1). */
   protected abstract reward(x0: number, y0: number, x1: number, y1: number): number;
@@ -107,10 +113,15 @@ abstract class PointEnvBase implements MetaEnv<PointTask> {
  * nearest to s', else 0.
  */
 export class PointCornerEnv extends PointEnvBase {
+  /** The registry name. */
   readonly name = 'point-corner';
+  /** Displacements in [−0.2, 0.2]² (larger actions are clipped). */
   readonly actionSpace: BoxSpace = boxSpace(2, -0.2, 0.2);
+  /** Episode length: opts.horizon, default 100. */
   readonly horizon: number;
+  /** The reward rule (see {@link PointCornerReward}). */
   readonly rewardType: PointCornerReward;
+  /** L1 radius of the start region where the sparse reward is 0. */
   readonly sparseRadius: number;
 
   constructor(opts: PointCornerOptions = {}) {
@@ -131,6 +142,7 @@ export class PointCornerEnv extends PointEnvBase {
     return Array.from({ length: n }, () => [...POINT_CORNERS[rng.int(4)]!] as unknown as PointTask);
   }
 
+  /** Start uniform in [−0.2, 0.2]² (x then y from `rng`). */
   protected resetState(rng: Rng): void {
     this.x = rng.uniformIn(-0.2, 0.2);
     this.y = rng.uniformIn(-0.2, 0.2);
@@ -146,6 +158,7 @@ export class PointCornerEnv extends PointEnvBase {
     return d1 === nearest ? dist(x0, y0, this.goal) - d1 : 0; // progress toward g, if g is the nearest corner
   }
 
+  /** A new point-corner env with the same options and task, not yet reset. */
   clone(): PointCornerEnv {
     const e = new PointCornerEnv({ reward: this.rewardType, sparseRadius: this.sparseRadius, horizon: this.horizon });
     e.goal = this.goal;
@@ -155,8 +168,11 @@ export class PointCornerEnv extends PointEnvBase {
 
 /** MetaPointEnv (point_env_2d_v2): start at the origin, actions clipped to [−0.1, 0.1]², goal ~ U([−2, 2]²), reward −‖s' − g‖. */
 export class PointGoalEnv extends PointEnvBase {
+  /** The registry name. */
   readonly name = 'point-goal';
+  /** Displacements in [−0.1, 0.1]² (larger actions are clipped). */
   readonly actionSpace: BoxSpace = boxSpace(2, -0.1, 0.1);
+  /** Episode length: opts.horizon, default 100. */
   readonly horizon: number;
 
   constructor(opts: PointGoalOptions = {}) {
@@ -170,6 +186,7 @@ export class PointGoalEnv extends PointEnvBase {
     return Array.from({ length: n }, () => [rng.uniformIn(-2, 2), rng.uniformIn(-2, 2)] as const);
   }
 
+  /** Start at the origin (no randomness). */
   protected resetState(): void {
     this.x = 0;
     this.y = 0;
@@ -179,6 +196,7 @@ export class PointGoalEnv extends PointEnvBase {
     return -dist(x1, y1, this.goal);
   }
 
+  /** A new point-goal env with the same horizon and task, not yet reset. */
   clone(): PointGoalEnv {
     const e = new PointGoalEnv({ horizon: this.horizon });
     e.goal = this.goal;

@@ -114,6 +114,7 @@ class SamplerWorker {
 export class WorkerSampler {
   /** The env as the workers built it (name, dimensions, horizon, info keys). */
   readonly shape: EnvShape;
+  /** Number of worker threads. */
   readonly workers: number;
   private readonly pool: SamplerWorker[];
   private nextId = 0;

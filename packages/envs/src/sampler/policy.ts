@@ -1,10 +1,13 @@
 /**
- * Policies for sampling, as plain typed-array forward passes (no autograd): a descriptor that can be
- * posted to a worker (kind + flat parameters) and the batched function it compiles to. Row k of a
- * batch draws its noise from rngs[k] only, and its arithmetic never depends on the other rows, so an
- * environment's actions are the same whichever batch (serial, or one worker's share) it is part of.
+ * Policies for sampling: a descriptor that can be posted to a worker (kind + flat parameters) and the
+ * batched function it compiles to. The Gaussian MLP runs the one forward pass of ../policy/gaussianMLP.ts
+ * (the one @metagrad/rl's losses differentiate), under noGrad. Row k of a batch draws its noise from
+ * rngs[k] only, and its arithmetic never depends on the other rows (every matmul kernel sums each output
+ * over k in the same order whatever the number of rows), so an environment's actions are the same
+ * whichever batch (serial, or one worker's share) it is part of.
  */
-import type { Rng } from '@metagrad/autograd';
+import { type Rng, noGrad, tensor } from '@metagrad/autograd';
+import { gaussianMLPLayout, gaussianMLPMean, gaussianMLPParamCount } from '../policy/gaussianMLP.js';
 
 /**
  * The reference's Gaussian MLP policy: mean = MLP(obs) with tanh hidden layers and a linear output,
@@ -44,13 +47,7 @@ export type PolicySpec = GaussianMLPSpec | TabularSoftmaxSpec | UniformSpec;
  */
 export type BatchedPolicy = (obs: Float64Array, n: number, rngs: readonly Rng[], out: Float64Array) => void;
 
-/** Number of parameters of a Gaussian MLP: Σ (in+1)·out over layers, plus actDim for logStd. */
-export function gaussianMLPParamCount(obsDim: number, actDim: number, hidden: readonly number[]): number {
-  const sizes = [obsDim, ...hidden, actDim];
-  let n = actDim;
-  for (let i = 0; i + 1 < sizes.length; i++) n += (sizes[i]! + 1) * sizes[i + 1]!;
-  return n;
-}
+export { gaussianMLPParamCount };
 
 const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -99,49 +96,20 @@ export function batchedPolicy(spec: PolicySpec): BatchedPolicy {
   }
 }
 
-/**
- * h_0 = o, h_i = tanh(h_{i−1} W_i + b_i), μ = h_{L−1} W_L + b_L, a = μ + exp(logStd)·ε. Each output is
- * Σ_i h_i·W_ij accumulated in increasing i, then + b_j (the same order for every batch size).
- */
+/** a = μ_θ(o) + exp(logStd)·ε, ε ~ N(0, I) from rngs[k] for row k; μ by gaussianMLPMean on float64 tensors. */
 function gaussianMLP(spec: GaussianMLPSpec): BatchedPolicy {
-  const sizes = [spec.obsDim, ...spec.hidden, spec.actDim];
-  const L = sizes.length - 1;
-  // Weights transposed to [out, in] so each output is one contiguous dot product.
-  const Wt: Float64Array[] = [], bs: Float64Array[] = [];
-  let o = 0;
-  for (let l = 0; l < L; l++) {
-    const fin = sizes[l]!, fout = sizes[l + 1]!;
-    const t = new Float64Array(fin * fout);
-    for (let i = 0; i < fin; i++) for (let j = 0; j < fout; j++) t[j * fin + i] = spec.params[o + i * fout + j]!;
-    Wt.push(t);
-    o += fin * fout;
-    bs.push(spec.params.slice(o, o + fout));
-    o += fout;
-  }
-  const std = Float64Array.from(spec.params.subarray(o, o + spec.actDim), Math.exp);
-  const maxWidth = Math.max(...sizes);
-  const bufA = new Float64Array(maxWidth), bufB = new Float64Array(maxWidth);
+  const layout = gaussianMLPLayout(spec.obsDim, spec.actDim, spec.hidden);
+  const block = (i: number): Float64Array => spec.params.subarray(layout.blocks[i]!.offset, layout.blocks[i]!.offset + layout.blocks[i]!.size);
+  const L = layout.sizes.length - 1;
+  const layers = Array.from({ length: L }, (_, l) => ({ W: tensor(block(2 * l), layout.blocks[2 * l]!.shape), b: tensor(block(2 * l + 1), layout.blocks[2 * l + 1]!.shape) }));
+  const std = Float64Array.from(block(2 * L), Math.exp);
   const actDim = spec.actDim, obsDim = spec.obsDim;
   return (obs, n, rngs, out) => {
+    if (n === 0) return;
+    const mean = noGrad(() => gaussianMLPMean(layers, tensor(obs.subarray(0, n * obsDim), [n, obsDim]))).data;
     for (let k = 0; k < n; k++) {
-      let h = bufA, next = bufB;
-      for (let i = 0; i < obsDim; i++) h[i] = obs[k * obsDim + i]!;
-      for (let l = 0; l < L; l++) {
-        const fin = sizes[l]!, fout = sizes[l + 1]!;
-        const W = Wt[l]!, b = bs[l]!;
-        const hidden = l < L - 1;
-        for (let j = 0; j < fout; j++) {
-          const row = j * fin;
-          let acc = 0;
-          for (let i = 0; i < fin; i++) acc += h[i]! * W[row + i]!;
-          next[j] = hidden ? Math.tanh(acc + b[j]!) : acc + b[j]!;
-        }
-        const t = h;
-        h = next;
-        next = t;
-      }
       const rng = rngs[k]!;
-      for (let j = 0; j < actDim; j++) out[k * actDim + j] = h[j]! + std[j]! * rng.normal();
+      for (let j = 0; j < actDim; j++) out[k * actDim + j] = mean[k * actDim + j]! + std[j]! * rng.normal();
     }
   };
 }

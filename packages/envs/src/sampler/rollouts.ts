@@ -10,24 +10,29 @@ import type { BatchedPolicy } from './policy.js';
 
 /** Trajectories of a block of environments, batch-major and padded to the horizon with zeros. */
 export interface RolloutBlock {
-  /** [n, H, obsDim]: the observation each action was taken in. */
+  /** [n, H, obsDim] the observation each action was taken in. */
   obs: Float64Array;
-  /** [n, H, actDim]: the actions as the policy produced them (before the env's clipping). */
+  /** [n, H, actDim] the actions as the policy produced them (before the env's clipping). */
   actions: Float64Array;
   /** [n, H] */
   rewards: Float64Array;
-  /** [n, H]: 1 for steps that happened, 0 for padding. */
+  /** [n, H] 1 for steps that happened, 0 for padding. */
   mask: Uint8Array;
-  /** [n, H]: 1 at the step where the env ended the episode (termination or divergence). */
+  /** [n, H] 1 at the step where the env ended the episode (termination or divergence). */
   dones: Uint8Array;
-  /** [n]: number of steps taken. */
+  /** [n] number of steps taken. */
   lengths: Int32Array;
-  /** [n, obsDim]: the observation after the last step. */
+  /** [n, obsDim] the observation after the last step. */
   finalObs: Float64Array;
   /** [n, H] per info key. */
   infos: Record<string, Float64Array>;
   /** Divergences: the block-local trajectory index and the env's message. */
-  divergences: { traj: number; message: string }[];
+  divergences: {
+    /** The block-local trajectory index. */
+    traj: number;
+    /** The env's message (names the env and the cause). */
+    message: string;
+  }[];
 }
 
 /**

@@ -35,11 +35,17 @@ export interface SampleOptions<Task> {
  * padded with zeros after each trajectory's last step (mask 0).
  */
 export interface SampleBatch {
+  /** Number of tasks in the meta-batch. */
   readonly nTasks: number;
+  /** Trajectories per task. */
   readonly rolloutsPerTask: number;
+  /** nTasks · rolloutsPerTask. */
   readonly nTraj: number;
+  /** H: the padded trajectory length. */
   readonly horizon: number;
+  /** Length of a flat observation (1 for a discrete space). */
   readonly obsDim: number;
+  /** Length of a flat action (1 for a discrete space). */
   readonly actDim: number;
   /** [nTraj, H, obsDim] the observation each action was taken in. */
   readonly obs: Float64Array;
@@ -60,17 +66,27 @@ export interface SampleBatch {
   /** Per info key (env.infoKeys), [nTraj, H]. */
   readonly infos: Readonly<Record<string, Float64Array>>;
   /** Trajectories whose simulation diverged (ended early, reported, reward 0 at that step). */
-  readonly divergences: readonly { traj: number; message: string }[];
+  readonly divergences: readonly {
+    /** The trajectory's index. */
+    traj: number;
+    /** The env's message (names the env and the cause). */
+    message: string;
+  }[];
   /** Total environment steps (Σ lengths). */
   readonly envSteps: number;
 }
 
 /** What the sampler needs to know about an env (also reported by worker threads). */
 export interface EnvShape {
+  /** The env's registry name. */
   readonly name: string;
+  /** Length of a flat observation (flatDim of the observation space). */
   readonly obsDim: number;
+  /** Length of a flat action (flatDim of the action space). */
   readonly actDim: number;
+  /** The env's horizon. */
   readonly horizon: number;
+  /** The env's info keys. */
   readonly infoKeys: readonly string[];
 }
 

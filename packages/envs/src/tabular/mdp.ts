@@ -10,11 +10,17 @@ import type { DiscreteSpace, MetaEnv, StepResult } from '../core/types.js';
 
 /** The data of a tabular MDP (what `new TabularMDP` takes; a TabularMDP is one too). */
 export interface TabularMDPSpec {
+  /** Number of states. */
   readonly S: number;
+  /** Number of actions. */
   readonly A: number;
+  /** Horizon: steps per episode. */
   readonly H: number;
+  /** Initial distribution [S]: init[s] = P(s0 = s); sums to 1. */
   readonly init: ArrayLike<number>;
+  /** Transitions [S][A][S]: P[s][a][s'] = P(s' | s, a); each P[s][a] sums to 1. */
   readonly P: ArrayLike<ArrayLike<ArrayLike<number>>>;
+  /** Rewards [S][A]: R[s][a], finite, paid for taking a in s. */
   readonly R: ArrayLike<ArrayLike<number>>;
 }
 
@@ -70,11 +76,17 @@ function simplex(k: number, rng: Rng): number[] {
  */
 export class TabularMDP implements MetaEnv<TabularMDPSpec>, TabularMDPSpec {
   readonly name: string = 'tabular';
+  /** Number of states. */
   readonly S: number;
+  /** Number of actions. */
   readonly A: number;
+  /** Horizon: steps per episode. */
   readonly H: number;
+  /** Initial distribution [S] (a frozen copy). */
   readonly init: readonly number[];
+  /** Transitions P[s][a][s'] (a frozen copy). */
   readonly P: readonly (readonly (readonly number[])[])[];
+  /** Rewards R[s][a] (a frozen copy). */
   readonly R: readonly (readonly number[])[];
   /** init as a Float64Array [S]. */
   readonly initFlat: Float64Array;
@@ -82,7 +94,9 @@ export class TabularMDP implements MetaEnv<TabularMDPSpec>, TabularMDPSpec {
   readonly pFlat: Float64Array;
   /** R flattened row-major: rFlat[s·A + a] = R[s][a]. */
   readonly rFlat: Float64Array;
+  /** The states {0, …, S−1}; an observation is [s]. */
   readonly observationSpace: DiscreteSpace;
+  /** The actions {0, …, A−1}. */
   readonly actionSpace: DiscreteSpace;
   readonly infoKeys: readonly string[] = Object.freeze([]);
   private episode: Episode | null = null;
@@ -139,6 +153,7 @@ export class TabularMDP implements MetaEnv<TabularMDPSpec>, TabularMDPSpec {
       throw new EnvError(this.name, "a TabularMDP is a single task; use makeEnv('tabular') for a distribution of random MDPs");
   }
 
+  /** This MDP. */
   getTask(): TabularMDPSpec {
     return this;
   }
@@ -211,11 +226,17 @@ export interface TabularEnvOptions {
  * any valid spec of those sizes (a TabularMDP or its plain data, e.g. after a structured clone).
  */
 export class TabularMetaEnv implements MetaEnv<TabularMDPSpec> {
+  /** The registry name. */
   readonly name = 'tabular';
+  /** Number of states of every task. */
   readonly S: number;
+  /** Number of actions of every task. */
   readonly A: number;
+  /** Horizon of every task. */
   readonly H: number;
+  /** The states {0, …, S−1}; an observation is [s]. */
   readonly observationSpace: DiscreteSpace;
+  /** The actions {0, …, A−1}. */
   readonly actionSpace: DiscreteSpace;
   readonly infoKeys: readonly string[] = Object.freeze([]);
   private mdp: TabularMDP;
@@ -234,6 +255,7 @@ export class TabularMetaEnv implements MetaEnv<TabularMDPSpec> {
     this.mdp = new TabularMDP({ S, A, H, init: stay[0]![0]!, P: stay, R: Array.from({ length: S }, () => new Array<number>(A).fill(0)) });
   }
 
+  /** The tasks' horizon H. */
   get horizon(): number {
     return this.H;
   }
@@ -244,6 +266,7 @@ export class TabularMetaEnv implements MetaEnv<TabularMDPSpec> {
     return Array.from({ length: n }, () => TabularMDP.random(this.S, this.A, this.H, rng));
   }
 
+  /** Makes `task` the current MDP (validated and copied); throws unless its S, A, H are this env's. */
   setTask(task: TabularMDPSpec): void {
     if (task === null || typeof task !== 'object') throw new EnvError(this.name, 'a task is a tabular MDP { S, A, H, init, P, R }');
     if (task.S !== this.S || task.A !== this.A || task.H !== this.H)
@@ -251,18 +274,22 @@ export class TabularMetaEnv implements MetaEnv<TabularMDPSpec> {
     this.mdp = task instanceof TabularMDP ? task.clone() : new TabularMDP(task);
   }
 
+  /** The current MDP (before any setTask: a placeholder that stays in state 0 with reward 0). */
   getTask(): TabularMDPSpec {
     return this.mdp;
   }
 
+  /** s0 ~ init of the current MDP; the observation is [s0]. The env keeps `rng` for the episode's transitions. */
   reset(rng: Rng): Float64Array {
     return this.mdp.reset(rng);
   }
 
+  /** Pays R[s][a] and moves to s' ~ P[s][a] in the current MDP; never terminates (the sampler stops at H). */
   step(action: ArrayLike<number> | number): StepResult {
     return this.mdp.step(action);
   }
 
+  /** A new env with the same sizes and current task, and its own episode state. */
   clone(): TabularMetaEnv {
     const e = new TabularMetaEnv({ S: this.S, A: this.A, H: this.H });
     e.mdp = this.mdp.clone();

@@ -13,8 +13,11 @@ export const DEFAULT_ACTION_SCALE = 10;
 
 /** Wraps a box-action env so that its actions live in [−scale, scale] (see the module comment). */
 export class NormalizedActionEnv<Task> implements MetaEnv<Task> {
+  /** The wrapped env (a box action space with finite bounds). */
   readonly inner: MetaEnv<Task>;
+  /** Policy actions live in [−scale, scale] on every coordinate. */
   readonly scale: number;
+  /** The box [−scale, scale]^dim, dim being the inner env's action dimension. */
   readonly actionSpace: BoxSpace;
   private readonly innerSpace: BoxSpace;
   private readonly a: Float64Array;
@@ -38,6 +41,7 @@ export class NormalizedActionEnv<Task> implements MetaEnv<Task> {
   get name(): string {
     return this.inner.name;
   }
+  /** The inner env's observation space. */
   get observationSpace(): Space {
     return this.inner.observationSpace;
   }

@@ -17,9 +17,10 @@
  * Every objective is a mean over tasks, so chunks.ts can evaluate it in task chunks and sum.
  */
 import {
-  type Tensor, concat, enableGrad, gradients, isGradEnabled, noGrad, stopGradient, tensor, treeLeaves, treeMap, treeUnflatten,
+  type Tensor, concat, enableGrad, gradients, isGradEnabled, noGrad, tensor, treeLeaves, treeMap, treeUnflatten,
 } from '@metagrad/autograd';
 import type { ProcessedSamples } from '../advantages.js';
+import { gaussianMLPMean } from '@metagrad/envs/policy';
 import { DiagGaussian } from '../distributions.js';
 import { chunkSizes, chunkedValues, maxWidth, metaBatchChunks, sliceTaskParams } from './chunks.js';
 import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
@@ -40,48 +41,6 @@ export function taskCount(p: TaskParams): number {
   return p.logStd.shape[0]!;
 }
 
-/** μ_τ(o) for each task: h_0 = o, h_i = tanh(h_{i−1} W_τ,i + b_τ,i), μ = h_{L−1} W_τ,L + b_τ,L. obs [K, M, obsDim] → [K, M, actDim]. */
-export function taskMean(p: TaskParams, obs: Tensor): Tensor {
-  const K = taskCount(p);
-  let h = obs;
-  const L = p.layers.length;
-  p.layers.forEach(({ W, b }, i) => {
-    h = h.matmul(W).add(b.reshape([K, 1, b.shape[1]!])); // h W + b, batched over tasks
-    if (i < L - 1) h = h.tanh();
-  });
-  return h;
-}
-
-/** log π_θτ(a|o) per task and step: obs [K, M, obsDim], actions [K, M, actDim] → [K, M]. */
-export function taskLogProb(p: TaskParams, obs: Tensor, actions: Tensor): Tensor {
-  const K = taskCount(p);
-  return DiagGaussian.logLik(actions, taskMean(p, obs), p.logStd.reshape([K, 1, p.logStd.shape[1]!]));
-}
-
-/** KL(π_old,τ(·|o) ‖ π_θτ(·|o)) per task and step, [K, M]; `old` is held constant. */
-export function taskKL(old: TaskParams, p: TaskParams, obs: Tensor): Tensor {
-  const K = taskCount(p);
-  const o = treeMap(stopGradient, old);
-  const A = p.logStd.shape[1]!;
-  return DiagGaussian.kl(taskMean(o, obs), o.logStd.reshape([K, 1, A]), taskMean(p, obs), p.logStd.reshape([K, 1, A]));
-}
-
-/**
- * μ_τ(o) with the first layer's bias folded into its matmul: obsAug = [o, 1] [K, M, obsDim + 1] times
- * [W_1; b_1] (saves the largest broadcast add of the forward pass and its backward reduction).
- */
-export function taskMeanAug(p: TaskParams, obsAug: Tensor): Tensor {
-  const K = taskCount(p);
-  const L = p.layers.length;
-  let h = obsAug;
-  p.layers.forEach(({ W, b }, i) => {
-    const out = b.shape[1]!;
-    h = i === 0 ? h.matmul(concat([W, b.reshape([K, 1, out])], 1)) : h.matmul(W).add(b.reshape([K, 1, out])); // [o, 1][W; b] = oW + b
-    if (i < L - 1) h = h.tanh();
-  });
-  return h;
-}
-
 /** The task-batched policy on one round: its means, log σ and log-likelihoods of the round's actions (recorded). */
 export interface RoundEval {
   /** [K, M, actDim] */
@@ -95,7 +54,7 @@ export interface RoundEval {
 /** Evaluates the per-task parameters p on round d (one forward pass, shared by every term that needs it). */
 export function evalRound(p: TaskParams, d: Pick<StepBatch, 'obsAug' | 'actions'>): RoundEval {
   const K = taskCount(p);
-  const mean = taskMeanAug(p, d.obsAug);
+  const mean = gaussianMLPMean(p.layers, d.obsAug, true); // [o, 1]·[W_1; b_1]: the first bias folded into the matmul
   const logStd = p.logStd.reshape([K, 1, p.logStd.shape[1]!]);
   return { mean, logStd, logp: DiagGaussian.logLik(d.actions, mean, logStd) };
 }
@@ -290,11 +249,6 @@ export function adapt(theta: GaussianMLPParams, batch: MetaBatch, opts: InnerSte
     evals.push(e);
   }
   return { params, evals };
-}
-
-/** [θ^0, …, θ^S] (see adapt). */
-export function adaptedParams(theta: GaussianMLPParams, batch: MetaBatch, opts: InnerStepOptions): TaskParams[] {
-  return adapt(theta, batch, opts).params;
 }
 
 /** The mean over tasks of D̄_KL(π_old,τ ‖ π_θτ) on a round (step averages), a scalar, from the round's evaluation. */

@@ -16,7 +16,7 @@ import * as gpujs from 'gpu.js';
 import type { GPU as GpuClass, IKernelRunShortcut, IGPUKernelSettings, Input as InputClass } from 'gpu.js';
 import type { GpuInfo, GpuMode } from '../backend.js';
 import { envSetting } from '../../settings.js';
-import { loadGl, glDriverDescription, nodeProcess, webgpuDescription } from './probe.js';
+import { browserGlRenderer, loadGl, glDriverDescription, nodeProcess, webgpuDescription } from './probe.js';
 import { glMatmulSource, packASource, packBSource, scalarMatmulSource } from './sources.js';
 
 export type { GpuInfo, GpuMode };
@@ -104,7 +104,10 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
     software = driver.software;
     parts.push(`headlessgl: gl loaded, DISPLAY=${envSetting('DISPLAY') ?? '(unset)'}, renderer ${renderer}`);
   } else if (isGpu) {
-    parts.push(`${mode}: WebGL context available`);
+    const gl = browserGlRenderer(mode === 'webgl' ? 'webgl' : 'webgl2');
+    renderer = gl?.renderer ?? null;
+    software = gl?.software ?? false;
+    parts.push(`${mode}: WebGL context available${gl ? `, renderer ${gl.renderer}${gl.software ? ' (a software rasterizer on the CPU)' : ''}` : ''}`);
   } else {
     const what = mode === 'webasm' ? ` (WebAssembly${wasmSimd(g) ? ' SIMD' : ', no SIMD'}, single thread)` : ' (gpu.js-generated JavaScript)';
     parts.push(`${mode}${what}`);

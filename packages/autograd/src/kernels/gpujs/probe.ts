@@ -78,6 +78,31 @@ export function glDriverDescription(): { renderer: string; software: boolean } {
   return { renderer: 'unknown (ANGLE does not expose the underlying driver)', software: false };
 }
 
+/** Renderer strings of software rasterizers: Chromium's SwiftShader, Mesa's llvmpipe and softpipe, Microsoft's WARP. */
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render driver|microsoft basic/i;
+
+/**
+ * The renderer behind a browser's WebGL or WebGL2 context (WEBGL_debug_renderer_info's unmasked renderer
+ * when the browser exposes it), and whether it is a software rasterizer such as SwiftShader. Null outside
+ * a browser or when no such context can be created.
+ */
+export function browserGlRenderer(mode: 'webgl' | 'webgl2'): { renderer: string; software: boolean } | null {
+  type GL = { getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown; RENDERER: number };
+  type Canvas = { getContext(kind: string): GL | null };
+  const g = globalThis as { document?: { createElement(tag: 'canvas'): Canvas }; OffscreenCanvas?: new (w: number, h: number) => Canvas };
+  let canvas: Canvas | undefined;
+  try {
+    canvas = g.OffscreenCanvas ? new g.OffscreenCanvas(1, 1) : g.document?.createElement('canvas');
+  } catch {
+    canvas = undefined;
+  }
+  const gl = canvas?.getContext(mode === 'webgl2' ? 'webgl2' : 'webgl');
+  if (!gl) return null;
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? 'unknown');
+  return { renderer, software: SOFTWARE_RENDERER.test(renderer) };
+}
+
 /** What {@link probeWebgpu} found: whether the `webgpu` package (Dawn) loaded and which adapter answered. */
 export interface WebgpuProbe {
   /** The `webgpu` package loaded and created a navigator.gpu. */
@@ -94,8 +119,8 @@ const ASYNC_NOTE = "gpu.js webgpu kernels are asynchronous (run() returns a Prom
 
 /**
  * Asks WebGPU for an adapter, once: through the global navigator.gpu if there is one, else through the
- * optional `webgpu` package (Dawn for Node, `create([])`). Never throws; the result also feeds
- * {@link webgpuDescription} and so every later gpu.js report. Dawn may print its own warnings to stderr
+ * optional `webgpu` package (Dawn for Node, `create([])`). Never throws; the result also feeds the
+ * WebGPU line of every later gpu.js report ({@link gpujsInfo}). Dawn may print its own warnings to stderr
  * (for instance when Vulkan has no usable device).
  */
 export async function probeWebgpu(timeoutMs = 10_000): Promise<WebgpuProbe> {
@@ -106,7 +131,9 @@ export async function probeWebgpu(timeoutMs = 10_000): Promise<WebgpuProbe> {
   let source = 'navigator.gpu';
   if (!gpu) {
     try {
-      const mod = (await import('webgpu' as string)) as { create(flags: string[]): Gpu; globals: object };
+      // a specifier in a variable: bundlers leave this Node-only optional package out of browser builds
+      const specifier = 'webgpu';
+      const mod = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as { create(flags: string[]): Gpu; globals: object };
       Object.assign(globalThis, mod.globals);
       gpu = mod.create([]);
       source = 'the webgpu package (Dawn)';

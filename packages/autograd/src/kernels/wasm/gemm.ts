@@ -416,7 +416,10 @@ export interface GemmExports {
   compact(c: number, rows: number, dstPitch: number, srcPitch: number): void;
 }
 
-/** The module binary: imports `env.memory`, exports the functions of {@link GemmExports}. */
+/**
+ * The module binary: imports `env.memory` and exports `packA_<t>` / `packB_<t>` (panel packing), `gebp_<t>`
+ * (the macro-kernel) for t = f32 | f64, and `compact` (squeezes the tile-padded C to m×n), all on byte addresses.
+ */
 export function buildGemmModule(cfg: GemmModuleConfig = DEFAULT_GEMM_CONFIG): Uint8Array {
   const mod = new ModuleBuilder().importMemory({ module: 'env', field: 'memory', minPages: 1 });
   for (const t of ['f32', 'f64'] as const) {

@@ -24,11 +24,19 @@ export { DEFAULT_GEMM_CONFIG, buildGemmModule, type GemmModuleConfig, type TileC
 export { matmulJs, type FloatArray } from './jsloops.js';
 
 /**
- * Below this many multiply-adds (m·k·n) the plain-JS loop is used: the wasm path's fixed cost
- * (~0.2 µs: a few calls, copies, packing) outweighs its speed. Measured crossover, steady state:
- * 4×4×4 JS 1.5× faster, 5×5×5 even, 6×6×6 wasm 1.2× faster, 8×8×8 wasm 2.6× (f64) / 3.4× (f32).
+ * Below this many multiply-adds per output row (k·n) the plain-JS loop is used: the wasm path's fixed
+ * cost (~0.2 µs: a few calls, copies, packing) outweighs its speed on tiny products (measured crossover,
+ * steady state: 4×4×4 JS 1.5× faster, 5×5×5 even, 6×6×6 wasm 1.2× faster, 8×8×8 wasm 2.6× (f64) / 3.4×
+ * (f32)). The choice depends on k·n only, never on the number of rows m, and both kernels sum each
+ * output over k in an order that does not depend on m, so a row's result is the same bits whatever
+ * batch it is computed in (the samplers rely on this: a worker's share of a batch acts as the whole).
  */
-export const JS_THRESHOLD: { readonly f64: number; readonly f32: number } = { f64: 192, f32: 192 };
+export const JS_THRESHOLD: {
+  /** The float64 crossover, in multiply-adds per row (k·n). */
+  readonly f64: number;
+  /** The float32 crossover, in multiply-adds per row (k·n). */
+  readonly f32: number;
+} = { f64: 64, f32: 64 };
 
 let simd: boolean | undefined;
 let gemm: WasmGemm | null | undefined;
@@ -77,7 +85,7 @@ function matmul(t: 'f32' | 'f64', kernel: string, a: FloatArray, b: FloatArray, 
     out.fill(0, 0, m * n);
     return;
   }
-  if (m * k * n >= JS_THRESHOLD[t]) {
+  if (k * n >= JS_THRESHOLD[t]) {
     const g = instance();
     if (g && g.run(t, a, b, out, m, k, n, transA, transB)) return;
   }

@@ -3,7 +3,7 @@
  * `lib: ES2022` and @types/node 20, neither of which declares the `WebAssembly` namespace.
  */
 
-/** A linear memory (`WebAssembly.Memory`). */
+/** A linear memory (`WebAssembly.Memory`). @inline */
 export interface WasmMemory {
   /** The current backing buffer; replaced (the old one detached) by every grow. */
   readonly buffer: ArrayBuffer;
