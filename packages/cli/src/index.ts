@@ -3,6 +3,8 @@
  * `runCli` (the CLI in-process, with injectable output streams), the run directory's readers and
  * writers (trainInDir, readRun, readRunConfig, readCheckpoint, ...), and the reports (learning curves,
  * final returns, returns at budgets, markdown reports, charts as SVG and PNG).
+ *
+ * @module
  */
 export { runCli } from './program.js';
 export type { CliIO, OutStream } from './io.js';

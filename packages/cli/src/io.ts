@@ -8,14 +8,19 @@ import { join } from 'node:path';
 
 /** A text sink with the bits of a Node stream the CLI uses (isTTY switches the progress bar on). */
 export interface OutStream {
+  /** Writes text (the return value is ignored). */
   write(chunk: string): unknown;
+  /** True for a terminal: progress is drawn as a bar. */
   isTTY?: boolean;
+  /** The terminal's width in characters, when known. */
   columns?: number;
 }
 
 /** The CLI's outputs: results go to stdout, progress and errors to stderr. */
 export interface CliIO {
+  /** Results (tables, JSON, file paths). */
   stdout: OutStream;
+  /** Progress, warnings and errors. */
   stderr: OutStream;
 }
 
@@ -98,7 +103,7 @@ export function formatDuration(seconds: number): string {
   return m < 60 ? `${m}m ${String(s).padStart(2, '0')}s` : `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** A return for display: 3 significant decimals, '—' when missing. */
+/** A return for display: `digits` decimals (default 2), '—' when missing or not finite. */
 export function fmt(x: number | undefined, digits = 2): string {
   return x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
 }

@@ -22,7 +22,18 @@ import {
 } from '@metagrad/rl';
 
 /** The files of a run directory. */
-export const RUN_FILES = { config: 'config.json', log: 'log.jsonl', csv: 'log.csv', checkpoint: 'checkpoint.json', eval: 'eval.json' } as const;
+export const RUN_FILES = {
+  /** The resolved TrainConfig with its `meta` (RunMeta). */
+  config: 'config.json',
+  /** One IterationRecord per line. */
+  log: 'log.jsonl',
+  /** The same records as a table. */
+  csv: 'log.csv',
+  /** The trainer's Checkpoint after the last logged iteration. */
+  checkpoint: 'checkpoint.json',
+  /** What `metagrad eval` wrote. */
+  eval: 'eval.json',
+} as const;
 
 /** What config.json records about the code and machine that ran (its `meta` key). */
 export interface RunMeta {
@@ -203,6 +214,7 @@ export function configDiff(saved: Record<string, unknown>, wanted: TrainConfig):
 
 /** The fields of one logged iteration that the reports use. */
 export interface LoggedIteration {
+  /** 0-based iteration index. */
   iteration: number;
   /** Environment steps sampled so far (cumulative). */
   envSteps: number;
@@ -216,18 +228,25 @@ export interface LoggedIteration {
 
 /** One run directory, read back. */
 export interface RunLog {
+  /** The run directory. */
   dir: string;
+  /** The run's algorithm (config.json). */
   algo: string;
+  /** The run's env. */
   env: string;
+  /** The run's seed (0 when config.json lacks it). */
   seed: number;
   /** The configured number of iterations (records.length < iterations for a stopped run). */
   iterations: number;
+  /** config.json without its `meta` (not validated). */
   config: Record<string, unknown>;
+  /** The logged iterations, in order. */
   records: LoggedIteration[];
 }
 
 /** An error in the input files (missing run, malformed log), with a one-line message. */
 export class RunReadError extends Error {
+  /** 'RunReadError'. */
   override readonly name = 'RunReadError';
 }
 

@@ -66,6 +66,7 @@ export interface ProcessedSamples
   extends Pick<SampleBatch, 'nTasks' | 'rolloutsPerTask' | 'nTraj' | 'horizon' | 'obsDim' | 'actDim' | 'obs' | 'actions' | 'lengths'> {
   /** [nTraj, H] 1 on valid steps. */
   readonly mask: Float64Array;
+  /** [nTraj, H] rewards r_t, 0 on padding. */
   readonly rewards: Float64Array;
   /** Discounted reward-to-go. */
   readonly returns: Float64Array;
@@ -83,6 +84,7 @@ export interface ProcessedSamples
   readonly taskReturns: Float64Array;
   /** Average undiscounted return over all trajectories. */
   readonly averageReturn: number;
+  /** Environment steps sampled (the sampler's count). */
   readonly envSteps: number;
 }
 

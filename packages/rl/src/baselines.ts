@@ -11,9 +11,13 @@ import { matmul, noGrad, tensor } from '@metagrad/autograd';
 
 /** The padded trajectories a baseline reads: obs [nTraj, H, obsDim] and the valid lengths. */
 export interface PathsView {
+  /** [nTraj, H, obsDim] observations, row-major. */
   readonly obs: Float64Array;
+  /** Observation dimension. */
   readonly obsDim: number;
+  /** Padded trajectory length H. */
   readonly horizon: number;
+  /** [nTraj] valid steps of each trajectory. */
   readonly lengths: Int32Array;
 }
 
@@ -25,7 +29,9 @@ const MATMUL_FEATURES = 64;
 
 /** A linear baseline b(s_t, t) = x_tᵀ c (see the module comment). */
 export class LinearBaseline {
+  /** Which features x_t. */
   readonly features: BaselineFeatures;
+  /** The initial ridge coefficient reg (raised ×10 while the solve fails). */
   readonly regCoeff: number;
   /** The fitted coefficients (null before `fit`: predictions are 0, as the reference's). */
   coeffs: Float64Array | null = null;

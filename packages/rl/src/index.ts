@@ -4,6 +4,8 @@
  * advantages, the six meta-algorithms and the trainer core (no file, chart or CLI code: the `metagrad`
  * package builds the command line on top). The browser-safe parts are also at
  * `@metagrad/rl/estimators` and `@metagrad/rl/tabular`.
+ *
+ * @module index
  */
 export * from './estimators/index.js';
 export * from './tabular/index.js';

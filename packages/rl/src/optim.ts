@@ -53,8 +53,11 @@ export interface AdamOptions {
 
 /** Adam's state, JSON-safe (plain numbers; float64 values survive JSON exactly). */
 export interface AdamState {
+  /** Steps taken. */
   t: number;
+  /** First moment estimate m, one entry per parameter. */
   m: number[];
+  /** Second moment estimate v, one entry per parameter. */
   v: number[];
 }
 
@@ -63,10 +66,15 @@ export interface AdamState {
  *   m ← β1 m + (1−β1) g,  v ← β2 v + (1−β2) g²,  α_t = α √(1−β2ᵗ)/(1−β1ᵗ),  θ ← θ − α_t m / (√v + ε̂).
  */
 export class Adam {
+  /** Number of parameters. */
   readonly n: number;
+  /** Step size α. */
   readonly lr: number;
+  /** β1. */
   readonly beta1: number;
+  /** β2. */
   readonly beta2: number;
+  /** ε̂. */
   readonly eps: number;
   private t = 0;
   private readonly m: Float64Array;

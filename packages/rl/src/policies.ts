@@ -35,9 +35,18 @@ export interface Policy<P extends Params> {
 }
 
 /** Parameters of GaussianMLPPolicy: dense layers (W [in, out], b [out]) and the state-independent log σ [actDim]. */
-export type GaussianMLPParams = { layers: { W: Tensor; b: Tensor }[]; logStd: Tensor };
+export type GaussianMLPParams = {
+  /** Layers 1 … L, input to output. */
+  layers: {
+    /** [in, out] weights W_i ([K, in, out] in task-batched TaskParams). */
+    W: Tensor;
+    /** [out] biases b_i ([K, out] in TaskParams). */
+    b: Tensor;
+  }[];
+  /** [actDim] log σ, state-independent ([K, actDim] in TaskParams). */
+  logStd: Tensor;
+};
 
-/** Options of GaussianMLPPolicy. */
 /**
  * The leaves that training moves: all of them, or all but log σ when σ is fixed. log σ is the last leaf
  * in flatten order, so these leaves are a prefix of the flat θ and a gradient over them fills θ's head.
@@ -47,8 +56,11 @@ export function trainableLeaves(p: GaussianMLPParams, learnStd = true): Tensor[]
   return learnStd ? all : all.filter((t) => t !== p.logStd);
 }
 
+/** Options of GaussianMLPPolicy. */
 export interface GaussianMLPOptions {
+  /** Observation dimension (a positive integer). */
   obsDim: number;
+  /** Action dimension (a positive integer). */
   actDim: number;
   /** Hidden layer widths (tanh). Default [64, 64] (the ProMP reference). */
   hidden?: number[];
@@ -69,15 +81,21 @@ function checkPositiveInt(fn: string, name: string, v: unknown): void {
 
 /**
  * Gaussian policy with a tanh-MLP mean and a state-independent diagonal standard deviation:
- * π_θ(a|o) = N(a; μ_θ(o), diag exp(2 logStd)), μ_θ(o) = W_L·tanh(…tanh(o W_1 + b_1)…) + b_L.
+ * π_θ(a|o) = N(a; μ_θ(o), diag exp(2 logStd)), μ_θ(o) = tanh(…tanh(o W_1 + b_1)…) W_L + b_L.
+ * The constructor throws on non-positive or non-integer dimensions, a non-finite initLogStd or an unknown dtype.
  */
 export class GaussianMLPPolicy implements Policy<GaussianMLPParams> {
+  /** Observation dimension. */
   readonly obsDim: number;
+  /** Action dimension. */
   readonly actDim: number;
+  /** Hidden layer widths (tanh). */
   readonly hidden: readonly number[];
+  /** Initial log σ of every action dimension. */
   readonly initLogStd: number;
   /** See GaussianMLPOptions.learnStd. */
   readonly learnStd: boolean;
+  /** Parameter dtype. */
   readonly dtype: 'float64' | 'float32';
   /** Layer widths [obsDim, ...hidden, actDim]. */
   readonly sizes: readonly number[];
@@ -224,8 +242,11 @@ export interface TabularSoftmaxOptions {
 
 /** Softmax policy over a finite MDP: params θ [S, A], π(a|s) = softmax(θ[s])_a, the same at every step. */
 export class TabularSoftmaxPolicy implements Policy<Tensor> {
+  /** Number of states. */
   readonly S: number;
+  /** Number of actions. */
   readonly A: number;
+  /** Std of init's θ ~ N(0, initScale²) (0: θ = 0). */
   readonly initScale: number;
 
   constructor(S: number, A: number, opts: TabularSoftmaxOptions = {}) {

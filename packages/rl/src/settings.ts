@@ -53,10 +53,17 @@ export type SettingsOf<Table> = { -readonly [K in keyof Table]: Table[K] extends
 /** A value for an error message: strings quoted, arrays as JSON. */
 export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? JSON.stringify(v) : String(v));
 
+/**
+ * The options every setting constructor takes.
+ *
+ * @inline
+ */
 interface Common<T> {
+  /** The default; absent for a required setting. */
   default?: T;
+  /** One line for --help and the JSON Schema's description. */
   help: string;
-  /** The flag name, or false for config-file-only (default: the kebab-case of the key, set by the table's user). */
+  /** The flag name without dashes; absent or false: no flag (a config-file-only setting). */
   flag?: string | false;
 }
 

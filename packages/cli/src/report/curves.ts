@@ -35,19 +35,29 @@ export type Band = 'minmax' | 'std';
 
 /** One point of a curve: an (env, algo, phase) at one iteration, aggregated over seeds. */
 export interface CurvePoint {
+  /** The env. */
   env: string;
+  /** The algorithm. */
   algo: string;
+  /** Before adaptation (inner step 0) or after the last inner step. */
   phase: 'pre-update' | 'post-update';
+  /** 0-based iteration index. */
   iteration: number;
   /** Mean over seeds of the cumulative env steps at this iteration. */
   steps: number;
+  /** Mean over seeds of the (smoothed) average return. */
   mean: number;
+  /** Sample standard deviation over seeds (0 for one seed). */
   std: number;
+  /** Smallest return over seeds. */
   min: number;
+  /** Largest return over seeds. */
   max: number;
-  /** The band drawn: min/max or mean ∓ std. */
+  /** The band's lower edge: min, or mean − std. */
   lo: number;
+  /** The band's upper edge: max, or mean + std. */
   hi: number;
+  /** Number of seeds that reached this iteration. */
   seeds: number;
 }
 
@@ -106,7 +116,12 @@ export const ALGO_COLORS: Readonly<Record<string, string>> = {
 const EXTRA_COLORS = ['#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 /** The color scale for a list of algorithms (known ones keep their color). */
-export function algoColorScale(algos: readonly string[]): { domain: string[]; range: string[] } {
+export function algoColorScale(algos: readonly string[]): {
+  /** The algorithms, in the given order. */
+  domain: string[];
+  /** Their colors (CSS hex): ALGO_COLORS, or a spare color for an unknown one. */
+  range: string[];
+} {
   let extra = 0;
   return { domain: [...algos], range: algos.map((a) => ALGO_COLORS[a] ?? EXTRA_COLORS[extra++ % EXTRA_COLORS.length]!) };
 }
@@ -160,7 +175,14 @@ export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?:
 /** Writes `<base>.svg` and `<base>.png` of the learning curves of `runs`; returns the paths and the points. */
 export async function writeLearningCurves(
   runs: readonly RunLog[], base: string, opts: { band?: Band; smoothWindow?: number; title?: string } = {},
-): Promise<{ svg: string; png: string; points: CurvePoint[] }> {
+): Promise<{
+  /** Path of the SVG. */
+  svg: string;
+  /** Path of the PNG. */
+  png: string;
+  /** The curves' points, as drawn. */
+  points: CurvePoint[];
+}> {
   const points = learningCurves(runs, opts);
   if (!points.length) throw new RunReadError(`no logged iterations in ${runs.map((r) => r.dir).join(', ')}`);
   const files = await writeChart(base, learningCurveSpec(points, opts));
@@ -169,19 +191,46 @@ export async function writeLearningCurves(
 
 /** Final returns of one (env, algo) group: the mean over each run's last `lastK` iterations, then mean ± std over seeds. */
 export interface FinalReturns {
+  /** The env. */
   env: string;
+  /** The algorithm. */
   algo: string;
+  /** Number of runs (seeds) in the group. */
   seeds: number;
+  /** Logged iterations per run, mean over seeds (rounded). */
   iterations: number;
+  /** Cumulative env steps at each run's last iteration, mean over seeds. */
   envSteps: number;
-  pre: { mean: number; std: number };
-  post: { mean: number; std: number } | null;
+  /** Pre-update return (inner step 0), mean ± std over seeds. */
+  pre: {
+    /** Mean over seeds. */
+    mean: number;
+    /** Sample standard deviation over seeds (0 for one seed). */
+    std: number;
+  };
+  /** Post-update return (the last inner step), mean ± std over seeds; null without inner steps. */
+  post: {
+    /** Mean over seeds. */
+    mean: number;
+    /** Sample standard deviation over seeds (0 for one seed). */
+    std: number;
+  } | null;
   /** Each inner step's return (0 … K), mean over seeds. */
   perStep: number[];
   /** The policy's σ at the last iteration, over seeds (null when the logs lack it). */
-  policyStd: { mean: number; std: number } | null;
+  policyStd: {
+    /** Mean over seeds. */
+    mean: number;
+    /** Sample standard deviation over seeds (0 for one seed). */
+    std: number;
+  } | null;
   /** Training time of a run in seconds (the sum of its iterations' times), over seeds (null when the logs lack it). */
-  seconds: { mean: number; std: number } | null;
+  seconds: {
+    /** Mean over seeds (seconds). */
+    mean: number;
+    /** Sample standard deviation over seeds (seconds; 0 for one seed). */
+    std: number;
+  } | null;
 }
 
 /** Final pre/post-update returns per (env, algo), averaging each run's last `lastK` iterations (default 1). */
@@ -215,6 +264,7 @@ export function finalReturns(runs: readonly RunLog[], lastK = 1): FinalReturns[]
 export interface BudgetReturns {
   /** Share of each run's logged iterations kept (0 < fraction ≤ 1). */
   fraction: number;
+  /** finalReturns of the runs cut at that fraction. */
   finals: FinalReturns[];
 }
 

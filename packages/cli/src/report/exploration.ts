@@ -7,9 +7,15 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { writeChart } from './plot.js';
 
-/** One trajectory as 2-D positions (the observation of each step, then the final one). */
+/**
+ * One trajectory as 2-D positions (the observation of each step, then the final one).
+ *
+ * @inline
+ */
 export interface ExplorePath {
+  /** Sampled by the pre-update policy π_θ, or by the adapted π_θ′. */
   phase: 'pre-update' | 'post-update';
+  /** The positions (x, y), in order. */
   points: ReadonlyArray<readonly [number, number]>;
 }
 
@@ -19,9 +25,11 @@ export interface ExplorePanel {
   algo: string;
   /** The task's goal corner. */
   goal: readonly [number, number];
-  /** Average return before and after adaptation on this task (shown in the panel title when given). */
+  /** Average return before adaptation on this task (shown in the panel title with postReturn). */
   preReturn?: number;
+  /** Average return after adaptation on this task (shown with preReturn). */
   postReturn?: number;
+  /** The trajectories to draw, pre- and post-update. */
   paths: ExplorePath[];
 }
 
@@ -99,6 +107,11 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?:
 }
 
 /** Writes `<base>.svg` and `<base>.png` of the exploration figure. */
-export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string } = {}): Promise<{ svg: string; png: string }> {
+export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string } = {}): Promise<{
+  /** Path of the SVG. */
+  svg: string;
+  /** Path of the PNG. */
+  png: string;
+}> {
   return writeChart(base, explorationSpec(panels, opts));
 }

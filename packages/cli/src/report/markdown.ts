@@ -5,8 +5,13 @@
 import { relative, dirname } from 'node:path';
 import type { BudgetReturns, FinalReturns } from './curves.js';
 
-/** What goes into a report. */
+/**
+ * What goes into a report.
+ *
+ * @inline
+ */
 export interface ReportInput {
+  /** The report's title (its heading). */
   title: string;
   /** One paragraph under the title. */
   intro?: string;
@@ -14,16 +19,42 @@ export interface ReportInput {
   command: string;
   /** Setup rows: name → value. */
   setup: Record<string, string | number>;
+  /** One row of the final-returns table per (env, algo). */
   finals: FinalReturns[];
   /** Each run's last `lastK` iterations are averaged for the table. */
   lastK: number;
   /** Post-update returns part-way through training (the same averaging), one column per budget. */
   budgets?: BudgetReturns[];
   /** Figures (absolute or cwd-relative paths), shown in order. */
-  figures: { caption: string; png: string; svg?: string }[];
+  figures: {
+    /** The figure's caption (also its alt text). */
+    caption: string;
+    /** Path of the PNG shown. */
+    png: string;
+    /** Path of an SVG version, linked under the figure. */
+    svg?: string;
+  }[];
   /** Optional evaluation table (fresh tasks after training): algo → returns per inner step. */
-  evaluation?: { algo: string; tasks: number; seed: number; returns: number[] }[];
-  runs: { algo: string; seed: number; dir: string }[];
+  evaluation?: {
+    /** The algorithm. */
+    algo: string;
+    /** Number of fresh tasks. */
+    tasks: number;
+    /** The evaluation seed. */
+    seed: number;
+    /** Average return at inner step 0 (pre-update) … K (post-update). */
+    returns: number[];
+  }[];
+  /** The runs behind the report, listed with their directories. */
+  runs: {
+    /** The run's algorithm. */
+    algo: string;
+    /** The run's seed. */
+    seed: number;
+    /** The run directory. */
+    dir: string;
+  }[];
+  /** Wall-clock time of the command (seconds). */
   wallSeconds: number;
   /** How many of the runs were finished before this command and kept (not trained again). */
   keptRuns?: number;

@@ -59,7 +59,12 @@ export function svgToPng(svg: string): Buffer {
 }
 
 /** Writes `<base>.svg` and `<base>.png` for the spec and returns both paths. */
-export async function writeChart(base: string, spec: TopLevelSpec): Promise<{ svg: string; png: string }> {
+export async function writeChart(base: string, spec: TopLevelSpec): Promise<{
+  /** `<base>.svg`. */
+  svg: string;
+  /** `<base>.png`. */
+  png: string;
+}> {
   mkdirSync(dirname(base), { recursive: true });
   const svg = await renderSvg(spec);
   writeFileSync(`${base}.svg`, svg);

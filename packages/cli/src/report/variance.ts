@@ -12,12 +12,40 @@ import { writeChart } from './plot.js';
 
 /** The settings of `metagrad variance` (the flags, checked). */
 export interface VarianceConfig {
-  out: string; seed: number; repeats: number; alpha: number; horizon: number; states: number; actions: number;
-  batchSizes: number[]; nPost: number;
+  /** Output directory (created if needed). */
+  out: string;
+  /** Seeds the random MDP, θ and the estimates' sampling. */
+  seed: number;
+  /** Independent meta-gradient estimates per point (≥ 2). */
+  repeats: number;
+  /** Inner step size α (> 0). */
+  alpha: number;
+  /** Horizon H of the random MDP. */
+  horizon: number;
+  /** Number of states S. */
+  states: number;
+  /** Number of actions A. */
+  actions: number;
+  /** The pre-update batch sizes (trajectories per estimate), one point each. */
+  batchSizes: number[];
+  /** Post-update trajectories per estimate. */
+  nPost: number;
 }
 
 /** Runs the experiment and writes its JSON and chart; returns the results and the DiCE/LVC ratios. */
-export async function runGradientVariance(cfg: VarianceConfig, log: (s: string) => void): Promise<{ results: VarianceResult[]; ratios: { nPre: number; ratio: number }[]; files: string[] }> {
+export async function runGradientVariance(cfg: VarianceConfig, log: (s: string) => void): Promise<{
+  /** One result per (batch size, estimator). */
+  results: VarianceResult[];
+  /** Per pre-update batch size, relStd(DiCE) / relStd(LVC). */
+  ratios: {
+    /** Pre-update trajectories per estimate. */
+    nPre: number;
+    /** relStd(DiCE) / relStd(LVC). */
+    ratio: number;
+  }[];
+  /** The files written: variance.json, variance.svg, variance.png. */
+  files: string[];
+}> {
   for (const [k, v] of Object.entries({ repeats: cfg.repeats, horizon: cfg.horizon, states: cfg.states, actions: cfg.actions, nPost: cfg.nPost }))
     if (!Number.isInteger(v) || v < 1) throw new Error(`gradient variance: --${k} must be a positive integer, got ${v}`);
   if (cfg.repeats < 2) throw new Error('gradient variance: --repeats must be at least 2');

@@ -13,7 +13,9 @@ import { type Tensor, concat } from '@metagrad/autograd';
 
 /** One dense layer: W [in, out] and b [out], or with a leading task axis W [K, in, out], b [K, out]. */
 export interface DenseLayer {
+  /** Weights: [in, out], or [K, in, out] task-batched. */
   W: Tensor;
+  /** Biases: [out], or [K, out] task-batched. */
   b: Tensor;
 }
 
@@ -22,7 +24,16 @@ export interface GaussianMLPLayout {
   /** Layer widths [obsDim, ...hidden, actDim]. */
   sizes: number[];
   /** W_1, b_1, …, W_L, b_L, logStd, in flat order, each with its shape and offset. */
-  blocks: { name: string; shape: number[]; offset: number; size: number }[];
+  blocks: {
+    /** 'W1', 'b1', …, 'WL', 'bL', 'logStd'. */
+    name: string;
+    /** The block's tensor shape ([in, out], [out] or [actDim]). */
+    shape: number[];
+    /** Index of its first entry in the flat vector. */
+    offset: number;
+    /** Number of entries (the product of `shape`). */
+    size: number;
+  }[];
   /** Total number of parameters: Σ (in + 1)·out over layers, plus actDim. */
   numParams: number;
 }

@@ -15,26 +15,37 @@ import { gaussianMLPLayout, gaussianMLPMean, gaussianMLPParamCount } from '../po
  * GaussianMLPPolicy.flatten order: W_1 [in, out] row-major, b_1, …, W_L, b_L, logStd [actDim].
  */
 export interface GaussianMLPSpec {
+  /** The descriptor's tag. */
   readonly kind: 'gaussian-mlp';
+  /** Observation dimension (must match the env's). */
   readonly obsDim: number;
+  /** Action dimension (must match the env's). */
   readonly actDim: number;
   /** Hidden widths, e.g. [64, 64]. */
   readonly hidden: readonly number[];
+  /** The flat parameters θ (gaussianMLPParamCount(obsDim, actDim, hidden) finite numbers). */
   readonly params: Float64Array;
 }
 
 /** π(a|s) = softmax(θ[s])_a for a discrete state index s; theta [S·A] row-major. */
 export interface TabularSoftmaxSpec {
+  /** The descriptor's tag. */
   readonly kind: 'tabular-softmax';
+  /** Number of states. */
   readonly S: number;
+  /** Number of actions. */
   readonly A: number;
+  /** [S·A] logits θ[s, a], row-major. */
   readonly theta: Float64Array;
 }
 
-/** Actions uniform in [low, high] per coordinate (random-action baselines and benchmarks). */
+/** Actions uniform in [low, high) per coordinate (random-action baselines and benchmarks). */
 export interface UniformSpec {
+  /** The descriptor's tag. */
   readonly kind: 'uniform';
+  /** [actDim] lower bounds. */
   readonly low: Float64Array;
+  /** [actDim] upper bounds. */
   readonly high: Float64Array;
 }
 

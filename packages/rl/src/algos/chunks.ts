@@ -53,9 +53,13 @@ export function sliceStep(d: StepBatch, t0: number, t1: number): StepBatch {
 
 /** A chunk of a meta-batch: its rounds restricted to tasks [start, end), and its weight (end − start)/K. */
 export interface Chunk {
+  /** The meta-batch's rounds restricted to the chunk's tasks. */
   readonly batch: MetaBatch;
+  /** (end − start)/K. */
   readonly weight: number;
+  /** First task of the chunk. */
   readonly start: number;
+  /** One past its last task. */
   readonly end: number;
 }
 
@@ -91,7 +95,12 @@ export function metaBatchChunks(batch: MetaBatch, budget = DEFAULT_CHUNK_ELEMENT
  */
 export function chunkedValueAndGrad(
   policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], loss: (p: GaussianMLPParams, chunk: MetaBatch) => Tensor,
-): { value: number; grad: Float64Array } {
+): {
+  /** loss(θ). */
+  value: number;
+  /** ∇loss(θ), flat (0 on log σ when σ is fixed). */
+  grad: Float64Array;
+} {
   const p = policy.unflatten(theta);
   const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: a fixed log σ keeps a zero gradient
   const grad = new Float64Array(theta.length);

@@ -85,12 +85,15 @@ export function perTask(x: Tensor, w: Tensor): Tensor {
 
 /** One sampling round of the K tasks as tensors; everything but the policy's log-likelihoods is a constant. */
 export interface StepBatch {
+  /** Number of tasks K. */
   readonly K: number;
+  /** Trajectories per task R. */
   readonly rollouts: number;
+  /** Steps per trajectory H (padded). */
   readonly horizon: number;
   /** [K, M, obsDim], M = rollouts·horizon */
   readonly obs: Tensor;
-  /** [K, M, obsDim + 1]: the observations with a column of ones (the first layer's bias). */
+  /** [K, M, obsDim + 1] the observations with a column of ones (the first layer's bias). */
   readonly obsAug: Tensor;
   /** [K, M, actDim] */
   readonly actions: Tensor;
@@ -102,8 +105,9 @@ export interface StepBatch {
   readonly logpOld: Tensor;
   /** The per-task parameters that sampled the round (constants). */
   readonly oldParams: TaskParams;
-  /** [K, M, actDim] and [K, 1, actDim]: the sampling policy's means and log σ on the round (constants). */
+  /** [K, M, actDim] the sampling policy's means on the round (a constant). */
   readonly meanOld: Tensor;
+  /** [K, 1, actDim] the sampling policy's log σ (a constant). */
   readonly logStdOld: Tensor;
   /** [K, rollouts, horizon] validity mask (DiCE's cumulative log-likelihoods). */
   readonly mask: Tensor;
@@ -117,11 +121,17 @@ export interface StepBatch {
 
 /** The meta-batch of one iteration: rounds 0 (pre-update) … S (after S inner steps). */
 export interface MetaBatch {
+  /** steps[k]: round k, sampled with θ^k (k = 0 pre-update, k = S post-update). */
   readonly steps: readonly StepBatch[];
 }
 
 /** The round's observations with a ones column [K, M, obsDim + 1] and its actions [K, M, actDim], as constants. */
-export function roundInputs(s: ProcessedSamples, dtype: 'float64' | 'float32'): { obsAug: Tensor; actions: Tensor } {
+export function roundInputs(s: ProcessedSamples, dtype: 'float64' | 'float32'): {
+  /** [K, M, obsDim + 1] observations with a ones column. */
+  obsAug: Tensor;
+  /** [K, M, actDim] actions. */
+  actions: Tensor;
+} {
   const K = s.nTasks, M = s.rolloutsPerTask * s.horizon, D = s.obsDim;
   const aug = new Float64Array(K * M * (D + 1));
   for (let i = 0; i < K * M; i++) {
@@ -134,7 +144,19 @@ export function roundInputs(s: ProcessedSamples, dtype: 'float64' | 'float32'): 
 /** The policy's evaluation on a round, in task chunks (see chunks.ts), with each chunk's parameters; recorded when grad mode is on. */
 export function evalRoundChunked(
   p: TaskParams, inputs: { obsAug: Tensor; actions: Tensor }, budget?: number,
-): { chunks: { start: number; end: number; params: TaskParams; eval: RoundEval }[] } {
+): {
+  /** The chunks in task order, covering tasks [0, K). */
+  chunks: {
+    /** First task of the chunk. */
+    start: number;
+    /** One past its last task. */
+    end: number;
+    /** The chunk's parameters, tasks [start, end) of p. */
+    params: TaskParams;
+    /** evalRound(params, the chunk's tasks of the round). */
+    eval: RoundEval;
+  }[];
+} {
   const K = taskCount(p), M = inputs.obsAug.shape[1]!;
   const out: { start: number; end: number; params: TaskParams; eval: RoundEval }[] = [];
   let t0 = 0;
@@ -203,6 +225,7 @@ export function taskInnerObjective(kind: InnerObjective, e: RoundEval, d: StepBa
 export interface InnerStepOptions {
   /** Inner step size α. */
   alpha: number;
+  /** The inner objective J^inner. */
   inner: InnerObjective;
   /** Hold ∇J^inner constant (first-order MAML; tests and ablations only). Default false. */
   firstOrder?: boolean;
@@ -216,7 +239,12 @@ export interface InnerStepOptions {
  * the gradient is a constant (inside noGrad the result is a constant too). Also returns the round's
  * evaluation at θ (for KL terms that reuse the forward pass); pass it as `evaluated` when it is already computed.
  */
-export function taskInnerStep(p: TaskParams, d: StepBatch, opts: InnerStepOptions, evaluated?: RoundEval): { next: TaskParams; eval: RoundEval } {
+export function taskInnerStep(p: TaskParams, d: StepBatch, opts: InnerStepOptions, evaluated?: RoundEval): {
+  /** θ'_τ for every task. */
+  next: TaskParams;
+  /** evalRound(p, d), the forward pass at θ. */
+  eval: RoundEval;
+} {
   const record = isGradEnabled() && !opts.firstOrder;
   const moving = trainableLeaves(p, opts.learnStd);
   const { e, g } = enableGrad(() => {
@@ -262,7 +290,12 @@ export function meanTaskKL(e: RoundEval, d: StepBatch): Tensor {
  */
 export function klDiagnostics(
   policy: GaussianMLPPolicy, theta: Float64Array, batch: MetaBatch, opts: InnerStepOptions, chunkElements?: number,
-): { innerKL: number; outerKL: number } {
+): {
+  /** Mean over the inner rounds k < S of the task-mean KL (0 when S = 0). */
+  innerKL: number;
+  /** The task-mean KL on the last (post-update) round. */
+  outerKL: number;
+} {
   const S = batch.steps.length - 1;
   const v = chunkedValues(policy, theta, metaBatchChunks(batch, chunkElements), (p, b) => {
     const a = adapt(p, b, opts);
@@ -281,10 +314,13 @@ export { flatOf, splitLike } from '../optim.js';
 export interface OuterResult {
   /** The new flat parameters. */
   theta: Float64Array;
-  /** The loss (negated objective) before and after the update, on this batch. */
+  /** The loss (negated objective) before the update, on this batch. */
   lossBefore: number;
+  /** The loss after the update, on the same batch. */
   lossAfter: number;
+  /** Mean over inner steps of the task-mean D̄_KL(π_old^k ‖ π_θ^k) on round k, at the new θ. */
   innerKL: number;
+  /** The task-mean D̄_KL on the post-update round, at the new θ. */
   outerKL: number;
   /** Algorithm-specific diagnostics (e.g. TRPO's backtracks, ProMP's KL coefficients). */
   extra: Record<string, number>;
@@ -292,6 +328,7 @@ export interface OuterResult {
 
 /** A meta-algorithm: the inner objective it adapts with, and its outer update (Algorithm 1, line 10). */
 export interface MetaAlgorithm {
+  /** The algorithm's name. */
   readonly name: AlgoName;
   /** The inner step as the trainer must take it when sampling (the same as inside the meta-objective). */
   readonly innerStep: InnerStepOptions;
@@ -307,6 +344,7 @@ export interface MetaAlgorithm {
 
 /** What every algorithm is built with: its settings (algos/settings.ts) and the policy. */
 export type AlgoSettings = AlgoConfig & {
+  /** The policy π_θ whose flat parameters the algorithm updates. */
   policy: GaussianMLPPolicy;
   /** Element budget of a task chunk's widest tensor (algos/chunks.ts; default 2²¹). */
   chunkElements?: number;

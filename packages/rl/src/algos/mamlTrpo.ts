@@ -34,6 +34,7 @@ export class MamlTrpo implements MetaAlgorithm {
   readonly name: AlgoName;
   readonly innerStep: InnerStepOptions;
   readonly needsDiceRewards: boolean;
+  /** The TRPO step's settings, from trpoStepSize, cgIters, cgDamping, backtrackRatio, maxBacktracks. */
   readonly trpo: TrpoOptions;
   private readonly s: AlgoSettings;
   private readonly formulationII: boolean;

@@ -116,7 +116,12 @@ export class ProMP implements MetaAlgorithm {
     return { theta, lossBefore, lossAfter: after.loss!, innerKL, outerKL: after.outerKL!, extra: { klCoeffInner: klCoeff } };
   }
 
-  state(): { adam: AdamState; klCoeffs: number[] } {
+  state(): {
+    /** The outer Adam optimizer's state. */
+    adam: AdamState;
+    /** η_k per inner step. */
+    klCoeffs: number[];
+  } {
     return { adam: this.adam.state(), klCoeffs: [...this.klCoeffs] };
   }
 

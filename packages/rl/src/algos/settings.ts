@@ -30,29 +30,54 @@ export const innerObjectives: readonly InnerObjective[] = Object.freeze(['likeli
 
 /** The default inner objective of each algorithm (the reference's run scripts). */
 export const defaultInnerObjective = {
-  promp: 'likelihood-ratio', 'maml-trpo': 'log-likelihood', 'e-maml-trpo': 'log-likelihood', 'e-maml-vpg': 'log-likelihood',
-  'lvc-vpg': 'likelihood-ratio', 'dice-vpg': 'dice',
+  /** ProMP: J^LR (Eq. 6), LVC's derivatives at θo. */
+  promp: 'likelihood-ratio',
+  /** MAML-TRPO: the reference's log-likelihood surrogate (maml_run_mujoco.py). */
+  'maml-trpo': 'log-likelihood',
+  /** E-MAML-TRPO: the log-likelihood surrogate (e-maml_run_mujoco.py). */
+  'e-maml-trpo': 'log-likelihood',
+  /** E-MAML-VPG: the log-likelihood surrogate. */
+  'e-maml-vpg': 'log-likelihood',
+  /** LVC-VPG: J^LR, i.e. LVC (Eq. 5) at θo. */
+  'lvc-vpg': 'likelihood-ratio',
+  /** DiCE-VPG: DiCE (Eq. 57). */
+  'dice-vpg': 'dice',
 } as const satisfies Record<AlgoName, InnerObjective>;
 
 /** Every setting of the meta-algorithms (Algorithm 1's inner step, ProMP's outer steps, TRPO's). */
 export const ALGO_SETTINGS = {
+  /** Inner (adaptation) step size α of θ′ = θ + α∇J^inner (Eq. 12); default 0.1. */
   innerLr: number({ default: 0.1, above: 0, help: 'inner (adaptation) step size α, θ′ = θ + α∇J^inner (Eq. 12)', flag: 'inner-lr' }),
+  /** Inner adaptation steps per task (S); default 1. */
   numInnerGradSteps: integer({ default: 1, help: 'inner adaptation steps per task', flag: 'inner-steps' }),
+  /** The inner objective J^inner; default: the algorithm's own ({@link defaultInnerObjective}). */
   innerObjective: oneOf(innerObjectives, {
     help: "the inner objective J^inner: likelihood-ratio (J^LR, Eq. 6 = LVC at θo), log-likelihood (the MAML surrogate) or dice (Eq. 57); default: the algorithm's own",
     flag: 'inner-objective',
   }),
+  /** Hold the inner gradient constant in meta-gradients (first-order ablation); default false. */
   firstOrder: boolean({ default: false, help: 'hold the inner gradient constant in meta-gradients (first-order ablation)', flag: 'first-order' }),
+  /** Outer Adam step size β (ProMP and the VPG algorithms); default 1e-3. */
   metaLr: number({ default: 1e-3, above: 0, help: 'outer Adam step size β (ProMP and the VPG algorithms)', flag: 'meta-lr' }),
+  /** ProMP: outer Adam steps per sampled meta-batch; default 5. */
   numPrompSteps: integer({ default: 5, help: 'ProMP: outer optimization steps per sampled meta-batch', flag: 'promp-steps' }),
+  /** ProMP: clip range ε of J^CLIP (Eq. 7), in (0, 1); default 0.3. */
   clipEps: number({ default: 0.3, above: 0, below: 1, help: 'ProMP: clip range ε of J^CLIP (Eq. 7)', flag: 'clip-eps' }),
+  /** ProMP: initial (or fixed) inner KL penalty η (Eq. 7); default 5e-4. */
   initInnerKLPenalty: number({ default: 5e-4, min: 0, help: 'ProMP: initial (or fixed) inner KL penalty η (Eq. 7)', flag: 'inner-kl-penalty' }),
+  /** ProMP: adapt η toward targetInnerStep after every batch; default false. */
   adaptiveInnerKLPenalty: boolean({ default: false, help: 'ProMP: adapt η toward targetInnerStep after every batch', flag: 'adaptive-inner-kl-penalty' }),
+  /** ProMP: the inner KL the adaptive penalty aims for; default 0.01. */
   targetInnerStep: number({ default: 0.01, above: 0, help: 'ProMP: the inner KL that the adaptive penalty aims for', flag: 'target-inner-step' }),
+  /** TRPO: KL bound δ of the outer step; default 0.01. */
   trpoStepSize: number({ default: 0.01, above: 0, help: 'TRPO: KL bound δ of the outer step', flag: 'trpo-step-size' }),
+  /** TRPO: conjugate-gradient iterations; default 10. */
   cgIters: integer({ default: 10, help: 'TRPO: conjugate-gradient iterations', flag: 'cg-iters' }),
+  /** TRPO: damping λ added to the KL Hessian, (H + λI); default 0. */
   cgDamping: number({ default: 0, min: 0, help: 'TRPO: damping added to the KL Hessian in conjugate gradient', flag: 'cg-damping' }),
+  /** TRPO: step shrink factor of the line search, in (0, 1); default 0.8. */
   backtrackRatio: number({ default: 0.8, above: 0, below: 1, help: 'TRPO: step shrink factor of the line search', flag: 'backtrack-ratio' }),
+  /** TRPO: line-search steps before the update is rejected; default 15. */
   maxBacktracks: integer({ default: 15, help: 'TRPO: line-search steps before the update is rejected', flag: 'max-backtracks' }),
 };
 

@@ -34,10 +34,15 @@ export interface TrpoOptions {
 
 /** What one TRPO step did. */
 export interface TrpoResult {
+  /** The new flat parameters (a copy of θ when the step is rejected). */
   theta: Float64Array;
+  /** Whether a line-search step was accepted. */
   accepted: boolean;
+  /** L(θ) before the step. */
   lossBefore: number;
+  /** L at the returned θ. */
   lossAfter: number;
+  /** D̄_KL(θ) before the step. */
   klBefore: number;
   /** D̄_KL at the returned θ. */
   klAfter: number;
@@ -48,7 +53,12 @@ export interface TrpoResult {
 }
 
 /** The loss and the KL constraint of a TRPO problem on (a task chunk of) a meta-batch, built in one graph; both are means over the tasks. */
-export type TrpoObjective = (p: GaussianMLPParams, batch: MetaBatch) => { loss: Tensor; constraint: Tensor };
+export type TrpoObjective = (p: GaussianMLPParams, batch: MetaBatch) => {
+  /** The loss L to minimize, a scalar. */
+  loss: Tensor;
+  /** The constraint D̄_KL, a scalar. */
+  constraint: Tensor;
+};
 
 /** Solves A x = b by conjugate gradient (Demmel p. 312, as the reference), stopping when rᵀr < 1e-10. */
 export function conjugateGradient(Ax: (v: Float64Array) => Float64Array, b: Float64Array, iters: number, residualTol = 1e-10): Float64Array {
@@ -56,7 +66,12 @@ export function conjugateGradient(Ax: (v: Float64Array) => Float64Array, b: Floa
 }
 
 /** conjugateGradient that also returns A x, accumulated from the products it took (A x = Σ a_i A p_i): no extra product. */
-export function conjugateGradientWithProduct(Ax: (v: Float64Array) => Float64Array, b: Float64Array, iters: number, residualTol = 1e-10): { x: Float64Array; Ax: Float64Array } {
+export function conjugateGradientWithProduct(Ax: (v: Float64Array) => Float64Array, b: Float64Array, iters: number, residualTol = 1e-10): {
+  /** The solution x ≈ A⁻¹ b. */
+  x: Float64Array;
+  /** A x. */
+  Ax: Float64Array;
+} {
   const n = b.length;
   const x = new Float64Array(n), Axk = new Float64Array(n);
   const r = b.slice();
@@ -91,7 +106,14 @@ export function dot(a: Float64Array, b: Float64Array): number {
  * task chunk: the forward pass, ∇L (not recorded) and ∇D̄_KL (recorded, kept and reused by every product).
  */
 export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective, damping: number): {
-  loss: number; constraint: number; grad: Float64Array; Hx: (v: Float64Array) => Float64Array;
+  /** L(θ). */
+  loss: number;
+  /** D̄_KL(θ). */
+  constraint: number;
+  /** ∇L(θ), flat (0 on log σ when σ is fixed). */
+  grad: Float64Array;
+  /** v ↦ (∇²D̄_KL(θ) + λI) v. */
+  Hx: (v: Float64Array) => Float64Array;
 } {
   const p = policy.unflatten(theta);
   const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
@@ -125,7 +147,12 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
 }
 
 /** Value-only evaluation of the loss and the constraint (the inner steps still take their gradients). */
-export function evaluateObjective(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective): { loss: number; constraint: number } {
+export function evaluateObjective(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective): {
+  /** L(θ). */
+  loss: number;
+  /** D̄_KL(θ). */
+  constraint: number;
+} {
   const v = chunkedValues(policy, theta, chunks, (p, b) => objective(p, b));
   return { loss: v.loss, constraint: v.constraint };
 }

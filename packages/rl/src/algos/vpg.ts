@@ -57,7 +57,10 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
     return { theta, lossBefore: value, lossAfter: after.loss!, innerKL: S ? inner / S : 0, outerKL: after.outerKL!, extra: {} };
   }
 
-  state(): { adam: AdamState } {
+  state(): {
+    /** The outer Adam optimizer's state. */
+    adam: AdamState;
+  } {
     return { adam: this.adam.state() };
   }
 

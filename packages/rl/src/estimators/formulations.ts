@@ -8,7 +8,9 @@
  */
 import { type Tensor, grad, hvp, noGrad } from '@metagrad/autograd';
 
+/** The gradient terms of Eq. 1–3 for one trajectory pair, each shaped like θ. */
 export interface FormulationTerms {
+  /** θ′ = θ + α ∇θ log π_θ(τ) R(τ), the inner step. */
   thetaPrime: Tensor;
   /** ∇J_post (Eq. 28), shared by both formulations. */
   post: Tensor;

@@ -4,6 +4,8 @@
  * formulation I/II gradient terms (Eq. 2, 3, 28), and the distributions and policies they are written
  * over. Their derivatives, at every order, are the estimators. Browser-safe: depends on
  * @metagrad/autograd only.
+ *
+ * @module
  */
 export {
   expectSteps, magicBox, rewardToGo, dice, lvc, likelihoodRatioObjective, clippedObjective, vpgObjective,

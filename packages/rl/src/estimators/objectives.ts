@@ -12,9 +12,9 @@ import { type Params, type Tensor, clip, exp, grad, minimum, mul, noGrad, stopGr
 
 /** Which steps are real and how trajectories are weighted. */
 export interface Steps {
-  /** [N, T]: 1 on valid steps, 0 on padding. */
+  /** [N, T] 1 on valid steps, 0 on padding. */
   mask: Tensor;
-  /** [N]: weights of the trajectories in the expectation (default 1/N each; exact analysis uses P(τ)). */
+  /** [N] weights of the trajectories in the expectation (default 1/N each; exact analysis uses P(τ)). */
   trajWeights?: Tensor;
   /** 'trajectory' (default): Σ_n w_n Σ_t x; 'step': Σ_{n,t} x / number of valid steps. */
   reduce?: 'trajectory' | 'step';
@@ -91,14 +91,19 @@ export function meanKL(kl: Tensor, steps: Steps): Tensor {
 
 /** A policy as the estimators need it: per-step log-likelihoods and KLs over batch axes. */
 export interface LogProbPolicy<P extends Params> {
+  /** log π_P(a|o) per step: obs [N, T, …], actions [N, T, …] → [N, T]. */
   logProb(params: P, obs: Tensor, actions: Tensor): Tensor;
+  /** KL(π_old(·|o) ‖ π_params(·|o)) per step, [N, T], with the old parameters a constant. */
   kl(oldParams: P, params: P, obs: Tensor): Tensor;
 }
 
 /** A batch of trajectories, batch-major and padded: obs [N, T, …], actions [N, T, …], per-step [N, T]. */
 export interface TrajectoryBatch extends Steps {
+  /** [N, T, …] observations (state indices for tabular policies). */
   obs: Tensor;
+  /** [N, T, …] actions. */
   actions: Tensor;
+  /** [N, T] rewards r_t. */
   rewards: Tensor;
   /** Advantage (or reward-to-go) per step, a constant. */
   advantages: Tensor;

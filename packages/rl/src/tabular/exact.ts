@@ -80,12 +80,16 @@ export function exactReturn(m: TabularSpec, theta: Tensor): Tensor {
 
 /** Every trajectory (s_0, a_0, …, s_{H−1}, a_{H−1}) of non-zero probability under θ. */
 export interface Enumeration {
-  /** number of trajectories */
+  /** Number of trajectories M. */
   M: number;
-  states: Int32Array; // [M, H]
-  actions: Int32Array; // [M, H]
-  rewards: Float64Array; // [M, H]
-  prob: Float64Array; // [M]: P(τ | θ)
+  /** [M, H] states s_t, row-major. */
+  states: Int32Array;
+  /** [M, H] actions a_t. */
+  actions: Int32Array;
+  /** [M, H] rewards R[s_t][a_t]. */
+  rewards: Float64Array;
+  /** [M] P(τ | θ), summing to 1. */
+  prob: Float64Array;
 }
 
 /** The limit on (S·A)^H for enumeration. */
@@ -123,27 +127,49 @@ export function enumerateTrajectories(m: TabularSpec, theta: Tensor): Enumeratio
 
 /** Everything exact about θ on this MDP. Matrices are [S·A, S·A], flattened row-major over θ [S, A]. */
 export interface ExactAnalysis {
+  /** J(θ) = E_τ[Σ_t r_t]. */
   J: number;
+  /** [S·A] ∇J(θ). */
   grad: Tensor;
+  /** [S·A, S·A] ∇²J(θ) = H1 + H2 + H12 + H12ᵀ. */
   hessian: Tensor;
+  /** [S·A, S·A] H1 = E_τ[Σ_t ∇log π(a_t|s_t) ∇log π(a_t|s_t)ᵀ G_t] (Eq. 36), G_t the reward-to-go. */
   H1: Tensor;
+  /** [S·A, S·A] H2 = E_τ[Σ_t ∇²log π(a_t|s_t) G_t] (Eq. 37). */
   H2: Tensor;
+  /** [S·A, S·A] H12 = E_τ[Σ_t ∇log π(a_t|s_t) ∇Q_t(s_t, a_t)ᵀ] (Eq. 38). */
   H12: Tensor;
+  /** [S·A] E[∇ DiCE], the DiCE estimator's expected gradient (equals ∇J). */
   diceGradMean: Tensor;
+  /** [S·A] E[∇ LVC], the LVC estimator's expected gradient (Eq. 65; equals ∇J). */
   lvcGradMean: Tensor;
+  /** [S·A, S·A] E[∇² DiCE] (Eq. 40–41: equals ∇²J, unbiased). */
   diceHessianMean: Tensor;
+  /** [S·A, S·A] E[∇² LVC] = H1 + H2 (Eq. 73–74: biased by leaving out H12 + H12ᵀ). */
   lvcHessianMean: Tensor;
-  /** Per-element variances of the single-trajectory estimates (divide by N for a batch of N). */
+  /** [S·A] per-element variance of the single-trajectory DiCE gradient (divide by N for a batch of N). */
   diceGradVar: Tensor;
+  /** [S·A] the same for LVC (the two gradients coincide per trajectory). */
   lvcGradVar: Tensor;
+  /** [S·A, S·A] per-element variance of the single-trajectory DiCE Hessian (Eq. 40–41). */
   diceHessianVar: Tensor;
+  /** [S·A, S·A] per-element variance of the single-trajectory LVC Hessian (Eq. 69–70). */
   lvcHessianVar: Tensor;
   /** Number of trajectories enumerated. */
   trajectories: number;
 }
 
 /** The enumeration as an estimator batch: states/actions [M, H], rewards, mask, weights P(τ). */
-export function enumerationBatch(e: Enumeration, H: number): { states: Tensor; actions: Tensor; rewards: Tensor; steps: Steps } {
+export function enumerationBatch(e: Enumeration, H: number): {
+  /** [M, H] states. */
+  states: Tensor;
+  /** [M, H] actions. */
+  actions: Tensor;
+  /** [M, H] rewards. */
+  rewards: Tensor;
+  /** An all-ones mask and trajectory weights P(τ) (a 'trajectory' reduction: exact expectations). */
+  steps: Steps;
+} {
   const f = (x: ArrayLike<number>): Tensor => tensor(Float64Array.from(x), [e.M, H]);
   return {
     states: f(e.states),

@@ -4,6 +4,8 @@
  * exact expected gradients and Hessians), and Monte Carlo tools (sampling, meta-gradient estimates,
  * the relative-std experiment of Fig. 3). Browser-safe: depends on @metagrad/autograd and
  * @metagrad/envs/tabular only.
+ *
+ * @module
  */
 export {
   exactAnalysis, exactReturn, exactQ, enumerateTrajectories, enumerationBatch, tabularLogProb, validateTabular, MAX_TRAJECTORIES,

@@ -27,15 +27,21 @@ import { type TaskSampler, serialTaskSampler, workerTaskSampler } from './sample
 
 /** Progress callbacks (see metaTrainer.ts TrainHooks). */
 export interface PhaseHooks {
+  /** Progress: `phase` names the work under way ('sampling pre-update', 'sampling after inner step k', 'optimization', …), `done` of its `total` steps finished. */
   onPhase?(phase: string, done: number, total: number): void;
 }
 
 /** Everything a run needs: the env, the policy, the algorithm and a sampler. */
 export interface RunSetup {
+  /** The resolved configuration. */
   readonly config: TrainConfig;
+  /** The env, built with the config's horizon and envOptions. */
   readonly env: MetaEnv;
+  /** The Gaussian MLP policy π_θ. */
   readonly policy: GaussianMLPPolicy;
+  /** The meta-algorithm. */
   readonly algo: MetaAlgorithm;
+  /** The task sampler (serial, or worker threads when workers > 1); close it when done. */
   readonly sampler: TaskSampler;
 }
 
@@ -70,7 +76,12 @@ export function iterationRng(seed: number, iteration: number): Rng {
  * α∇J^inner(θ^k): one forward pass of π_θ^k on the round serves both as the sampling policy's
  * log-likelihoods (constants) and as the inner step's recorded forward (taskInnerStep, per task chunk).
  */
-export function processRound(s: ProcessedSamples, p: TaskParams, inner: InnerStepOptions | null, budget?: number): { step: StepBatch; next: TaskParams | null } {
+export function processRound(s: ProcessedSamples, p: TaskParams, inner: InnerStepOptions | null, budget?: number): {
+  /** The round as tensors, sampled by p. */
+  step: StepBatch;
+  /** θ^{k+1} (constants), or null without `inner`. */
+  next: TaskParams | null;
+} {
   const inputs = roundInputs(s, p.logStd.dtype);
   const { chunks } = inner ? enableGrad(() => evalRoundChunked(p, inputs, budget)) : noGrad(() => evalRoundChunked(p, inputs, budget));
   const cat = (ts: Tensor[]): Tensor => (ts.length === 1 ? ts[0]! : concat(ts, 0));
@@ -83,6 +94,7 @@ export function processRound(s: ProcessedSamples, p: TaskParams, inner: InnerSte
 
 /** What one sampling-and-adaptation pass produced. */
 export interface AdaptationResult {
+  /** The K tasks drawn (env.sampleTasks). */
   readonly tasks: unknown[];
   /** Rounds 0 … S as tensors for the outer update. */
   readonly batch: MetaBatch;
@@ -96,8 +108,13 @@ export interface AdaptationResult {
   readonly envSteps: number;
   /** The per-task parameters θ^k that sampled round k. */
   readonly params: TaskParams[];
-  /** Seconds spent sampling, and processing (including the inner steps). */
-  readonly timings: { sampling: number; processing: number };
+  /** Wall-clock seconds spent per phase. */
+  readonly timings: {
+    /** Sampling every round (seconds). */
+    sampling: number;
+    /** Processing, inner steps included (seconds). */
+    processing: number;
+  };
 }
 
 /** Algorithm 1, lines 3–9 (see the module comment), from the flat parameters θ with `rng`. */

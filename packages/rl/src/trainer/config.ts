@@ -23,10 +23,15 @@ export const MAX_ITERATIONS = 1_000_000;
 
 /** Env options the trainer passes through to makeEnv (the horizon is the config's `horizon`). */
 export const ENV_OPTION_SETTINGS = {
+  /** point-corner: the reward, 'sparse' (default), 'dense' or 'dense-squared'. */
   reward: oneOf(['sparse', 'dense', 'dense-squared'] as const, { help: "point-corner: 'sparse' (default), 'dense' or 'dense-squared'" }),
+  /** point-corner: L1 radius of the zero-reward start region (default 0.5). */
   sparseRadius: number({ above: 0, help: 'point-corner: L1 radius of the zero-reward start region (default 0.5)' }),
+  /** RandParams envs: the log-multipliers are u ~ U(−limit, limit) (default 3). */
   logScaleLimit: number({ above: 0, help: 'RandParams envs: u ~ U(−limit, limit) in the log-multipliers (default 3)' }),
+  /** Wrap the env in the reference's action normalization (default true: actions in [−actionScale, actionScale]). */
   normalizeActions: boolean({ help: "wrap the env in the reference's action normalization (default true: actions in [−scale, scale])" }),
+  /** The normalization scale (default 10). */
   actionScale: number({ above: 0, help: 'the normalization scale (default 10)' }),
 };
 
@@ -35,27 +40,48 @@ export type TrainEnvOptions = Partial<SettingsOf<typeof ENV_OPTION_SETTINGS>>;
 
 /** Every training setting, in the order config.json lists them. */
 export const TRAIN_SETTINGS = {
+  /** The meta-algorithm (required; no table flag: the CLI declares its own --algo). */
   algo: oneOf(algoNames, { noun: 'algorithms', help: `the meta-algorithm: ${algoNames.join(', ')}`, flag: false }),
+  /** The task distribution ρ(T), one of {@link trainEnvNames} (required; no table flag: the CLI declares its own --env). */
   env: oneOf(trainEnvNames, { noun: 'envs', help: `the task distribution: ${trainEnvNames.join(', ')}`, flag: false }),
+  /** Seeds the policy's initialization and every iteration's sampling, in [0, 2³² − 1]; default 1. */
   seed: integer({ default: 1, min: 0, max: 2 ** 32 - 1, help: "seeds the policy's initialization and every iteration's sampling", flag: 'seed' }),
+  /** Meta-iterations (Algorithm 1), at most {@link MAX_ITERATIONS}; default 1001. */
   iterations: integer({ default: 1001, max: MAX_ITERATIONS, help: 'meta-iterations (Algorithm 1)', flag: 'iterations' }),
+  /** Tasks per meta-batch (K); default 40. */
   metaBatchSize: integer({ default: 40, help: 'tasks per meta-batch', flag: 'meta-batch-size' }),
+  /** Trajectories per task and sampling round (R); default 20. */
   rolloutsPerTask: integer({ default: 20, help: 'trajectories per task and sampling round', flag: 'rollouts-per-task' }),
+  /** Steps per trajectory (H); default 100 (per-env overrides: {@link ENV_DEFAULTS}). */
   horizon: integer({ default: 100, help: 'steps per trajectory', flag: 'horizon' }),
+  /** Hidden widths of the tanh MLP policy; default [64, 64]. */
   hidden: integerList({ default: [64, 64], help: 'hidden widths of the tanh MLP policy, e.g. 64,64', flag: 'hidden' }),
   ...ALGO_SETTINGS,
+  /** Discount γ in [0, 1]; default 0.99. */
   discount: number({ default: 0.99, min: 0, max: 1, help: 'discount γ', flag: 'discount' }),
+  /** GAE λ in [0, 1]; default 1. */
   gaeLambda: number({ default: 1, min: 0, max: 1, help: 'GAE λ', flag: 'gae-lambda' }),
+  /** Normalize advantages per task; default true (--no-normalize-adv turns it off). */
   normalizeAdv: boolean({ default: true, help: 'normalize advantages per task; --no-normalize-adv turns it off', flag: 'no-normalize-adv', sets: false }),
+  /** Sampler worker threads, 1 … 256 (1: serial; results are identical for any count); default 1. */
   workers: integer({ default: 1, max: 256, help: 'sampler worker threads (1: serial; results are identical for any count)', flag: 'workers' }),
+  /** Parameter dtype, 'float64' (default) or 'float32'. */
   dtype: oneOf(['float64', 'float32'] as const, { default: 'float64', help: 'parameter dtype', flag: 'dtype' }),
+  /** Initial log σ of the policy; default 0 (σ = 1, the reference's init_std). */
   initLogStd: number({ default: 0, help: "initial log σ of the policy (0: σ = 1, the reference's init_std)", flag: 'init-log-std' }),
+  /** Train log σ; default true (--fixed-std holds σ at its initial value, the reference's learn_std=False). */
   learnStd: boolean({ default: true, help: "train log σ; --fixed-std holds σ at its initial value in inner and outer steps (the reference's learn_std=False)", flag: 'fixed-std', sets: false }),
+  /** Options passed to the env ({@link ENV_OPTION_SETTINGS}; config file only). */
   envOptions: object(ENV_OPTION_SETTINGS, { help: 'options passed to the env (config file only)' }),
 };
 
 /** A complete training configuration (every field set; `resolveConfig` fills the defaults). */
-export type TrainConfig = SettingsOf<typeof TRAIN_SETTINGS> & { algo: AlgoName; envOptions: TrainEnvOptions };
+export type TrainConfig = SettingsOf<typeof TRAIN_SETTINGS> & {
+  /** The meta-algorithm. */
+  algo: AlgoName;
+  /** Options passed to the env. */
+  envOptions: TrainEnvOptions;
+};
 
 /** Every key of TrainConfig, in a fixed order. */
 export const configKeys: readonly (keyof TrainConfig)[] = Object.freeze(Object.keys(TRAIN_SETTINGS) as (keyof TrainConfig)[]);
@@ -73,7 +99,12 @@ export const ENV_DEFAULTS: Readonly<Record<string, Partial<TrainConfig>>> = {
  * What resolveConfig accepts: any subset of TrainConfig, with algo and env as plain strings (checked at
  * run time). Every Partial<TrainConfig> & { algo: string; env: string } is one.
  */
-export type ConfigInput = Omit<Partial<TrainConfig>, 'algo' | 'env'> & { algo: string; env: string };
+export type ConfigInput = Omit<Partial<TrainConfig>, 'algo' | 'env'> & {
+  /** The meta-algorithm's name (an {@link AlgoName} once checked). */
+  algo: string;
+  /** The env's name (one of {@link trainEnvNames} once checked). */
+  env: string;
+};
 
 /** The defaults of a run of `algo` on `env`: the table's, the algorithm's inner objective, the env's overrides. */
 export function configDefaults(algo: AlgoName, env: string): Partial<TrainConfig> {

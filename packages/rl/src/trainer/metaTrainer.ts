@@ -21,8 +21,9 @@ export interface IterationRecord {
   envSteps: number;
   /** Average undiscounted return at inner step 0 (pre-update) … numInnerGradSteps (post-update). */
   returns: number[];
-  /** The algorithm's loss (negated objective) on this batch before and after the outer update. */
+  /** The algorithm's loss (negated objective) on this batch before the outer update. */
   lossBefore: number;
+  /** The same after the outer update. */
   lossAfter: number;
   /** Mean over inner steps of the task-mean KL(π_sampling ‖ π_new) on that step's round, after the update. */
   innerKL: number;
@@ -30,8 +31,17 @@ export interface IterationRecord {
   outerKL: number;
   /** Mean over action dimensions of the pre-update policy's σ = exp(log σ) after the outer update (exploration left). */
   policyStd: number;
-  /** Seconds. processing includes the inner adaptation steps. */
-  timings: { sampling: number; processing: number; optimization: number; total: number };
+  /** Wall-clock seconds spent on the iteration's phases. */
+  timings: {
+    /** Sampling every round (seconds). */
+    sampling: number;
+    /** Processing the rounds, inner adaptation steps included (seconds). */
+    processing: number;
+    /** The outer update (seconds). */
+    optimization: number;
+    /** The whole iteration (seconds). */
+    total: number;
+  };
   /** Algorithm-specific diagnostics (ProMP klCoeffInner; TRPO accepted, backtracks, klBefore). */
   extra?: Record<string, number>;
 }
@@ -43,17 +53,23 @@ export interface TrainHooks extends PhaseHooks {
    * a caller that persists both before returning loses at most the iteration in progress on a crash).
    */
   onIteration?(rec: IterationRecord, checkpoint: Checkpoint): void | Promise<void>;
+  /** Progress: `phase` names the work under way ('sampling pre-update', 'sampling after inner step k', 'optimization', …), `done` of its `total` steps finished. */
   onPhase?(phase: string, done: number, total: number): void;
 }
 
 /** The trainer's state after an iteration: enough to continue the run bit for bit (JSON-safe). */
 export interface Checkpoint {
+  /** Format version (1). */
   version: 1;
+  /** The run's algorithm. */
   algo: string;
+  /** The run's env. */
   env: string;
   /** Iterations completed. */
   iteration: number;
+  /** Cumulative environment steps of those iterations. */
   envSteps: number;
+  /** The parameters' dtype (float32 values are exact in `params`). */
   dtype: 'float64' | 'float32';
   /** Flat policy parameters (GaussianMLPPolicy.flatten order). */
   params: number[];
@@ -80,7 +96,12 @@ export function checkCheckpoint(c: unknown, config: { algo: string; env: string 
 export async function train(
   config: TrainConfig,
   opts: { from?: Checkpoint; hooks?: TrainHooks; signal?: AbortSignal } = {},
-): Promise<{ records: IterationRecord[]; checkpoint: Checkpoint | null }> {
+): Promise<{
+  /** The records of the iterations run by this call. */
+  records: IterationRecord[];
+  /** The checkpoint after the last iteration (`opts.from` or null when none ran). */
+  checkpoint: Checkpoint | null;
+}> {
   const cfg = resolveConfig(config);
   const from = opts.from ? checkCheckpoint(opts.from, cfg) : null;
   const records: IterationRecord[] = [];

@@ -11,7 +11,12 @@ import {
 
 /** Samples R rollouts of H steps for each task with that task's policy and Rng. */
 export interface TaskSampler {
+  /**
+   * Rollouts of tasks[k] with policies[k] and rngs[k] for every k, merged in task order (trajectory
+   * j = k·rolloutsPerTask + rollout).
+   */
   sample(tasks: readonly unknown[], policies: readonly GaussianMLPSpec[], rngs: readonly Rng[], rolloutsPerTask: number, horizon: number): Promise<SampleBatch>;
+  /** Releases the sampler's workers (a no-op for the serial sampler). */
   close(): Promise<void>;
 }
 
