@@ -21,5 +21,6 @@ export { explorationSpec, writeExploration } from './report/exploration.js';
 export type { ExplorePanel } from './report/exploration.js';
 export { reportMarkdown } from './report/markdown.js';
 export { renderSvg, svgToPng, writeChart, measureTextWidth } from './report/plot.js';
+export type { ChartSpec } from './report/plot.js';
 export { runGradientVariance } from './report/variance.js';
 export type { VarianceConfig } from './report/variance.js';

@@ -4,9 +4,8 @@
  * seeds with a min–max or ±1 std band. Works on runs read back by ../rundir.ts and renders through
  * report/plot.ts.
  */
-import type { TopLevelSpec } from 'vega-lite';
 import { type LoggedIteration, type RunLog, RunReadError } from '../rundir.js';
-import { writeChart } from './plot.js';
+import { type ChartSpec, writeChart } from './plot.js';
 
 export type { LoggedIteration, RunLog };
 
@@ -131,7 +130,7 @@ export function algoColorScale(algos: readonly string[]): {
  * pre-update lines per algorithm, a shaded band over seeds around the post-update mean; one panel per
  * env when there are several.
  */
-export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?: string; subtitle?: string; band?: Band; width?: number; height?: number } = {}): TopLevelSpec {
+export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?: string; subtitle?: string; band?: Band; width?: number; height?: number } = {}): ChartSpec {
   const algos = [...new Set(points.map((p) => p.algo))];
   const envs = [...new Set(points.map((p) => p.env))];
   const seeds = Math.max(0, ...points.map((p) => p.seeds));
@@ -168,8 +167,8 @@ export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?:
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data,
       facet: { field: 'env', type: 'nominal', title: null }, columns: Math.min(3, envs.length),
       spec: { ...size, layer }, resolve: { scale: { x: 'independent', y: 'independent' } },
-    } as unknown as TopLevelSpec;
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data, ...size, layer } as unknown as TopLevelSpec;
+    } as ChartSpec;
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data, ...size, layer } as ChartSpec;
 }
 
 /** Writes `<base>.svg` and `<base>.png` of the learning curves of `runs`; returns the paths and the points. */

@@ -4,8 +4,7 @@
  * goal dark green), pre-update trajectories (blue) and post-update trajectories (red),
  * drawn from the states the sampler recorded.
  */
-import type { TopLevelSpec } from 'vega-lite';
-import { writeChart } from './plot.js';
+import { type ChartSpec, writeChart } from './plot.js';
 
 /**
  * One trajectory as 2-D positions (the observation of each step, then the final one).
@@ -37,7 +36,7 @@ export interface ExplorePanel {
 export const CORNERS: ReadonlyArray<readonly [number, number]> = [[-2, -2], [2, -2], [-2, 2], [2, 2]];
 
 /** Vega-Lite spec of the exploration figure: facet per panel, layered corners / pre / post lines. */
-export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string; extent?: number; size?: number } = {}): TopLevelSpec {
+export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string; extent?: number; size?: number } = {}): ChartSpec {
   const ext = opts.extent ?? 3;
   const label = (p: ExplorePanel): string =>
     p.preReturn !== undefined && p.postReturn !== undefined ? `${p.algo} (return ${p.preReturn.toFixed(2)} → ${p.postReturn.toFixed(2)})` : p.algo;
@@ -103,7 +102,7 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?:
         },
       ],
     },
-  } as unknown as TopLevelSpec;
+  } as ChartSpec;
 }
 
 /** Writes `<base>.svg` and `<base>.png` of the exploration figure. */

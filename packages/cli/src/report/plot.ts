@@ -13,7 +13,12 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
 
-export type { TopLevelSpec as ChartSpec };
+/**
+ * A Vega-Lite specification (https://vega.github.io/vega-lite/), as plain JSON. Public signatures use
+ * this instead of vega-lite's own TopLevelSpec, whose typings need the DOM library: a Node project
+ * type-checking against this package must not need `lib: ["DOM"]`.
+ */
+export type ChartSpec = { [key: string]: unknown };
 
 const FONT = 'DejaVu Sans';
 const widthCache = new Map<string, number>();
@@ -46,20 +51,20 @@ metrics.width = (item, text) => {
 };
 
 /** Renders a Vega-Lite spec to an SVG string. */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile({ config: { font: 'DejaVu Sans' }, ...spec } as TopLevelSpec).spec), { renderer: 'none' });
+export async function renderSvg(spec: ChartSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile({ config: { font: 'DejaVu Sans' }, ...spec } as unknown as TopLevelSpec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
   return svg;
 }
 
 /** Rasterizes SVG to PNG (2× scale for legibility). */
-export function svgToPng(svg: string): Buffer {
+export function svgToPng(svg: string): Uint8Array {
   return new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
 }
 
 /** Writes `<base>.svg` and `<base>.png` for the spec and returns both paths. */
-export async function writeChart(base: string, spec: TopLevelSpec): Promise<{
+export async function writeChart(base: string, spec: ChartSpec): Promise<{
   /** `<base>.svg`. */
   svg: string;
   /** `<base>.png`. */

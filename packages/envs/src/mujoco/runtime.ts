@@ -9,10 +9,57 @@
  * bit-for-bit equality test checks this). One mjData costs ~14 MB of wasm memory, so one per env would
  * not fit 800 envs.
  */
-import type { MainModule, MjData, MjModel } from 'mujoco-js';
+/**
+ * The part of mujoco-js's compiled mjModel used here. Typed locally, not imported from mujoco-js: its
+ * generated declarations (0.0.7) do not compile under `skipLibCheck: false`, and a public type that
+ * imports them would break every strict consumer of this package.
+ */
+export interface MjModel {
+  /** Generalized coordinates (the length of qpos). */
+  readonly nq: number;
+  /** Degrees of freedom. */
+  readonly nv: number;
+  /** Actuators. */
+  readonly nu: number;
+  /** Actuator activation states. */
+  readonly na: number;
+  /** Bodies (world included). */
+  readonly nbody: number;
+  /** Geoms. */
+  readonly ngeom: number;
+  /** A fresh handle on the model's options (delete it after use). */
+  readonly opt: { disableflags: number; timestep: number; delete(): void };
+  /** Frees the model. */
+  delete(): void;
+}
 
-/** The loaded MuJoCo module (mujoco-js's MainModule). */
-export type MujocoModule = MainModule;
+/** The part of mujoco-js's mjData used here (typed locally, see MjModel). */
+export interface MjData {
+  /** Simulation time. */
+  time: number;
+  /** The warning counters (an embind vector). */
+  readonly warning: unknown;
+  /** Frees the data. */
+  delete(): void;
+}
+
+/** The loaded MuJoCo module, as far as this package uses it (mujoco-js's MainModule; typed locally, see MjModel). */
+export interface MujocoModule {
+  /** Emscripten's in-memory file system, where model XML is written before compiling. */
+  readonly FS: { mkdir(path: string): void; writeFile(path: string, data: string): void };
+  /** mjModel: `loadFromXML` compiles a model file. */
+  readonly MjModel: { loadFromXML(path: string): MjModel };
+  /** mjData of a model. */
+  readonly MjData: new (model: MjModel) => MjData;
+  /** One integration step. */
+  mj_step(m: MjModel, d: MjData): void;
+  /** Derived quantities at the current state. */
+  mj_forward(m: MjModel, d: MjData): void;
+  /** cfrc_ext, cfrc_int and cacc. */
+  mj_rnePostConstraint(m: MjModel, d: MjData): void;
+  /** The model's default state. */
+  mj_resetData(m: MjModel, d: MjData): void;
+}
 
 let loaded: MujocoModule | null = null;
 let loading: Promise<MujocoModule> | null = null;
@@ -23,7 +70,8 @@ export function loadMujoco(): Promise<MujocoModule> {
   if (!loading) {
     loading = import('mujoco-js')
       .then((m) => m.default())
-      .then((mod) => {
+      .then((raw) => {
+        const mod = raw as unknown as MujocoModule;
         loaded = mod;
         return mod;
       })
