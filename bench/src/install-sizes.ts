@@ -36,7 +36,8 @@ const manifest = (dir: Dir): Manifest => JSON.parse(readFileSync(join(ROOT, 'pac
 interface Case { key: string; work: string; tarballs: Dir[]; registry: string[]; scripts: boolean }
 
 const gpujs = `gpu.js@${manifest('autograd').peerDependencies?.['gpu.js'] ?? '2.24.1'}`;
-const webgpu = `webgpu@${manifest('autograd').peerDependencies?.['webgpu'] ?? '0.3.10'}`;
+/** The Dawn build the repo tests the WebGPU probe with (the root devDependency; the peer range also allows gpu.js's 0.2.9). */
+const webgpu = `webgpu@${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['webgpu']}`;
 const CASES: Case[] = [
   { key: 'a', work: '@metagrad/autograd', tarballs: ['autograd'], registry: [], scripts: true },
   { key: 'b', work: `@metagrad/autograd + ${gpujs}`, tarballs: ['autograd'], registry: [gpujs], scripts: true },
