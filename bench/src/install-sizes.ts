@@ -17,10 +17,11 @@
  * (suite 'install-sizes').
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dirSize } from './dirsize.js';
 import { type BenchResult, machine, sig, writeResults } from './results.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,21 +65,6 @@ function sh(cmd: string, args: readonly string[], cwd: string, timeoutS: number)
   if (r.error) throw new Error(`${shown}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${shown} exited with ${r.status}:\n${r.stderr}\n${r.stdout}`);
   return r.stdout;
-}
-
-/** Bytes and files under `dir` (files and symlinks by their own size; folders not counted). */
-function dirSize(dir: string): { bytes: number; files: number } {
-  let bytes = 0, files = 0;
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else { bytes += lstatSync(p).size; files++; }
-    }
-  }
-  return { bytes, files };
 }
 
 /** The top-level packages of node_modules (scoped ones as @scope/name), largest first, with their sizes. */

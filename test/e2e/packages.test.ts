@@ -12,11 +12,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dirSize } from '../../bench/src/dirsize.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSC = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
@@ -107,21 +108,6 @@ function emptyProject(parent: string, dir: string): string {
   mkdirSync(cwd, { recursive: true });
   writeFileSync(join(cwd, 'package.json'), `${JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2)}\n`);
   return cwd;
-}
-
-/** Bytes and files under `dir`: the sum of the sizes of its files (symlinks by their own size), like `du -sb` without folders. */
-function dirSize(dir: string): { bytes: number; files: number } {
-  let bytes = 0, files = 0;
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else { bytes += lstatSync(p).size; files++; }
-    }
-  }
-  return { bytes, files };
 }
 
 /** Every folder named one of `names` anywhere under `dir` (as relative paths). */

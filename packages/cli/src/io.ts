@@ -4,7 +4,6 @@
  * that turn option strings into checked numbers.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 
 /** A text sink with the bits of a Node stream the CLI uses (isTTY switches the progress bar on). */
 export interface OutStream {
@@ -86,13 +85,6 @@ export function readJson(path: string, what = 'file'): unknown {
   } catch (e) {
     throw new UsageError(`${what} '${path}' is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
   }
-}
-
-/** A run directory must exist and hold config.json (what `train` writes first). */
-export function checkRunDir(dir: string): void {
-  if (!existsSync(dir)) throw new UsageError(`run directory '${dir}' does not exist`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' is not a directory`);
-  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`'${dir}' is not a run directory (no config.json)`);
 }
 
 /** Seconds as "1m 05s" / "12.3s". */

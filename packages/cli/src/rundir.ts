@@ -20,6 +20,7 @@ import { backendReport, type BackendReport } from '@metagrad/autograd';
 import {
   type Checkpoint, type ConfigInput, type IterationRecord, type TrainConfig, type TrainHooks, ConfigError, checkCheckpoint, resolveConfig, train,
 } from '@metagrad/rl';
+import { UsageError } from './io.js';
 
 /** The files of a run directory. */
 export const RUN_FILES = {
@@ -108,6 +109,13 @@ export function csvHeader(K: number): string {
 export function csvRow(r: IterationRecord): string {
   const t = r.timings;
   return [r.iteration, r.envSteps, ...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL, r.policyStd, t.sampling, t.processing, t.optimization, t.total].map(String).join(',');
+}
+
+/** A run directory must exist and hold config.json (what `train` writes first); throws a UsageError naming what is wrong. */
+export function checkRunDir(dir: string): void {
+  if (!existsSync(dir)) throw new UsageError(`run directory '${dir}' does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' is not a directory`);
+  if (!existsSync(join(dir, RUN_FILES.config))) throw new UsageError(`'${dir}' is not a run directory (no ${RUN_FILES.config})`);
 }
 
 /** Whether `dir` holds a run (a checkpoint or a log). */

@@ -5,8 +5,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate } from '@metagrad/rl';
-import { RUN_FILES, readCheckpoint, readRun, readRunConfig } from '../rundir.js';
-import { UsageError, checkRunDir, fmt, formatDuration, parseInteger, println, type CliIO } from '../io.js';
+import { RUN_FILES, checkRunDir, readCheckpoint, readRun, readRunConfig } from '../rundir.js';
+import { UsageError, fmt, formatDuration, parseInteger, println, type CliIO } from '../io.js';
 import { stepLabels } from './train.js';
 
 /** Flags of `metagrad eval`. */

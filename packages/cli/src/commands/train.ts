@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, ConfigError, type TrainConfig } from '@metagrad/rl';
-import { UsageError, checkRunDir, fmt, formatDuration, println, readJson, stamp, type CliIO } from '../io.js';
+import { UsageError, fmt, formatDuration, println, readJson, stamp, type CliIO } from '../io.js';
 import { shapeFlagsGiven, buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { checkpointIteration, executeRuns, type RunPlan } from '../runs.js';
-import { RUN_FILES, isFreshDir, readRun, withoutMeta, type RunLog } from '../rundir.js';
+import { RUN_FILES, checkRunDir, isFreshDir, readRun, withoutMeta, type RunLog } from '../rundir.js';
 
 /** Flags of `metagrad train`. */
 export interface TrainCommandFlags extends TrainFlags {
