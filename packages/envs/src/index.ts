@@ -16,7 +16,7 @@ export type { PointTask, PointCornerReward, PointCornerOptions, PointGoalOptions
 export { TabularMDP, TabularMetaEnv, validateTabularMDP, sameMDP } from './tabular/mdp.js';
 export type { TabularMDPSpec, TabularEnvOptions } from './tabular/mdp.js';
 export { loadMujoco, releaseMujocoSims, MjSim } from './mujoco/runtime.js';
-export type { MujocoModule } from './mujoco/runtime.js';
+export type { MujocoModule, MjModel, MjData } from './mujoco/runtime.js';
 export { MujocoEnv } from './mujoco/base.js';
 export type { MujocoTaskConfig, StepOutcome } from './mujoco/base.js';
 export {

@@ -28,7 +28,14 @@ export interface MjModel {
   /** Geoms. */
   readonly ngeom: number;
   /** A fresh handle on the model's options (delete it after use). */
-  readonly opt: { disableflags: number; timestep: number; delete(): void };
+  readonly opt: {
+    /** mjtDisableBit flags. */
+    disableflags: number;
+    /** The integration timestep in seconds. */
+    timestep: number;
+    /** Frees the handle. */
+    delete(): void;
+  };
   /** Frees the model. */
   delete(): void;
 }
@@ -46,11 +53,22 @@ export interface MjData {
 /** The loaded MuJoCo module, as far as this package uses it (mujoco-js's MainModule; typed locally, see MjModel). */
 export interface MujocoModule {
   /** Emscripten's in-memory file system, where model XML is written before compiling. */
-  readonly FS: { mkdir(path: string): void; writeFile(path: string, data: string): void };
-  /** mjModel: `loadFromXML` compiles a model file. */
-  readonly MjModel: { loadFromXML(path: string): MjModel };
-  /** mjData of a model. */
-  readonly MjData: new (model: MjModel) => MjData;
+  readonly FS: {
+    /** Creates a folder (throws when it exists). */
+    mkdir(path: string): void;
+    /** Writes a text file. */
+    writeFile(path: string, data: string): void;
+  };
+  /** mjModel's static side. */
+  readonly MjModel: {
+    /** Compiles the MJCF model file at `path`. */
+    loadFromXML(path: string): MjModel;
+  };
+  /** mjData's constructor. */
+  readonly MjData: {
+    /** Allocates the mjData of `model`. */
+    new (model: MjModel): MjData;
+  };
   /** One integration step. */
   mj_step(m: MjModel, d: MjData): void;
   /** Derived quantities at the current state. */
