@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 /**
  * The `metagrad` executable (bin of the metagrad package, through bin/metagrad.js): runs the CLI on
- * process.argv and exits with its code.
- * Ctrl-C during training stops the run; the checkpoint of the last finished iteration stays, and
- * `metagrad train --resume DIR` continues from it.
+ * process.argv and exits with its code. Runs train in child processes, so Ctrl-C stops them at once: the
+ * first Ctrl-C stops every run (each keeps its last finished iteration; files are written atomically),
+ * says for each how to continue, and exits 130; a second Ctrl-C exits at once.
  */
 import { runCli } from './program.js';
-import { activeRun } from './runs.js';
+import { execution, interruptRuns } from './runs.js';
 
-process.once('SIGINT', () => {
-  process.stderr.write(activeRun.dir
-    ? `\ninterrupted; the last finished iteration is saved: continue with\n  metagrad train --resume ${activeRun.dir}\n`
-    : activeRun.several
-      ? '\ninterrupted; each run keeps its last finished iteration: rerun the same command to resume them\n'
-      : '\ninterrupted\n');
-  process.exit(130);
+execution.isolate = true;
+
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  if (interrupts > 1) process.exit(130);
+  process.stderr.write('\ninterrupted: stopping (Ctrl-C again to quit at once)\n');
+  interruptRuns().then(
+    (lines) => {
+      for (const l of lines) process.stderr.write(`  ${l}\n`);
+      process.exit(130);
+    },
+    () => process.exit(130),
+  );
 });
 
 runCli(process.argv.slice(2)).then(

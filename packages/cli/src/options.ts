@@ -99,7 +99,7 @@ export function readConfigFile(path: string | undefined): Partial<TrainConfig> {
     throw new UsageError(`config file '${path}' is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new UsageError(`config file '${path}' must hold a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    throw new UsageError(`config file '${path}' must hold a JSON object, got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   return withoutMeta(parsed as Record<string, unknown>) as Partial<TrainConfig>;
 }
 

@@ -8,7 +8,8 @@ import { algoNames, ConfigError, trainEnvNames } from '@metagrad/rl';
 import { UsageError, println, type CliIO } from './io.js';
 import { installGpuBackend } from './gpu.js';
 import { addSettingOptions } from './options.js';
-import { packageVersions } from './rundir.js';
+import { RunLockedError, RunLogError, packageVersions } from './rundir.js';
+import { InterruptedError } from './runs.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/evaluate.js';
 import { plotCommand } from './commands/plot.js';
@@ -35,6 +36,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--config <file>', 'JSON file with TrainConfig fields, flags override it (schema: train-config.schema.json in the metagrad package; a run\'s config.json works too)')
     .option('--out <dir>', 'run directory (default: runs/<algo>-<env>-s<seed>-<time>)')
     .option('--resume <dir>', 'continue the stopped run in <dir> from its checkpoint (with --iterations: extend a finished run)')
+    .option('--repair-log', "with --resume: if the run's log.jsonl is damaged, keep its valid records and continue (else training stops naming the bad line)")
     .option('-q, --quiet', 'no progress output');
   addSettingOptions(train).action(() => setTask(() => trainCommand(train.opts() as Opts, io)));
 
@@ -125,7 +127,8 @@ export async function runCli(argv: readonly string[], io: CliIO = { stdout: proc
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander has printed the message
-    if (e instanceof UsageError || e instanceof ConfigError) {
+    if (e instanceof InterruptedError) return 130; // the SIGINT handler reports what was kept
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RunLockedError || e instanceof RunLogError) {
       println(io.stderr, `error: ${e.message}`);
       return 2;
     }

@@ -71,6 +71,11 @@ export class Progress {
     };
   }
 
+  /** Prints a line on stderr above the bar (a notice about a run: a restart, a repaired log). */
+  log(line: string): void {
+    this.io.stderr.write(`${this.bar ? '\r\x1b[K' : ''}${line}\n`);
+  }
+
   /** Ends the bar (leaving it on screen) and returns the elapsed seconds. */
   stop(): number {
     this.bar?.stop();

@@ -1,9 +1,12 @@
 /**
- * The child process of `executeRuns` with several jobs: receives one RunPlan over IPC, trains it exactly
- * as the parent would in-process (same `train`, same files), and reports each phase and finished
- * iteration back so that the parent's progress bar spans all runs.
+ * The child process a run trains in (`executeRuns`: always for the `metagrad` executable, and for
+ * `--jobs N`): receives one RunPlan over IPC, trains it exactly as the parent would in-process (same
+ * `trainInDir`, same files), and reports notices, each phase and each finished iteration back so that
+ * the parent's progress display spans all runs. It installs no signal handler: Ctrl-C (SIGINT) ends it
+ * at once, whatever it is computing, and its last checkpoint is on disk.
  */
-import { trainInDir } from './rundir.js';
+import { ConfigError } from '@metagrad/rl';
+import { RunLockedError, RunLogError, trainInDir } from './rundir.js';
 import { installGpuBackend } from './gpu.js';
 import type { RunPlan } from './runs.js';
 
@@ -11,8 +14,9 @@ import type { RunPlan } from './runs.js';
 export type ChildMessage =
   | { type: 'iteration'; rec: { iteration: number; envSteps: number; returns: number[] } }
   | { type: 'phase'; phase: string; done: number; total: number }
+  | { type: 'notice'; line: string }
   | { type: 'done' }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string; usage: boolean };
 
 const send = (m: ChildMessage): Promise<void> => new Promise((ok) => process.send!(m, () => ok()));
 
@@ -23,12 +27,18 @@ process.once('disconnect', () => process.exit(130));
 process.once('message', (plan: RunPlan) => {
   installGpuBackend().then(() => trainInDir(plan.config, plan.outDir, {
     resume: plan.mode === 'resume',
+    repairLog: plan.repairLog === true,
+    notice: (line) => void send({ type: 'notice', line }),
     hooks: {
       onIteration: (r) => void send({ type: 'iteration', rec: { iteration: r.iteration, envSteps: r.envSteps, returns: r.returns } }),
       onPhase: (phase, done, total) => void send({ type: 'phase', phase, done, total }),
     },
   })).then(
     () => send({ type: 'done' }).then(() => process.exit(0)),
-    (e: unknown) => send({ type: 'error', message: (e as Error)?.message ?? String(e) }).then(() => process.exit(1)),
+    (e: unknown) => {
+      // problems with the run directory or the config are the user's to fix: the CLI reports them as bad input
+      const usage = e instanceof RunLockedError || e instanceof RunLogError || e instanceof ConfigError;
+      return send({ type: 'error', message: (e as Error)?.message ?? String(e), usage }).then(() => process.exit(usage ? 2 : 1));
+    },
   );
 });

@@ -12,7 +12,10 @@
  * the logs and checkpoint of an unbroken run. `trainInDir` is the trainer writing into a run directory.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, realpathSync } from 'node:fs';
+import {
+  accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, realpathSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,8 @@ export const RUN_FILES = {
   checkpoint: 'checkpoint.json',
   /** What `metagrad eval` wrote. */
   eval: 'eval.json',
+  /** Held while a process trains into the directory: its pid, host and start time (JSON). */
+  lock: 'run.lock',
 } as const;
 
 /** What config.json records about the code and machine that ran (its `meta` key). */
@@ -96,7 +101,22 @@ export function withoutMeta(raw: Record<string, unknown>): Record<string, unknow
 export function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
+  faultPoint(`before-rename:${path.slice(path.lastIndexOf('/') + 1)}`);
   renameSync(tmp, path);
+}
+
+/**
+ * Fault injection for the crash tests: when METAGRAD_FAULT names this point (e.g. 'after-log:2', the
+ * second time the log is appended to; 'before-rename:checkpoint.json:1'), the process kills itself with
+ * SIGKILL there, as a power cut or the OOM killer would. A no-op unless that variable is set.
+ */
+const faultCounts = new Map<string, number>();
+function faultPoint(name: string): void {
+  const want = process.env.METAGRAD_FAULT;
+  if (!want) return;
+  const n = (faultCounts.get(name) ?? 0) + 1;
+  faultCounts.set(name, n);
+  if (want === `${name}:${n}` || (want === name && n === 1)) process.kill(process.pid, 'SIGKILL');
 }
 
 /** The CSV header for K inner steps. */
@@ -118,9 +138,45 @@ export function checkRunDir(dir: string): void {
   if (!existsSync(join(dir, RUN_FILES.config))) throw new UsageError(`'${dir}' is not a run directory (no ${RUN_FILES.config})`);
 }
 
-/** Whether `dir` holds a run (a checkpoint or a log). */
+/**
+ * Whether `dir` holds a run with something to keep: a checkpoint. Log rows without a checkpoint after
+ * them (a run killed between the two writes) are discarded when the run continues, so a directory whose
+ * run stopped before its first checkpoint holds nothing to keep and may be started again.
+ */
 export function hasRun(dir: string): boolean {
-  return existsSync(join(dir, RUN_FILES.checkpoint)) || existsSync(join(dir, RUN_FILES.log));
+  return existsSync(join(dir, RUN_FILES.checkpoint));
+}
+
+/** Throws a UsageError when another live process holds `dir`'s lock. */
+export function checkUnlocked(dir: string): void {
+  const h = lockHolder(dir);
+  if (h) throw new UsageError(lockedMessage(dir, h));
+}
+
+/** Throws a UsageError unless `dir` is a directory this process can create or write (not a file, not read-only). */
+export function checkWritableDir(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' is a file, not a directory; choose another --out`);
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      throw new UsageError(`cannot write to '${dir}' (permission denied); choose another --out`);
+    }
+    return;
+  }
+  let parent = dirname(dir);
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (existsSync(parent) && !statSync(parent).isDirectory()) throw new UsageError(`cannot create '${dir}': '${parent}' is a file`);
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot create '${dir}': '${parent}' is not writable (permission denied)`);
+  }
+}
+
+/** Whether `dir` holds a run that stopped before its first iteration finished (config.json, no checkpoint). */
+export function isUnstartedRun(dir: string): boolean {
+  return existsSync(join(dir, RUN_FILES.config)) && !hasRun(dir);
 }
 
 /** True when `dir` does not exist or is an empty directory. */
@@ -164,55 +220,206 @@ export function readCheckpoint(dir: string, config?: { algo: string; env: string
   }
 }
 
-/** Keeps the first `n` iterations of log.jsonl and log.csv (a crash between log and checkpoint leaves extra rows), or starts them empty. */
-function truncateLogs(dir: string, n: number, K: number): void {
-  const jsonl = join(dir, RUN_FILES.log);
-  const keep = existsSync(jsonl)
-    ? readFileSync(jsonl, 'utf8').split('\n').filter((l) => l.trim() !== '').slice(0, n)
-    : [];
-  if (keep.length < n) throw new Error(`${jsonl} has ${keep.length} iterations, the checkpoint ${n}`);
-  writeFileAtomic(jsonl, keep.map((l) => `${l}\n`).join(''));
-  const rows = keep.map((l) => csvRow(JSON.parse(l) as IterationRecord));
-  writeFileAtomic(join(dir, RUN_FILES.csv), [csvHeader(K), ...rows].map((l) => `${l}\n`).join(''));
+/** A damaged or incomplete log.jsonl, named by file and line. */
+export class RunLogError extends Error {
+  override readonly name = 'RunLogError';
 }
 
 /**
- * Trains `config` into run directory `dir`: a fresh run (the directory must not hold one), or with
- * `resume` the run saved there, continued from its checkpoint (its config must equal `config` except
- * for iterations and workers; without a checkpoint yet it starts afresh). Writes config.json with the
- * run's metadata, then after every iteration appends the logs and replaces the checkpoint. Returns the
- * records of the iterations trained here.
+ * The first `n` records of log.jsonl, checked: each line a JSON object whose `iteration` is its index.
+ * Lines after them (a crash between log and checkpoint leaves one, possibly cut short) are ignored.
+ * Throws RunLogError naming the file and line of the first bad or missing record; with `repair`, keeps
+ * the valid lines before it instead and reports the iterations that are missing.
  */
-export async function trainInDir(config: TrainConfig, dir: string, opts: { resume?: boolean; hooks?: TrainHooks } = {}): Promise<IterationRecord[]> {
+function checkedLog(dir: string, n: number, repair: boolean): { lines: string[]; missing: number } {
+  const path = join(dir, RUN_FILES.log);
+  const raw = existsSync(path) ? readFileSync(path, 'utf8').split('\n') : [];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const line = raw[i];
+    let problem: string | null = null;
+    if (line === undefined || line.trim() === '') problem = `ends after ${i} iteration${i === 1 ? '' : 's'}, but the checkpoint is after iteration ${n}`;
+    else {
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch (e) {
+        problem = `line ${i + 1} is not valid JSON (${(e as Error).message})`;
+      }
+      if (problem === null && (rec === null || typeof rec !== 'object' || (rec as { iteration?: unknown }).iteration !== i))
+        problem = `line ${i + 1} is not the record of iteration ${i}`;
+    }
+    if (problem !== null) {
+      if (repair) return { lines, missing: n - i };
+      throw new RunLogError(`${path}: ${problem}; --repair-log keeps its first ${i} valid record${i === 1 ? '' : 's'} and continues after the checkpoint (iterations ${i}–${n - 1} then have no record)`);
+    }
+    lines.push(line!);
+  }
+  return { lines, missing: 0 };
+}
+
+/** Rewrites log.jsonl with `lines` and log.csv from them (K inner steps). */
+function rewriteLogs(dir: string, lines: readonly string[], K: number): void {
+  writeFileAtomic(join(dir, RUN_FILES.log), lines.map((l) => `${l}\n`).join(''));
+  const rows = lines.map((l) => csvRow(JSON.parse(l) as IterationRecord));
+  writeFileAtomic(join(dir, RUN_FILES.csv), [csvHeader(K), ...rows].map((l) => `${l}\n`).join(''));
+}
+
+/** Removes temporary files a killed writer left (`*.tmp-<pid>`); only called with the lock held. */
+function removeTempFiles(dir: string): void {
+  for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
+}
+
+/** Who holds a run directory's lock. */
+export interface RunLockHolder {
+  /** Process id. */
+  pid: number;
+  /** os.hostname() of its machine. */
+  host: string;
+  /** When it took the lock (ISO 8601). */
+  since: string;
+}
+
+/** A run directory that another live process is training into. */
+export class RunLockedError extends Error {
+  override readonly name = 'RunLockedError';
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * The live holder of `dir`'s lock, or null when it is free or stale (its process on this host is gone,
+ * e.g. killed with SIGKILL). A lock taken on another host counts as live (its pid cannot be checked).
+ */
+export function lockHolder(dir: string): RunLockHolder | null {
+  let h: RunLockHolder;
+  try {
+    h = JSON.parse(readFileSync(join(dir, RUN_FILES.lock), 'utf8')) as RunLockHolder;
+  } catch {
+    return null; // no lock, or one cut short by a crash while it was written
+  }
+  if (h.host === hostname() && (!Number.isInteger(h.pid) || !isAlive(h.pid))) return null;
+  return h;
+}
+
+/** The message for a locked directory. */
+export function lockedMessage(dir: string, h: RunLockHolder): string {
+  return `'${dir}' is in use: process ${h.pid} on ${h.host} has been training into it since ${h.since}; wait for it to finish, or if that process is gone, remove ${join(dir, RUN_FILES.lock)}`;
+}
+
+/**
+ * Takes the exclusive lock of run directory `dir` for this process (a stale lock, left by a killed
+ * process on this host, is taken over); throws RunLockedError naming the holder otherwise. Returns the
+ * function that releases it.
+ */
+export function lockRunDir(dir: string): () => void {
+  const path = join(dir, RUN_FILES.lock);
+  const me: RunLockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  let taken = false;
+  for (let attempt = 0; attempt < 2 && !taken; attempt++) {
+    try {
+      writeFileSync(path, JSON.stringify(me), { flag: 'wx' }); // exclusive: fails if the file exists
+      taken = true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const h = lockHolder(dir);
+      if (h) throw new RunLockedError(lockedMessage(dir, h));
+      rmSync(path, { force: true }); // stale: its process is gone
+    }
+  }
+  if (!taken) throw new RunLockedError(`'${dir}': another process took its lock at the same moment`);
+  return () => {
+    try {
+      const h = JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder;
+      if (h.pid === me.pid && h.host === me.host) rmSync(path, { force: true });
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** Removes `dir`'s lock if it names process `pid` on this host (a supervisor cleaning up after a killed child). */
+export function releaseStaleLock(dir: string, pid: number): void {
+  try {
+    const h = JSON.parse(readFileSync(join(dir, RUN_FILES.lock), 'utf8')) as RunLockHolder;
+    if (h.pid === pid && h.host === hostname()) rmSync(join(dir, RUN_FILES.lock), { force: true });
+  } catch {
+    // no lock
+  }
+}
+
+/** Options of {@link trainInDir}. */
+export interface TrainInDirOptions {
+  /** Continue the run saved in the directory from its checkpoint (without one yet, it starts from the beginning). */
+  resume?: boolean;
+  /** With resume: a damaged or incomplete log.jsonl keeps its valid records instead of stopping (see RunLogError). */
+  repairLog?: boolean;
+  /** Progress hooks (each iteration's record and checkpoint, after they are on disk). */
+  hooks?: TrainHooks;
+  /** Stops between iterations. */
+  signal?: AbortSignal;
+  /** Called with a line worth telling the user (a restart, a repaired log). */
+  notice?: (line: string) => void;
+}
+
+/**
+ * Trains `config` into run directory `dir`, holding its lock (RunLockedError when another live process
+ * trains there). A fresh run needs a directory without a run to keep (one that stopped before its
+ * first iteration finished is started again); with `resume`, the run saved there continues from its
+ * checkpoint (its config must equal `config` except for iterations and workers; the log is checked
+ * first, RunLogError naming a damaged line). Writes config.json with the run's metadata, then after
+ * every iteration appends the logs and replaces the checkpoint, so a process killed at any moment leaves
+ * a directory that resumes to exactly an unbroken run's files. Returns the records trained here.
+ */
+export async function trainInDir(config: TrainConfig, dir: string, opts: TrainInDirOptions = {}): Promise<IterationRecord[]> {
   const cfg = resolveConfig(config);
   mkdirSync(dir, { recursive: true });
-  const ckptPath = join(dir, RUN_FILES.checkpoint);
-  let from: Checkpoint | undefined;
-  if (opts.resume && existsSync(ckptPath)) {
-    const saved = readRunConfig(dir);
-    const diff = configDiff(saved as unknown as Record<string, unknown>, cfg);
-    if (diff.length)
-      throw new ConfigError(`cannot resume ${dir}: the config differs from the saved one in ${diff.map((k) => `${k} (saved ${JSON.stringify((saved as unknown as Record<string, unknown>)[k])}, given ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])})`).join(', ')}; only iterations and workers may change`);
-    from = readCheckpoint(dir, cfg);
-  } else if (!opts.resume && hasRun(dir)) {
-    throw new ConfigError(`${dir} already holds a run; pass resume: true to continue it, or choose another directory`);
-  }
-  const meta = from && existsSync(join(dir, RUN_FILES.config)) ? readRunMeta(dir) : null;
-  writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify({ ...cfg, meta: meta ?? runMeta() }, null, 2)}\n`);
-  truncateLogs(dir, from?.iteration ?? 0, cfg.numInnerGradSteps);
-  const { records } = await train(cfg, {
-    ...(from ? { from } : {}),
-    hooks: {
-      ...opts.hooks,
-      onIteration: async (rec, checkpoint) => {
-        appendFileSync(join(dir, RUN_FILES.log), `${JSON.stringify(rec)}\n`);
-        appendFileSync(join(dir, RUN_FILES.csv), `${csvRow(rec)}\n`);
-        writeFileAtomic(ckptPath, JSON.stringify(checkpoint));
-        await opts.hooks?.onIteration?.(rec, checkpoint);
+  const release = lockRunDir(dir);
+  try {
+    removeTempFiles(dir);
+    const ckptPath = join(dir, RUN_FILES.checkpoint);
+    let from: Checkpoint | undefined;
+    if (opts.resume && existsSync(ckptPath)) {
+      const saved = readRunConfig(dir);
+      const diff = configDiff(saved as unknown as Record<string, unknown>, cfg);
+      if (diff.length)
+        throw new ConfigError(`cannot resume ${dir}: the config differs from the saved one in ${diff.map((k) => `${k} (saved ${JSON.stringify((saved as unknown as Record<string, unknown>)[k])}, given ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])})`).join(', ')}; only iterations and workers may change`);
+      from = readCheckpoint(dir, cfg);
+    } else if (!opts.resume && hasRun(dir)) {
+      throw new ConfigError(`${dir} already holds a run; pass resume: true to continue it, or choose another directory`);
+    }
+    const n = from?.iteration ?? 0;
+    const log = checkedLog(dir, n, opts.repairLog === true);
+    if (log.missing > 0) opts.notice?.(`repaired ${join(dir, RUN_FILES.log)}: kept ${log.lines.length} valid records; iterations ${log.lines.length}–${n - 1} have no record`);
+    const meta = from && existsSync(join(dir, RUN_FILES.config)) ? readRunMeta(dir) : null;
+    writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify({ ...cfg, meta: meta ?? runMeta() }, null, 2)}\n`);
+    rewriteLogs(dir, log.lines, cfg.numInnerGradSteps);
+    const { records } = await train(cfg, {
+      ...(from ? { from } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      hooks: {
+        ...opts.hooks,
+        onIteration: async (rec, checkpoint) => {
+          appendFileSync(join(dir, RUN_FILES.log), `${JSON.stringify(rec)}\n`);
+          appendFileSync(join(dir, RUN_FILES.csv), `${csvRow(rec)}\n`);
+          faultPoint('after-log');
+          writeFileAtomic(ckptPath, JSON.stringify(checkpoint));
+          faultPoint('after-checkpoint');
+          await opts.hooks?.onIteration?.(rec, checkpoint);
+        },
       },
-    },
-  });
-  return records;
+    });
+    return records;
+  } finally {
+    release();
+  }
 }
 
 /** The keys of two configs that differ (ignoring iterations and workers, which a resumed run may change). */

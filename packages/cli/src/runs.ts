@@ -8,24 +8,65 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ConfigInput, type TrainConfig, resolveConfig } from '@metagrad/rl';
-import { RUN_FILES, configDiff, hasRun, readCheckpoint, trainInDir, withoutMeta } from './rundir.js';
+import { RUN_FILES, configDiff, hasRun, readCheckpoint, releaseStaleLock, trainInDir, withoutMeta } from './rundir.js';
 import { UsageError, type CliIO } from './io.js';
-import { Progress, type ProgressHooks } from './progress.js';
+import { Progress } from './progress.js';
 import type { ChildMessage } from './runChild.js';
 
 /** What to do with one run directory. */
 export interface RunPlan {
+  /** The progress display's name for the run ("promp s1"). */
   label: string;
+  /** The run's resolved config. */
   config: TrainConfig;
+  /** The run directory. */
   outDir: string;
   /** 'fresh': train from scratch; 'resume': continue from checkpoint.json; 'done': already finished. */
   mode: 'fresh' | 'resume' | 'done';
   /** Iterations already logged. */
   done: number;
+  /** Resume even if log.jsonl is damaged, keeping its valid records (`train --repair-log`). */
+  repairLog?: boolean;
 }
 
-/** The directory currently being trained, or that several runs are (for the Ctrl-C hint). */
-export const activeRun: { dir: string | null; several?: boolean } = { dir: null };
+/** The run directories being trained now, and whether a stop was requested (Ctrl-C). */
+export const activeRuns: { dirs: Set<string>; children: Set<ChildProcess>; interrupted: boolean } = {
+  dirs: new Set(), children: new Set(), interrupted: false,
+};
+
+/**
+ * Where runs train when a command does not say: in child processes (`isolate`, what the `metagrad`
+ * executable sets, so that Ctrl-C stops a run at once) or in this process (the default for `runCli`
+ * called from code, e.g. tests and notebooks).
+ */
+export const execution: { isolate: boolean } = { isolate: false };
+
+/** The error a run ends with when the user interrupted it (the CLI exits 130 without an error line). */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+}
+
+/**
+ * Stops every run in progress (Ctrl-C): sends SIGINT to the training processes, waits for them to exit
+ * (their last checkpoint is on disk: every file is written atomically), removes the locks they held, and
+ * returns one line per run saying what was kept and how to continue. Runs trained in this process
+ * cannot be stopped mid-iteration; the CLI always trains in child processes.
+ */
+export async function interruptRuns(): Promise<string[]> {
+  activeRuns.interrupted = true;
+  const exits = [...activeRuns.children].map((c) => new Promise<void>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGINT');
+  }));
+  await Promise.all(exits);
+  return [...activeRuns.dirs].map((dir) => {
+    const ck = existsSync(join(dir, RUN_FILES.checkpoint)) ? readCheckpoint(dir) : null;
+    return ck
+      ? `${dir}: iterations 1–${ck.iteration} are saved; continue with: metagrad train --resume ${dir}`
+      : `${dir}: stopped before its first iteration finished (nothing to keep); the same command starts it again`;
+  });
+}
 
 /** Iterations completed according to DIR/checkpoint.json (UsageError when it is unreadable). */
 export function checkpointIteration(dir: string): number {
@@ -64,32 +105,33 @@ export function planReusableRun(label: string, config: TrainConfig, outDir: stri
 }
 
 /**
- * Runs the plans under one progress bar; returns the elapsed seconds. With `jobs` = 1 (the default) they
- * run in order in this process; with more, up to `jobs` at a time, each in a child process (one core
- * each: a run's optimization is single-threaded), with the same results.
+ * Runs the plans under one progress bar; returns the elapsed seconds. With `isolate` (what the
+ * `metagrad` executable does) or `jobs` > 1, each run trains in a child process, up to `jobs` at a time
+ * (one core each: a run's optimization is single-threaded), so Ctrl-C stops a run at once whatever it
+ * is computing; otherwise they run in order in this process. The results are the same either way.
  */
-export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { quiet?: boolean; jobs?: number } = {}): Promise<number> {
+export async function executeRuns(plans: readonly RunPlan[], io: CliIO, opts: { quiet?: boolean; jobs?: number; isolate?: boolean } = {}): Promise<number> {
   const todo = plans.filter((p) => p.mode !== 'done');
   const total = todo.reduce((a, p) => a + p.config.iterations, 0);
   const progress = new Progress(io, total, todo[0]?.label ?? '', opts.quiet);
   const jobs = Math.min(opts.jobs ?? 1, todo.length);
   let seconds = 0;
   try {
-    if (jobs > 1) {
-      activeRun.several = true;
-      await runInChildren(todo, jobs, progress);
+    if (jobs > 1 || (opts.isolate ?? execution.isolate)) {
+      await runInChildren(todo, Math.max(1, jobs), progress);
     } else {
       for (const p of todo) {
         progress.setLabel(p.label);
         if (p.done) progress.skip(p.done);
-        activeRun.dir = p.outDir;
-        await trainInDir(p.config, p.outDir, { resume: p.mode === 'resume', hooks: progress.hooks() });
-        activeRun.dir = null;
+        activeRuns.dirs.add(p.outDir);
+        await trainInDir(p.config, p.outDir, {
+          resume: p.mode === 'resume', repairLog: p.repairLog === true, hooks: progress.hooks(),
+          notice: (line) => progress.log(line),
+        });
+        activeRuns.dirs.delete(p.outDir);
       }
     }
   } finally {
-    activeRun.dir = null;
-    activeRun.several = false;
     seconds = progress.stop();
   }
   return seconds;
@@ -104,7 +146,6 @@ function childModule(): { path: string; execArgv: string[] } {
 
 /** Trains the plans `jobs` at a time in child processes; on the first failure stops the others (their checkpoints stay) and throws. */
 async function runInChildren(todo: readonly RunPlan[], jobs: number, progress: Progress): Promise<void> {
-  const hooks = progress.hooks();
   const live = new Set<ChildProcess>();
   let next = 0;
   let failed = false;
@@ -112,7 +153,7 @@ async function runInChildren(todo: readonly RunPlan[], jobs: number, progress: P
     while (next < todo.length && !failed) {
       const p = todo[next++]!;
       if (p.done) progress.skip(p.done);
-      await trainInChild(p, hooks, () => progress.setLabel(p.label), live);
+      await trainInChild(p, progress, live);
     }
   };
   try {
@@ -125,28 +166,40 @@ async function runInChildren(todo: readonly RunPlan[], jobs: number, progress: P
 }
 
 /** One plan in a child process: forwards its progress, resolves when it has finished, rejects with its error. */
-function trainInChild(p: RunPlan, hooks: ProgressHooks, label: () => void, live: Set<ChildProcess>): Promise<void> {
+function trainInChild(p: RunPlan, progress: Progress, live: Set<ChildProcess>): Promise<void> {
   const { path, execArgv } = childModule();
+  const hooks = progress.hooks();
   return new Promise((resolve, reject) => {
     const child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     live.add(child);
+    activeRuns.children.add(child);
+    activeRuns.dirs.add(p.outDir);
     let stderr = '';
-    let failure: string | null = null;
+    let failure: { message: string; usage: boolean } | null = null;
     let finished = false;
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'iteration') {
-        label();
+        progress.setLabel(p.label);
         hooks.onIteration(m.rec);
       } else if (m.type === 'phase') hooks.onPhase(m.phase, m.done, m.total);
+      else if (m.type === 'notice') progress.log(m.line);
       else if (m.type === 'done') finished = true;
-      else failure = m.message;
+      else failure = m;
     });
     child.on('error', (e) => reject(new Error(`${p.label}: could not start a training process (${e.message})`)));
     child.on('exit', (code, signal) => {
       live.delete(child);
-      if (finished && code === 0) return resolve();
-      const why = failure ?? (stderr.trim().split('\n').at(-1) || `exit code ${code ?? signal}`);
+      activeRuns.children.delete(child);
+      releaseStaleLock(p.outDir, child.pid ?? -1); // a child killed mid-run cannot release its own
+      if (finished && code === 0) {
+        activeRuns.dirs.delete(p.outDir);
+        return resolve();
+      }
+      if (activeRuns.interrupted) return reject(new InterruptedError(`${p.label} interrupted`));
+      activeRuns.dirs.delete(p.outDir);
+      if (failure?.usage) return reject(new UsageError(failure.message));
+      const why = failure?.message ?? (stderr.trim().split('\n').at(-1) || `exit code ${code ?? signal}`);
       reject(new Error(`${p.label} in ${p.outDir} failed: ${why} (finished iterations are kept; rerun to resume)`));
     });
     child.send(p);

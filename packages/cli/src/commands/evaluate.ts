@@ -38,6 +38,11 @@ export interface EvalFile {
 export function planEval(runDir: string, f: EvalFlags): { tasks: number; seed: number; out: string } {
   checkRunDir(runDir);
   if (!existsSync(join(runDir, RUN_FILES.checkpoint))) throw new UsageError(`'${runDir}' has no ${RUN_FILES.checkpoint}: train it first`);
+  try {
+    readCheckpoint(runDir, readRunConfig(runDir));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!); // a damaged run directory is bad input, as for train --resume
+  }
   return { tasks: parseInteger('tasks', f.tasks ?? '40')!, seed: parseInteger('seed', f.seed ?? '99', 0)!, out: f.out ?? join(runDir, RUN_FILES.eval) };
 }
 

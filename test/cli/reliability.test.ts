@@ -1,0 +1,235 @@
+/**
+ * Nothing lost, nothing stuck. The real `metagrad` executable (run from its TypeScript sources) is
+ * killed with SIGKILL at fixed fault points (inside iteration 0, between a log append and its
+ * checkpoint, inside the checkpoint's write) and at seeded random times; after each, the same command or
+ * `--resume` finishes, and the final logs and checkpoint equal an unbroken run's. Two writers on one run
+ * directory: the second is refused. Ctrl-C stops a run within 2 s mid-iteration and says what was kept.
+ * Damaged logs are named by file and line, and --repair-log continues.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '@metagrad/autograd';
+import { RUN_FILES, runCli, type CliIO } from 'metagrad';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BOOT = new URL('../../packages/cli/src/ts-boot.mjs', import.meta.url).href;
+const MAIN = join(ROOT, 'packages/cli/src/main.ts');
+const root = mkdtempSync(join(tmpdir(), 'metagrad-reliability-'));
+
+/** The tiny run every crash case trains: 4 iterations of ProMP on point-corner. */
+const TINY = ['train', '--algo', 'promp', '--env', 'point-corner', '--meta-batch-size', '4', '--rollouts-per-task', '4', '--horizon', '20', '--hidden', '16', '--iterations', '4', '--seed', '7', '-q'];
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Starts the executable; `detached` makes it a process group of its own, so the group can be killed at once. */
+function start(args: readonly string[], env: Record<string, string> = {}, detached = false): { child: ChildProcess; done: Promise<Ran> } {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', BOOT, MAIN, ...args], {
+    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached,
+  });
+  let stdout = '', stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Ran>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 })));
+  return { child, done };
+}
+
+const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<Ran> => start(args, env).done;
+
+/** In-process CLI with captured output (for the cases that need no separate process). */
+async function inProcess(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const io: CliIO = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } };
+  const code = await runCli(argv, io);
+  return { code, out, err };
+}
+
+/** The parts of a run directory that must repeat exactly: records without timings, the checkpoint, the config without meta. */
+function snapshot(dir: string): { records: unknown[]; checkpoint: unknown; config: unknown; csvRows: number } {
+  const records = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => ({ ...(JSON.parse(l) as object), timings: null }));
+  const { meta: _m, ...config } = JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')) as Record<string, unknown>;
+  const csvRows = readFileSync(join(dir, RUN_FILES.csv), 'utf8').trim().split('\n').length;
+  return { records, checkpoint: JSON.parse(readFileSync(join(dir, RUN_FILES.checkpoint), 'utf8')), config, csvRows };
+}
+
+const leftovers = (dir: string): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-') || f === RUN_FILES.lock);
+
+let reference: ReturnType<typeof snapshot>;
+beforeAll(async () => {
+  const dir = join(root, 'unbroken');
+  const r = await cli([...TINY, '--out', dir]);
+  expect(r.stderr).not.toMatch(/error/);
+  expect(r.code).toBe(0);
+  reference = snapshot(dir);
+  expect(reference.records).toHaveLength(4);
+  expect(leftovers(dir)).toEqual([]);
+}, 120_000);
+
+describe('kill -9 at any moment: the same command or --resume finishes to the unbroken run', () => {
+  const faults: [string, string][] = [
+    ['inside iteration 0 (logged, not yet checkpointed)', 'after-log:1'],
+    ['inside the write of the second checkpoint (temporary file written, not renamed)', 'before-rename:checkpoint.json:2'],
+    ['right after the third checkpoint', 'after-checkpoint:3'],
+  ];
+  for (const [where, fault] of faults)
+    it(`the trainer killed ${where}`, async () => {
+      const dir = join(root, `fault-${fault.replace(/\W+/g, '-')}`);
+      const killed = await cli([...TINY, '--out', dir], { METAGRAD_FAULT: fault });
+      expect(killed.code).not.toBe(0);
+      const again = existsSync(join(dir, RUN_FILES.checkpoint))
+        ? await cli(['train', '--resume', dir, '-q'])
+        : await cli([...TINY, '--out', dir]); // nothing checkpointed: the same command starts it again
+      expect(again.stderr).not.toMatch(/error/);
+      expect(again.code).toBe(0);
+      if (fault === 'after-log:1') expect(again.stderr).toMatch(/stopped before its first iteration finished: starting it again/);
+      expect(snapshot(dir)).toEqual(reference);
+      expect(leftovers(dir)).toEqual([]);
+    }, 120_000);
+
+  it('the whole command (its process group) killed at seeded random times, then --resume until done', async () => {
+    const rng = new Rng(42);
+    const dir = join(root, 'random-kills');
+    const delays = [0.6, 1.2, 1.8].map((lo) => lo + rng.uniform() * 0.6); // seconds after the start of each attempt
+    for (const d of delays) {
+      const args = existsSync(join(dir, RUN_FILES.config)) ? ['train', '--resume', dir, '-q'] : [...TINY, '--out', dir];
+      const { child, done } = start(args, {}, true);
+      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), d * 1000);
+      const r = await done;
+      clearTimeout(timer);
+      if (r.code === 0) break; // finished before the kill
+    }
+    const last = existsSync(join(dir, RUN_FILES.checkpoint)) ? await cli(['train', '--resume', dir, '-q']) : await cli([...TINY, '--out', dir]);
+    expect(last.code === 0 || /has already finished/.test(last.stderr)).toBe(true);
+    expect(snapshot(dir)).toEqual(reference);
+  }, 180_000);
+});
+
+describe('one writer per run directory', () => {
+  it('a second process on the same directory is refused while the first trains; a stale lock (killed holder) is taken over', async () => {
+    const dir = join(root, 'locked');
+    const first = start([...TINY, '--iterations', '100', '--out', dir]); // several seconds
+    for (let t = 0; t < 200 && !existsSync(join(dir, RUN_FILES.lock)); t++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(join(dir, RUN_FILES.lock))).toBe(true);
+    const second = await cli(['train', '--resume', dir, '--iterations', '100', '-q']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(new RegExp(`^error: '${dir}' is in use: process \\d+ on .* has been training into it since .*; wait for it to finish, or if that process is gone, remove ${dir}/run.lock\\n$`));
+    const a = await first.done;
+    expect(a.code).toBe(0);
+    const iterations = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { iteration: number }).iteration);
+    expect(iterations).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(leftovers(dir)).toEqual([]);
+    // a lock whose process is gone (kill -9) does not block the next writer
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => gone.on('exit', r));
+    writeFileSync(join(dir, RUN_FILES.lock), JSON.stringify({ pid: gone.pid, host: (await import('node:os')).hostname(), since: '2026-01-01T00:00:00Z' }));
+    const third = await cli(['train', '--resume', dir, '--iterations', '101', '-q']);
+    expect(third.code).toBe(0);
+    expect(leftovers(dir)).toEqual([]);
+  }, 120_000);
+});
+
+describe('Ctrl-C', () => {
+  /** About 5 s per iteration on 2 cores: half-cheetah, 10 tasks × 15 rollouts × 100 steps. */
+  const SLOW = ['train', '--algo', 'promp', '--env', 'half-cheetah-fwd-back', '--meta-batch-size', '10', '--rollouts-per-task', '15', '--horizon', '100', '--hidden', '32,32', '--iterations', '5'];
+
+  it('stops within 2 s in the middle of an iteration, keeps the finished ones and says how to continue; the run then resumes', async () => {
+    const dir = join(root, 'ctrl-c');
+    const run = start([...SLOW, '--out', dir]);
+    let stderr = '';
+    run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    for (let t = 0; t < 1200 && !/ it 1 \(/.test(stderr); t++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toMatch(/ it 1 \(/); // iteration 1 finished
+    const iterationSeconds = Number(/(\d+\.\d)s\/it/.exec(stderr)![1]);
+    await new Promise((r) => setTimeout(r, 1000)); // inside iteration 2
+    const t0 = performance.now();
+    run.child.kill('SIGINT'); // the parent only (a terminal's Ctrl-C signals the whole group)
+    const r = await run.done;
+    const latency = (performance.now() - t0) / 1000;
+    expect(r.code).toBe(130);
+    expect(latency).toBeLessThan(2);
+    expect(iterationSeconds).toBeGreaterThan(2 * latency); // the stop did not wait for the iteration to end
+    expect(r.stderr).toContain(`${dir}: iterations 1–1 are saved; continue with: metagrad train --resume ${dir}`);
+    expect(leftovers(dir)).toEqual([]);
+    const resumed = await cli(['train', '--resume', dir, '--iterations', '2', '-q']);
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n')).toHaveLength(2);
+  }, 180_000);
+
+  it('during the first iteration: says nothing was kept, and the same command starts over', async () => {
+    const dir = join(root, 'ctrl-c-first');
+    const run = start([...SLOW, '--iterations', '1', '--out', dir]);
+    for (let t = 0; t < 300 && !existsSync(join(dir, RUN_FILES.lock)); t++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain(`${dir}: stopped before its first iteration finished (nothing to keep); the same command starts it again`);
+    expect(r.stderr).not.toContain('--resume');
+    const again = await cli([...SLOW, '--iterations', '1', '--out', dir, '-q']);
+    expect(again.code).toBe(0);
+  }, 180_000);
+});
+
+describe('damaged files and small things, in-process', () => {
+  const base = ['train', '--algo', 'lvc-vpg', '--env', 'point-corner', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '-q'];
+
+  it('a damaged log.jsonl is named by file and line; --repair-log keeps its valid records and continues', async () => {
+    const cases: [string, (lines: string[]) => string, RegExp, number][] = [
+      ['a garbage line', (l) => [l[0], 'not json', l[2]].join('\n'), /log\.jsonl: line 2 is not valid JSON/, 1],
+      ['a file cut in the middle of a line', (l) => `${l[0]}\n${l[1]!.slice(0, 20)}`, /log\.jsonl: line 2 is not valid JSON/, 1],
+      ['a record of the wrong iteration', (l) => [l[0], l[0], l[2]].join('\n'), /log\.jsonl: line 2 is not the record of iteration 1/, 1],
+      ['missing rows', (l) => l[0]!, /log\.jsonl: ends after 1 iteration, but the checkpoint is after iteration 3/, 1],
+    ];
+    for (const [what, damage, message, kept] of cases) {
+      const dir = join(root, `damaged-${what.replace(/\W+/g, '-')}`);
+      expect((await inProcess(...base, '--iterations', '3', '--out', dir)).code).toBe(0);
+      const lines = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n');
+      writeFileSync(join(dir, RUN_FILES.log), `${damage(lines)}\n`);
+      const r = await inProcess('train', '--resume', dir, '--iterations', '4');
+      expect(r.code, what).toBe(2);
+      expect(r.err, what).toMatch(message);
+      expect(r.err, what).toMatch(/--repair-log keeps its first 1 valid record and continues/);
+      const repaired = await inProcess('train', '--resume', dir, '--iterations', '4', '--repair-log');
+      expect(repaired.code, what).toBe(0);
+      expect(repaired.err, what).toMatch(/repaired .*log\.jsonl: kept 1 valid records; iterations 1–2 have no record/);
+      const its = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { iteration: number }).iteration);
+      expect(its, what).toEqual([0, 3]);
+      expect(kept).toBe(1);
+    }
+  });
+
+  it('--out naming a file, a null config, a truncated checkpoint under eval, leftover temporary files', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'x');
+    const a = await inProcess(...base, '--out', file);
+    expect([a.code, a.err]).toEqual([2, `error: '${file}' is a file, not a directory; choose another --out\n`]);
+    const b = await inProcess(...base, '--out', join(file, 'run'));
+    expect([b.code, b.err]).toEqual([2, `error: cannot create '${join(file, 'run')}': '${file}' is a file\n`]);
+    writeFileSync(join(root, 'null.json'), 'null');
+    const c = await inProcess('train', '--config', join(root, 'null.json'), '--out', join(root, 'nullrun'));
+    expect([c.code, c.err]).toEqual([2, `error: config file '${join(root, 'null.json')}' must hold a JSON object, got null\n`]);
+    const dir = join(root, 'truncated-ckpt');
+    expect((await inProcess(...base, '--iterations', '1', '--out', dir)).code).toBe(0);
+    const ck = readFileSync(join(dir, RUN_FILES.checkpoint), 'utf8');
+    writeFileSync(join(dir, RUN_FILES.checkpoint), ck.slice(0, ck.length / 2));
+    const e = await inProcess('eval', dir);
+    expect(e.code).toBe(2);
+    expect(e.err).toMatch(/^error: cannot read .*checkpoint\.json: /);
+    const t = await inProcess('train', '--resume', dir, '--iterations', '2');
+    expect(t.code).toBe(2);
+    writeFileSync(join(dir, RUN_FILES.checkpoint), ck);
+    writeFileSync(join(dir, `${RUN_FILES.checkpoint}.tmp-99999`), '{');
+    expect((await inProcess('train', '--resume', dir, '--iterations', '2')).code).toBe(0);
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
