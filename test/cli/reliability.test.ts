@@ -233,3 +233,38 @@ describe('damaged files and small things, in-process', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 });
+
+describe('diverging simulations', () => {
+  it("are counted per task in log.jsonl, log.csv and the progress line; MuJoCo's warnings are captured into the log, not printed", async () => {
+    const dir = join(root, 'diverging');
+    writeFileSync(join(root, 'unstable.json'), JSON.stringify({ envOptions: { logScaleLimit: 60 } })); // masses and damping × 1.5^±60
+    const writes: string[] = [];
+    const realWrite = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      writes.push(String(chunk));
+      return (realWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    let r: Awaited<ReturnType<typeof inProcess>>;
+    try {
+      r = await inProcess('train', '--algo', 'promp', '--env', 'hopper-rand-params', '--config', join(root, 'unstable.json'), '--meta-batch-size', '4',
+        '--rollouts-per-task', '2', '--horizon', '40', '--hidden', '8', '--iterations', '1', '--out', dir);
+    } finally {
+      process.stdout.write = realWrite;
+    }
+    expect(r.code).toBe(0);
+    const rec = JSON.parse(readFileSync(join(dir, RUN_FILES.log), 'utf8').trim()) as { diverged: number[]; divergence?: string; simWarnings: number; simWarning?: string };
+    expect(rec.diverged).toHaveLength(4);
+    const total = rec.diverged.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(rec.divergence).toMatch(/^hopper-rand-params: simulation diverged at t=/);
+    expect(rec.simWarnings).toBeGreaterThan(0);
+    expect(rec.simWarning).toMatch(/^WARNING: /);
+    const csv = readFileSync(join(dir, RUN_FILES.csv), 'utf8').trim().split('\n');
+    const head = csv[0]!.split(',');
+    expect(Number(csv[1]!.split(',')[head.indexOf('diverged')])).toBe(total);
+    expect(Number(csv[1]!.split(',')[head.indexOf('sim_warnings')])).toBe(rec.simWarnings);
+    expect(r.err).toMatch(new RegExp(`diverged ${total}`));
+    expect(writes.join('')).not.toMatch(/WARNING|Linesearch/); // nothing of MuJoCo's reached this process's stdout
+    expect(r.out).not.toMatch(/WARNING/);
+  }, 60_000);
+});

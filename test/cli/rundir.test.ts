@@ -33,7 +33,7 @@ describe('the files of a run directory', () => {
     const lines = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l) as IterationRecord)).toEqual(records);
     const csv = readFileSync(join(dir, RUN_FILES.csv), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('iteration,env_steps,return_0,return_1,loss_before,loss_after,inner_kl,outer_kl,policy_std,time_sampling,time_processing,time_optimization,time_total');
+    expect(csv[0]).toBe('iteration,env_steps,return_0,return_1,loss_before,loss_after,inner_kl,outer_kl,policy_std,diverged,sim_warnings,time_sampling,time_processing,time_optimization,time_total');
     expect(csv).toHaveLength(3);
     expect(csv[2]!.split(',').map(Number).slice(0, 4)).toEqual([1, records[1]!.envSteps, ...records[1]!.returns]);
     const ck = readCheckpoint(dir);

@@ -8,15 +8,26 @@ import { fmt, formatDuration, type CliIO } from './io.js';
 
 /** The fields of a logged iteration the progress display reads. */
 export interface IterationLike {
+  /** 0-based iteration index. */
   iteration: number;
+  /** Cumulative environment steps. */
   envSteps: number;
+  /** Average return at inner step 0 … K. */
   returns: number[];
+  /** Episodes per task whose simulation diverged. */
+  diverged?: number[];
 }
 
 /** The trainer's hooks, structurally (see trainer/metaTrainer.ts TrainHooks). */
 export interface ProgressHooks {
   onIteration(rec: IterationLike): void;
   onPhase(phase: string, done: number, total: number): void;
+}
+
+/** "  diverged 3" when episodes diverged in the iteration (the simulator went unstable), else "". */
+function divergedText(rec: IterationLike): string {
+  const n = (rec.diverged ?? []).reduce((a, b) => a + b, 0);
+  return n > 0 ? `  diverged ${n}` : '';
 }
 
 /** A progress display over `total` iterations. */
@@ -64,9 +75,9 @@ export class Progress {
         const now = performance.now();
         const dt = (now - this.lastIterAt) / 1000;
         this.lastIterAt = now;
-        if (this.bar) this.bar.update(this.done, { pre: fmt(pre), post: fmt(post), steps: rec.envSteps.toLocaleString('en-US') });
+        if (this.bar) this.bar.update(this.done, { pre: fmt(pre), post: fmt(post), steps: `${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}` });
         else if (!this.quiet)
-          this.io.stderr.write(`${this.label}  it ${rec.iteration + 1} (${this.done}/${this.total})  pre ${fmt(pre)}  post ${fmt(post)}  steps ${rec.envSteps.toLocaleString('en-US')}  ${dt.toFixed(1)}s/it\n`);
+          this.io.stderr.write(`${this.label}  it ${rec.iteration + 1} (${this.done}/${this.total})  pre ${fmt(pre)}  post ${fmt(post)}  steps ${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}  ${dt.toFixed(1)}s/it\n`);
       },
     };
   }

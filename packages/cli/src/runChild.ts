@@ -12,7 +12,7 @@ import type { RunPlan } from './runs.js';
 
 /** Messages from a child to the parent. */
 export type ChildMessage =
-  | { type: 'iteration'; rec: { iteration: number; envSteps: number; returns: number[] } }
+  | { type: 'iteration'; rec: { iteration: number; envSteps: number; returns: number[]; diverged: number[] } }
   | { type: 'phase'; phase: string; done: number; total: number }
   | { type: 'notice'; line: string }
   | { type: 'done' }
@@ -30,7 +30,7 @@ process.once('message', (plan: RunPlan) => {
     repairLog: plan.repairLog === true,
     notice: (line) => void send({ type: 'notice', line }),
     hooks: {
-      onIteration: (r) => void send({ type: 'iteration', rec: { iteration: r.iteration, envSteps: r.envSteps, returns: r.returns } }),
+      onIteration: (r) => void send({ type: 'iteration', rec: { iteration: r.iteration, envSteps: r.envSteps, returns: r.returns, diverged: r.diverged } }),
       onPhase: (phase, done, total) => void send({ type: 'phase', phase, done, total }),
     },
   })).then(

@@ -122,13 +122,20 @@ function faultPoint(name: string): void {
 /** The CSV header for K inner steps. */
 export function csvHeader(K: number): string {
   const ret = Array.from({ length: K + 1 }, (_, k) => `return_${k}`);
-  return ['iteration', 'env_steps', ...ret, 'loss_before', 'loss_after', 'inner_kl', 'outer_kl', 'policy_std', 'time_sampling', 'time_processing', 'time_optimization', 'time_total'].join(',');
+  return [
+    'iteration', 'env_steps', ...ret, 'loss_before', 'loss_after', 'inner_kl', 'outer_kl', 'policy_std', 'diverged', 'sim_warnings',
+    'time_sampling', 'time_processing', 'time_optimization', 'time_total',
+  ].join(',');
 }
 
 /** One CSV row of a record. */
 export function csvRow(r: IterationRecord): string {
   const t = r.timings;
-  return [r.iteration, r.envSteps, ...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL, r.policyStd, t.sampling, t.processing, t.optimization, t.total].map(String).join(',');
+  const diverged = (r.diverged ?? []).reduce((a, b) => a + b, 0); // absent in logs written before 0.2.0
+  return [
+    r.iteration, r.envSteps, ...r.returns, r.lossBefore, r.lossAfter, r.innerKL, r.outerKL, r.policyStd, diverged, r.simWarnings ?? 0,
+    t.sampling, t.processing, t.optimization, t.total,
+  ].map(String).join(',');
 }
 
 /** A run directory must exist and hold config.json (what `train` writes first); throws a UsageError naming what is wrong. */

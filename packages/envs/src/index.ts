@@ -16,14 +16,15 @@ export type { PointTask, PointCornerReward, PointCornerOptions, PointGoalOptions
 export { TabularMDP, TabularMetaEnv, validateTabularMDP, sameMDP } from './tabular/mdp.js';
 export type { TabularMDPSpec, TabularEnvOptions } from './tabular/mdp.js';
 export { loadMujoco, releaseMujocoSims, MjSim } from './mujoco/runtime.js';
-export type { MujocoModule, MjModel, MjData } from './mujoco/runtime.js';
+export type { MujocoModule, MjModel, MjData, SimMessages } from './mujoco/runtime.js';
+export { drainSimMessages } from './mujoco/runtime.js';
 export { MujocoEnv } from './mujoco/base.js';
 export type { MujocoTaskConfig, StepOutcome } from './mujoco/base.js';
 export {
   HalfCheetahFwdBackEnv, AntRandDirEnv, Walker2DFwdBackEnv, HopperRandParamsEnv, Walker2DRandParamsEnv, HumanoidRandDirEnv,
 } from './mujoco/tasks.js';
 export type { DirectionTask, RandParamsTask, MujocoEnvOptions, RandParamsOptions } from './mujoco/tasks.js';
-export { sampleMetaBatch, envShape } from './sampler/serial.js';
+export { sampleMetaBatch, envShape, addSimMessages } from './sampler/serial.js';
 export type { SampleOptions, SampleBatch, EnvShape } from './sampler/serial.js';
 export { WorkerSampler } from './sampler/parallel.js';
 export type { WorkerSamplerOptions } from './sampler/parallel.js';

@@ -82,12 +82,37 @@ export interface MujocoModule {
 let loaded: MujocoModule | null = null;
 let loading: Promise<MujocoModule> | null = null;
 
+/** MuJoCo's own messages (warnings such as "Linesearch objective is not convex") since the last drain. */
+export interface SimMessages {
+  /** How many non-blank lines MuJoCo printed. */
+  count: number;
+  /** The first of them, or null. */
+  first: string | null;
+}
+
+let captured: SimMessages = { count: 0, first: null };
+
+/** What MuJoCo printed (stdout or stderr) in this thread: captured, never written to the process's streams. */
+function capture(text: string): void {
+  const line = String(text).trim();
+  if (line === '') return; // MuJoCo prints a blank line after each warning
+  captured.count += 1;
+  captured.first ??= line;
+}
+
+/** The MuJoCo messages captured in this thread since the last call, and resets the count. */
+export function drainSimMessages(): SimMessages {
+  const out = captured;
+  captured = { count: 0, first: null };
+  return out;
+}
+
 /** Loads the MuJoCo WebAssembly module once per thread (≈0.5 s); later calls return the same module. */
 export function loadMujoco(): Promise<MujocoModule> {
   if (loaded) return Promise.resolve(loaded);
   if (!loading) {
     loading = import('mujoco-js')
-      .then((m) => m.default())
+      .then((m) => (m.default as (opts: { print: (s: string) => void; printErr: (s: string) => void }) => Promise<unknown>)({ print: capture, printErr: capture }))
       .then((raw) => {
         const mod = raw as unknown as MujocoModule;
         loaded = mod;

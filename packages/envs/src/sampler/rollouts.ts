@@ -4,6 +4,7 @@
  * over the environments still running, and writes padded batch-major arrays.
  */
 import type { Rng } from '@metagrad/autograd';
+import { type SimMessages, drainSimMessages } from '../mujoco/runtime.js';
 import type { MetaEnv } from '../core/types.js';
 import { flatDim } from '../core/types.js';
 import type { BatchedPolicy } from './policy.js';
@@ -33,6 +34,8 @@ export interface RolloutBlock {
     /** The env's message (names the env and the cause). */
     message: string;
   }[];
+  /** What the simulator printed while this block ran (MuJoCo's warnings), captured instead of printed. */
+  simMessages: SimMessages;
 }
 
 /**
@@ -57,7 +60,9 @@ export function runRollouts<Task>(template: MetaEnv<Task>, tasks: readonly Task[
     finalObs: new Float64Array(n * obsDim),
     infos: Object.fromEntries(template.infoKeys.map((k) => [k, new Float64Array(n * H)])),
     divergences: [],
+    simMessages: { count: 0, first: null },
   };
+  drainSimMessages(); // messages from before this block belong to someone else
   const infoKeys = template.infoKeys;
   const infoArrays = infoKeys.map((k) => block.infos[k]!);
   const envs: MetaEnv<Task>[] = [];
@@ -103,5 +108,6 @@ export function runRollouts<Task>(template: MetaEnv<Task>, tasks: readonly Task[
     active = still;
   }
   for (let e = 0; e < n; e++) block.finalObs.set(current[e]!, e * obsDim);
+  block.simMessages = drainSimMessages();
   return block;
 }

@@ -9,6 +9,7 @@
  * termination are padding (mask 0).
  */
 import type { Rng } from '@metagrad/autograd';
+import type { SimMessages } from '../mujoco/runtime.js';
 import type { MetaEnv } from '../core/types.js';
 import { flatDim } from '../core/types.js';
 import { batchedPolicy, checkPolicySpec } from './policy.js';
@@ -72,6 +73,8 @@ export interface SampleBatch {
     /** The env's message (names the env and the cause). */
     message: string;
   }[];
+  /** What the simulator printed while sampling (MuJoCo's warnings: counted, the first kept), never written to the process's streams. */
+  readonly simMessages: SimMessages;
   /** Total environment steps (Σ lengths). */
   readonly envSteps: number;
 }
@@ -121,7 +124,17 @@ export function envTasks<Task>(tasks: readonly Task[], R: number): Task[] {
 }
 
 /** A SampleBatch while it is being filled. */
-export type MutableBatch = SampleBatch & { divergences: { traj: number; message: string }[]; envSteps: number; infos: Record<string, Float64Array> };
+export type MutableBatch = SampleBatch & {
+  divergences: { traj: number; message: string }[];
+  simMessages: SimMessages;
+  envSteps: number;
+  infos: Record<string, Float64Array>;
+};
+
+/** Adds `b`'s count to `a` and keeps the first message. */
+export function addSimMessages(a: SimMessages, b: SimMessages): SimMessages {
+  return { count: a.count + b.count, first: a.first ?? b.first };
+}
 
 /** An empty batch of the given sizes (blocks are copied in by `writeBlock`). */
 export function allocateBatch(env: EnvShape, nTasks: number, R: number, H: number): MutableBatch {
@@ -141,6 +154,7 @@ export function allocateBatch(env: EnvShape, nTasks: number, R: number, H: numbe
     finalObs: new Float64Array(nTraj * obsDim),
     infos: Object.fromEntries(env.infoKeys.map((k) => [k, new Float64Array(nTraj * H)])),
     divergences: [],
+    simMessages: { count: 0, first: null },
     envSteps: 0,
   };
 }
@@ -157,6 +171,7 @@ export function writeBlock(batch: MutableBatch, block: RolloutBlock, start: numb
   batch.finalObs.set(block.finalObs, start * obsDim);
   for (const k of Object.keys(batch.infos)) batch.infos[k]!.set(block.infos[k]!, start * H);
   for (const d of block.divergences) batch.divergences.push({ traj: d.traj + start, message: d.message });
+  batch.simMessages = addSimMessages(batch.simMessages, block.simMessages);
   for (let j = 0; j < block.lengths.length; j++) batch.envSteps += block.lengths[j]!;
 }
 

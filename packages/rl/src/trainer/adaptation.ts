@@ -12,7 +12,7 @@
  * in a fixed order, one stream per task.
  */
 import { type Tensor, Rng, concat, enableGrad, noGrad } from '@metagrad/autograd';
-import { type GaussianMLPSpec, type MetaEnv, type SampleBatch, envShape, makeEnv } from '@metagrad/envs';
+import { type GaussianMLPSpec, type MetaEnv, type SampleBatch, type SimMessages, addSimMessages, envShape, makeEnv } from '@metagrad/envs';
 import { type ProcessedSamples, processSamples } from '../advantages.js';
 import { GaussianMLPPolicy } from '../policies.js';
 import {
@@ -106,6 +106,12 @@ export interface AdaptationResult {
   readonly perTask: number[][];
   /** Environment steps taken (all rounds). */
   readonly envSteps: number;
+  /** diverged[τ]: task τ's episodes whose simulation diverged, over all rounds (each ended early, reported by the env). */
+  readonly diverged: number[];
+  /** The first divergence's message (names the env and the cause), or null. */
+  readonly divergence: string | null;
+  /** What the simulator printed while sampling (MuJoCo's warnings), counted, the first kept. */
+  readonly simMessages: SimMessages;
   /** The per-task parameters θ^k that sampled round k. */
   readonly params: TaskParams[];
   /** Wall-clock seconds spent per phase. */
@@ -128,6 +134,9 @@ export async function sampleAndAdapt(setup: RunSetup, theta: Float64Array, rng: 
   const returns: number[] = [];
   const perTask: number[][] = Array.from({ length: K }, () => []);
   let sampling = 0, processing = 0, envSteps = 0;
+  const diverged = new Array<number>(K).fill(0);
+  let divergence: string | null = null;
+  let simMessages: SimMessages = { count: 0, first: null };
   for (let k = 0; k <= S; k++) {
     opts.hooks?.onPhase?.(k === 0 ? 'sampling pre-update' : `sampling after inner step ${k}`, k, S + 1);
     const roundRng = rng.fork();
@@ -145,9 +154,12 @@ export async function sampleAndAdapt(setup: RunSetup, theta: Float64Array, rng: 
     returns.push(processed.averageReturn);
     processed.taskReturns.forEach((r, t) => perTask[t]!.push(r));
     envSteps += round.envSteps;
+    for (const d of round.divergences) diverged[round.taskIndex[d.traj]!]! += 1;
+    divergence ??= round.divergences[0]?.message ?? null;
+    simMessages = addSimMessages(simMessages, round.simMessages);
     if (next) p = next;
     processing += (performance.now() - t0) / 1000;
   }
   opts.hooks?.onPhase?.('sampling done', S + 1, S + 1);
-  return { tasks, batch: { steps }, rounds, returns, perTask, envSteps, params, timings: { sampling, processing } };
+  return { tasks, batch: { steps }, rounds, returns, perTask, envSteps, diverged, divergence, simMessages, params, timings: { sampling, processing } };
 }

@@ -31,6 +31,14 @@ export interface IterationRecord {
   outerKL: number;
   /** Mean over action dimensions of the pre-update policy's σ = exp(log σ) after the outer update (exploration left). */
   policyStd: number;
+  /** diverged[τ]: episodes of task τ whose simulation diverged (ended early with reward 0 at that step), all rounds. */
+  diverged: number[];
+  /** The first divergence's message (names the env and the cause); absent when none diverged. */
+  divergence?: string;
+  /** How many lines the simulator printed (MuJoCo's warnings, e.g. "Linesearch objective is not convex"). */
+  simWarnings: number;
+  /** The first of them; absent when there were none. */
+  simWarning?: string;
   /** Wall-clock seconds spent on the iteration's phases. */
   timings: {
     /** Sampling every round (seconds). */
@@ -133,6 +141,10 @@ export async function train(
       const rec: IterationRecord = {
         iteration: it, envSteps, returns: ad.returns, lossBefore: res.lossBefore, lossAfter: res.lossAfter, innerKL: res.innerKL, outerKL: res.outerKL,
         policyStd: logStd.reduce((a, l) => a + Math.exp(l), 0) / logStd.length,
+        diverged: ad.diverged,
+        ...(ad.divergence !== null ? { divergence: ad.divergence } : {}),
+        simWarnings: ad.simMessages.count,
+        ...(ad.simMessages.first !== null ? { simWarning: ad.simMessages.first } : {}),
         timings: { ...ad.timings, optimization, total: (performance.now() - t0) / 1000 },
         extra: res.extra,
       };

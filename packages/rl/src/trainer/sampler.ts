@@ -6,7 +6,7 @@
  */
 import type { Rng } from '@metagrad/autograd';
 import {
-  type EnvOptions, type GaussianMLPSpec, type MetaEnv, type SampleBatch, WorkerSampler, sampleMetaBatch,
+  type EnvOptions, type GaussianMLPSpec, type MetaEnv, type SampleBatch, type SimMessages, WorkerSampler, addSimMessages, sampleMetaBatch,
 } from '@metagrad/envs';
 
 /** Samples R rollouts of H steps for each task with that task's policy and Rng. */
@@ -32,6 +32,7 @@ export function concatBatches(parts: readonly SampleBatch[]): SampleBatch {
   const infos: Record<string, Float64Array> = Object.fromEntries(Object.keys(first.infos).map((k) => [k, new Float64Array(nTraj * H)]));
   const divergences: { traj: number; message: string }[] = [];
   let j = 0, k = 0, envSteps = 0;
+  let simMessages: SimMessages = { count: 0, first: null };
   for (const b of parts) {
     obs.set(b.obs, j * H * obsDim);
     actions.set(b.actions, j * H * actDim);
@@ -43,11 +44,12 @@ export function concatBatches(parts: readonly SampleBatch[]): SampleBatch {
     finalObs.set(b.finalObs, j * obsDim);
     for (const key of Object.keys(infos)) infos[key]!.set(b.infos[key]!, j * H);
     for (const d of b.divergences) divergences.push({ traj: d.traj + j, message: d.message });
+    simMessages = addSimMessages(simMessages, b.simMessages);
     envSteps += b.envSteps;
     j += b.nTraj;
     k += b.nTasks;
   }
-  return { nTasks, rolloutsPerTask: R, nTraj, horizon: H, obsDim, actDim, obs, actions, rewards, mask, dones, lengths, taskIndex, finalObs, infos, divergences, envSteps };
+  return { nTasks, rolloutsPerTask: R, nTraj, horizon: H, obsDim, actDim, obs, actions, rewards, mask, dones, lengths, taskIndex, finalObs, infos, divergences, simMessages, envSteps };
 }
 
 /** The serial sampler: sampleMetaBatch per task in this thread. */
