@@ -229,6 +229,7 @@ export function readCheckpoint(dir: string, config?: { algo: string; env: string
 
 /** A damaged or incomplete log.jsonl, named by file and line. */
 export class RunLogError extends Error {
+  /** 'RunLogError'. */
   override readonly name = 'RunLogError';
 }
 
@@ -289,6 +290,7 @@ export interface RunLockHolder {
 
 /** A run directory that another live process is training into. */
 export class RunLockedError extends Error {
+  /** 'RunLockedError'. */
   override readonly name = 'RunLockedError';
 }
 
