@@ -49,6 +49,9 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
   bad('non-numeric lr', ['train', '--algo', 'promp', '--env', 'point-corner', '--inner-lr', 'fast', '--out', '$OUT'], /--inner-lr must be a positive number, got 'fast'/);
   bad('bad hidden', ['train', '--algo', 'promp', '--env', 'point-corner', '--hidden', '64,x', '--out', '$OUT'], /--hidden must be a comma-separated list/);
   bad('missing env', ['train', '--algo', 'promp', '--out', '$OUT'], /--env is required/);
+  bad('an absurd meta-batch', ['train', '--algo', 'promp', '--env', 'half-cheetah-fwd-back', '--meta-batch-size', '100000000', '--out', '$OUT'], /^error: one sampling round's observations \(metaBatchSize 100000000 × rolloutsPerTask 20 × horizon 100 × 18\) would be 3\.60e\+12 numbers/);
+  bad('absurd hidden layers', ['train', '--algo', 'promp', '--env', 'half-cheetah-fwd-back', '--hidden', '100000,100000', '--out', '$OUT'], /^error: the per-task copies of the widest weight matrix \(hidden 100000,100000/);
+  bad('an absurd horizon', ['train', '--algo', 'promp', '--env', 'half-cheetah-fwd-back', '--horizon', '1000000000', '--out', '$OUT'], /horizon 1000000000 × 18\) would be/);
   bad('missing config file', ['train', '--config', '/nonexistent/run.json', '--out', '$OUT'], /config file '\/nonexistent\/run.json' does not exist/);
   bad('unknown flag', ['train', '--algo', 'promp', '--env', 'point-corner', '--lr', '3', '--out', '$OUT'], /unknown option '--lr'/);
   bad('unknown command', ['fly'], /unknown command 'fly'/);

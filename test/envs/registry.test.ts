@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Rng } from '@metagrad/autograd';
-import { makeEnv, makeEnvSync, envNames, EnvError, NormalizedActionEnv, isMujocoEnv } from '@metagrad/envs';
+import { makeEnv, makeEnvSync, envNames, envShape, EnvError, NormalizedActionEnv, isMujocoEnv, ENV_DIMS } from '@metagrad/envs';
 import type { BoxSpace } from '@metagrad/envs';
 
 const ALL = [
@@ -25,6 +25,17 @@ const EXPECTED: Record<string, { obs: number; act: number | 'discrete'; low?: nu
   'walker2d-rand-params': { obs: 17, act: 6, low: -1, high: 1, horizon: 200 },
   'humanoid-rand-dir': { obs: 376, act: 17, low: -0.4, high: 0.4, horizon: 200 },
 };
+
+describe('ENV_DIMS', () => {
+  it('equals the shape of every built box env', async () => {
+    const boxEnvs = envNames.filter((n) => n !== 'tabular');
+    expect(Object.keys(ENV_DIMS).sort()).toEqual([...boxEnvs].sort());
+    for (const name of boxEnvs) {
+      const s = envShape(await makeEnv(name));
+      expect({ obsDim: s.obsDim, actDim: s.actDim }, name).toEqual(ENV_DIMS[name as keyof typeof ENV_DIMS]);
+    }
+  });
+});
 
 describe('registry', () => {
   it('envNames lists the nine tasks of the design contract', () => {

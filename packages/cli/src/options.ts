@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, ConfigError, resolveConfig, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
+import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, checkMemory, ConfigError, resolveConfig, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
 import { withoutMeta } from './rundir.js';
 import { UsageError, checkName } from './io.js';
 
@@ -110,7 +110,9 @@ export function buildConfig(input: Omit<Partial<TrainConfig>, 'algo' | 'env'> & 
   checkName('algo', input.algo, algoNames);
   checkName('env', input.env, trainEnvNames);
   try {
-    return resolveConfig(input as Partial<TrainConfig> & { algo: string; env: string });
+    const config = resolveConfig(input as Partial<TrainConfig> & { algo: string; env: string });
+    checkMemory(config);
+    return config;
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message.split('\n')[0]!);
     throw e;

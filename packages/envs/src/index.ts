@@ -8,7 +8,7 @@
 export type { MetaEnv, Space, BoxSpace, DiscreteSpace, StepResult, EnvInfo } from './core/types.js';
 export { boxSpace, discreteSpace, flatDim } from './core/types.js';
 export { EnvError } from './core/errors.js';
-export { makeEnv, makeEnvSync, envNames, isMujocoEnv } from './registry.js';
+export { makeEnv, makeEnvSync, envNames, isMujocoEnv, ENV_DIMS } from './registry.js';
 export type { EnvName, EnvOptions, EnvTaskMap } from './registry.js';
 export { NormalizedActionEnv, DEFAULT_ACTION_SCALE } from './wrappers/normalized.js';
 export { PointCornerEnv, PointGoalEnv, POINT_CORNERS } from './point/point.js';

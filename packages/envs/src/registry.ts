@@ -90,6 +90,21 @@ const MUJOCO_NAMES: ReadonlySet<string> = new Set([
   'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back', 'hopper-rand-params', 'walker2d-rand-params', 'humanoid-rand-dir',
 ]);
 
+/**
+ * Observation and action sizes of every box env (what envShape(makeEnv(name)) gives, known without
+ * building the env or loading MuJoCo: for checks before any allocation). A test keeps it equal to the envs.
+ */
+export const ENV_DIMS: Readonly<Record<Exclude<EnvName, 'tabular'>, { readonly obsDim: number; readonly actDim: number }>> = Object.freeze({
+  'point-corner': { obsDim: 2, actDim: 2 },
+  'point-goal': { obsDim: 2, actDim: 2 },
+  'half-cheetah-fwd-back': { obsDim: 17, actDim: 6 },
+  'ant-rand-dir': { obsDim: 111, actDim: 8 },
+  'walker2d-fwd-back': { obsDim: 17, actDim: 6 },
+  'hopper-rand-params': { obsDim: 11, actDim: 3 },
+  'walker2d-rand-params': { obsDim: 17, actDim: 6 },
+  'humanoid-rand-dir': { obsDim: 376, actDim: 17 },
+});
+
 /** True for the envs simulated by MuJoCo (they need the wasm module: makeEnv loads it). */
 export function isMujocoEnv(name: string): boolean {
   return MUJOCO_NAMES.has(name);

@@ -24,6 +24,8 @@ export type { AlgoName, TrainConfig, TrainEnvOptions, ConfigInput } from './trai
 export * as settings from './settings.js';
 export type { Setting, SettingsOf, FlagSpec } from './settings.js';
 export { train, checkCheckpoint } from './trainer/metaTrainer.js';
+export { estimateMemory, checkMemory, formatBytes, MAX_ARRAY_ELEMENTS } from './trainer/memory.js';
+export type { MemoryEstimate, MemoryPart } from './trainer/memory.js';
 export type { IterationRecord, TrainHooks, Checkpoint } from './trainer/metaTrainer.js';
 export { evaluate } from './trainer/evaluate.js';
 export type { EvaluationResult, TaskTrajectories } from './trainer/evaluate.js';

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, algoNames, configKeys, resolveConfig } from '@metagrad/rl';
+import { ConfigError, algoNames, checkMemory, configKeys, formatBytes, resolveConfig } from '@metagrad/rl';
 
 describe('resolveConfig', () => {
   it('the paper reference config (pro-mp_run_mujoco.py) for ProMP on half-cheetah', () => {
@@ -63,4 +63,29 @@ describe('resolveConfig', () => {
       expect(() => resolveConfig(input as never)).toThrow(ConfigError);
       expect(() => resolveConfig(input as never)).toThrow(msg);
     });
+});
+
+describe('the memory check before any allocation', () => {
+  it('the reference configurations fit, with a plausible estimate', () => {
+    const e = checkMemory(resolveConfig({ algo: 'promp', env: 'half-cheetah-fwd-back' }));
+    expect(e.bytes).toBeGreaterThan(50e6);
+    expect(e.bytes).toBeLessThan(1e9);
+    expect(checkMemory(resolveConfig({ algo: 'maml-trpo', env: 'humanoid-rand-dir' })).bytes).toBeLessThan(8e9);
+    expect(formatBytes(1.234e9)).toBe('1.23 GB');
+    expect(formatBytes(512)).toBe('512 B');
+  });
+
+  it('absurd sizes fail with the settings named and the estimate, not a V8 abort', () => {
+    const bad = (over: Record<string, unknown>, message: RegExp): void => {
+      const c = resolveConfig({ algo: 'promp', env: 'half-cheetah-fwd-back', ...over });
+      expect(() => checkMemory(c)).toThrow(ConfigError);
+      expect(() => checkMemory(c)).toThrow(message);
+    };
+    bad({ metaBatchSize: 100_000_000 }, /^one sampling round's observations \(metaBatchSize 100000000 × rolloutsPerTask 20 × horizon 100 × 18\) would be 3\.60e\+12 numbers, more than the 4\.29e\+9 one array can hold; lower metaBatchSize, rolloutsPerTask, horizon$/);
+    bad({ hidden: [100_000, 100_000] }, /^the per-task copies of the widest weight matrix \(hidden 100000,100000, × metaBatchSize 40\) would be 4\.00e\+11 numbers/);
+    bad({ horizon: 1_000_000_000 }, /horizon 1000000000/);
+    // within one array's limit, but not within the machine: the estimate and the largest part are named
+    const c = resolveConfig({ algo: 'promp', env: 'half-cheetah-fwd-back', metaBatchSize: 400, rolloutsPerTask: 200 });
+    expect(() => checkMemory(c, 1e9)).toThrow(/^this configuration needs about \d+(\.\d+)? GB of memory, more than the 1\.00 GB available \(80 % of this machine's\); most of it is the samples \(2 rounds × 8,000,000 steps\), \d+(\.\d+)? GB: lower metaBatchSize, rolloutsPerTask, horizon, numInnerGradSteps$/);
+  });
 });

@@ -23,6 +23,7 @@ import { makeAlgorithm } from '../algos/index.js';
 import { ALGO_SETTINGS, type AlgoConfig } from '../algos/settings.js';
 import { concatTaskParams, sliceStep } from '../algos/chunks.js';
 import type { TrainConfig } from './config.js';
+import { checkMemory } from './memory.js';
 import { type TaskSampler, serialTaskSampler, workerTaskSampler } from './sampler.js';
 
 /** Progress callbacks (see metaTrainer.ts TrainHooks). */
@@ -47,6 +48,7 @@ export interface RunSetup {
 
 /** Builds the env (with the config's horizon and envOptions), the policy, the algorithm and the sampler (workers > 1: worker threads). */
 export async function setupRun(config: TrainConfig): Promise<RunSetup> {
+  checkMemory(config); // absurd sizes end here, with the setting named, before anything is allocated
   const envOptions = { ...config.envOptions, horizon: config.horizon };
   const env = await makeEnv(config.env, envOptions);
   const shape = envShape(env);
