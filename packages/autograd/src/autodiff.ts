@@ -204,13 +204,15 @@ export function hvp<P extends Params>(f: (p: P) => Tensor, p: P, v: P): P {
     const out = scalarOut('hvp', f(p));
     const g = gradients(out, leaves, { createGraph: true, allowUnused: true });
     // ∇(∇f · v) = ∇²f · v: the gradient of g with cotangent v (leaves g does not depend on give zeros)
+    // (a gradient with no graph node is constant: when no gradient has one, f is at most linear and H·v = 0)
     const used = g.map((gi) => gi.node !== null);
+    if (!used.some((u) => u)) return treeUnflatten(p, leaves.map((x) => zeros(x.shape, { dtype: x.dtype })));
     const hv = gradients(
       g.filter((_, i) => used[i]),
       leaves,
       { gradOutputs: vs.filter((_, i) => used[i]), createGraph: outer, allowUnused: true },
     );
-    return treeUnflatten(p, used.some((u) => u) ? hv : leaves.map((x) => zeros(x.shape, { dtype: x.dtype })));
+    return treeUnflatten(p, hv);
   });
 }
 

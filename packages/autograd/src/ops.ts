@@ -7,7 +7,7 @@ import { type Tensor as TensorT, Tensor } from './tensor.js';
 import { apply } from './primitives.js';
 import type { DType } from './kernels/cpu.js';
 import { alloc } from './kernels/cpu.js';
-import { fmtShape, normAxes, normAxis, shapeEq, sizeOf, broadcastShapes } from './shape.js';
+import { checkShape, fmtShape, fmtValue, normAxes, normAxis, shapeEq, sizeOf, broadcastShapes } from './shape.js';
 
 type T = TensorT;
 /** A tensor, or a plain number (a 0-d tensor of the other operand's dtype). @inline */
@@ -135,11 +135,13 @@ export function logSumExp(x: T, axis?: number | readonly number[], keepDims = fa
 
 /** x − logSumExp(x) along `axis` (the last by default). */
 export function logSoftmax(x: T, axis = -1): T {
+  normAxis('logSoftmax', axis, unaryArg('logSoftmax', x).ndim);
   return sub(x, logSumExp(x, axis, true));
 }
 
 /** exp(logSoftmax(x)) along `axis` (the last by default). */
 export function softmax(x: T, axis = -1): T {
+  normAxis('softmax', axis, unaryArg('softmax', x).ndim);
   return exp(logSoftmax(x, axis));
 }
 
@@ -158,8 +160,14 @@ export function sumTo(g: T, shape: readonly number[]): T {
 /** Same elements in a new shape (one entry may be −1, inferred). */
 export function reshape(x: T, shape: readonly number[]): T {
   unaryArg('reshape', x);
+  if (!Array.isArray(shape)) throw new Error(`reshape: shape must be an array of integers, got ${fmtValue(shape)}`);
   const s = [...shape];
+  s.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < -1)
+      throw new Error(`reshape: shape[${i}] must be a non-negative integer or -1 (inferred), got ${fmtValue(d)} in ${fmtShape(shape)}`);
+  });
   const unknown = s.indexOf(-1);
+  if (unknown >= 0 && s.indexOf(-1, unknown + 1) >= 0) throw new Error(`reshape: only one entry of ${fmtShape(shape)} may be -1`);
   if (unknown >= 0) {
     const rest = sizeOf(s.filter((_, i) => i !== unknown));
     if (rest === 0 || x.size % rest !== 0) throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
@@ -174,7 +182,8 @@ export function reshape(x: T, shape: readonly number[]): T {
 /** Permutes axes (reverses them when `perm` is omitted). */
 export function transpose(x: T, perm?: readonly number[]): T {
   const nd = unaryArg('transpose', x).ndim;
-  const p = perm ? perm.map((a) => normAxis('transpose', a, nd)) : Array.from({ length: nd }, (_, i) => nd - 1 - i);
+  if (perm !== undefined && !Array.isArray(perm)) throw new Error(`transpose: perm must be an array of axes, got ${fmtValue(perm)}`);
+  const p = perm ? perm.map((a, i) => normAxis('transpose', a, nd, `perm[${i}]`)) : Array.from({ length: nd }, (_, i) => nd - 1 - i);
   if (p.length !== nd || new Set(p).size !== nd) throw new Error(`transpose: ${JSON.stringify(perm)} is not a permutation of ${nd} axes`);
   if (p.every((a, i) => a === i)) return x;
   return apply('transpose', [x], { perm: p });
@@ -183,6 +192,7 @@ export function transpose(x: T, perm?: readonly number[]): T {
 /** Broadcasts x to `shape` (NumPy rules). */
 export function broadcastTo(x: T, shape: readonly number[]): T {
   unaryArg('broadcastTo', x);
+  checkShape('broadcastTo', shape);
   const b = broadcastShapes('broadcastTo', x.shape, shape);
   if (!shapeEq(b, shape)) throw new Error(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   if (shapeEq(x.shape, shape)) return x;
@@ -211,7 +221,16 @@ export function squeeze(x: T, axis?: number): T {
  */
 export function slice(x: T, starts: readonly number[], ends?: readonly (number | undefined)[]): T {
   unaryArg('slice', x);
+  if (!Array.isArray(starts)) throw new Error(`slice: starts must be an array of integers, got ${fmtValue(starts)}`);
+  if (ends !== undefined && !Array.isArray(ends)) throw new Error(`slice: ends must be an array of integers (or undefined entries), got ${fmtValue(ends)}`);
   if (starts.length > x.ndim) throw new Error(`slice: ${starts.length} starts for a tensor of rank ${x.ndim}`);
+  if (ends && ends.length > x.ndim) throw new Error(`slice: ${ends.length} ends for a tensor of rank ${x.ndim}`);
+  starts.forEach((v, d) => {
+    if (!Number.isInteger(v)) throw new Error(`slice: starts[${d}] must be an integer, got ${fmtValue(v)}`);
+  });
+  ends?.forEach((v, d) => {
+    if (v !== undefined && !Number.isInteger(v)) throw new Error(`slice: ends[${d}] must be an integer or undefined, got ${fmtValue(v)}`);
+  });
   const st: number[] = [], sz: number[] = [];
   for (let d = 0; d < x.ndim; d++) {
     const n = x.shape[d]!;
@@ -238,8 +257,9 @@ export function index(x: T, i: number): T {
   unaryArg('index', x);
   if (x.ndim === 0) throw new Error('index: cannot index a 0-d tensor');
   const n = x.shape[0]!;
+  if (!Number.isInteger(i)) throw new Error(`index: i must be an integer, got ${fmtValue(i)}`);
   const k = i < 0 ? i + n : i;
-  if (!Number.isInteger(k) || k < 0 || k >= n) throw new Error(`index: ${i} is out of range for axis 0 of length ${n}`);
+  if (k < 0 || k >= n) throw new Error(`index: ${i} is out of range for axis 0 of length ${n} (allowed: ${-n} to ${n - 1})`);
   return reshape(slice(x, [k], [k + 1]), x.shape.slice(1));
 }
 
@@ -260,23 +280,30 @@ export function concat(ts: readonly T[], axis = 0): T {
 /** Joins tensors of equal shape along a new axis. */
 export function stack(ts: readonly T[], axis = 0): T {
   if (!Array.isArray(ts) || ts.length === 0) throw new Error('stack: needs a non-empty array of tensors');
-  return concat(ts.map((t) => expandDims(t, axis)), axis);
+  ts.forEach((t) => unaryArg('stack', t));
+  const a = normAxis('stack', axis, ts[0]!.ndim + 1);
+  for (const t of ts)
+    if (!shapeEq(t.shape, ts[0]!.shape)) throw new Error(`stack: shapes ${ts.map((u) => fmtShape(u.shape)).join(', ')} differ; stack needs equal shapes`);
+  return concat(ts.map((t) => expandDims(t, a)), a);
 }
 
-function toIndex(op: string, indices: T | readonly number[] | Int32Array): [Int32Array, number[]] {
-  if (indices instanceof Tensor) {
-    const r = new Int32Array(indices.size);
-    for (let i = 0; i < r.length; i++) {
-      const v = indices.data[i]!;
-      if (!Number.isInteger(v)) throw new Error(`${op}: indices must be integers, found ${v}`);
-      r[i] = v;
-    }
-    return [r, [...indices.shape]];
+/** The index values and their shape (a plain array or an Int32Array is 1-D); throws on anything else. */
+function toIndex(op: string, indices: unknown): [ArrayLike<number>, number[]] {
+  if (indices instanceof Tensor) return [indices.data, [...indices.shape]];
+  if (Array.isArray(indices) || indices instanceof Int32Array) return [indices as ArrayLike<number>, [indices.length]];
+  throw new Error(`${op}: indices must be a Tensor, an array of integers or an Int32Array, got ${fmtValue(indices)}`);
+}
+
+/** The indices as an Int32Array, each checked to be an integer in [0, len) before conversion (so 2³² cannot wrap to 0). */
+function checkIndices(op: string, src: ArrayLike<number>, len: number, axis: number): Int32Array {
+  const r = new Int32Array(src.length);
+  for (let i = 0; i < r.length; i++) {
+    const v = src[i]!;
+    if (!Number.isInteger(v)) throw new Error(`${op}: indices must be integers, found ${fmtValue(v)} at flat index ${i}`);
+    if (v < 0 || v >= len) throw new Error(`${op}: index ${v} is out of range for axis ${axis} of length ${len}`);
+    r[i] = v;
   }
-  const arr = Int32Array.from(indices as ArrayLike<number>);
-  for (let i = 0; i < arr.length; i++)
-    if (arr[i] !== (indices as ArrayLike<number>)[i]) throw new Error(`${op}: indices must be integers, found ${(indices as ArrayLike<number>)[i]}`);
-  return [arr, [arr.length]];
+  return r;
 }
 
 /**
@@ -287,14 +314,12 @@ function toIndex(op: string, indices: T | readonly number[] | Int32Array): [Int3
 export function gather(x: T, indices: T | readonly number[] | Int32Array, axis: number): T {
   unaryArg('gather', x);
   const a = normAxis('gather', axis, x.ndim);
-  const [idx, shape] = toIndex('gather', indices);
+  const [src, shape] = toIndex('gather', indices);
   if (shape.length !== x.ndim)
     throw new Error(`gather: indices of shape ${fmtShape(shape)} must have the rank of x ${fmtShape(x.shape)}`);
   for (let d = 0; d < shape.length; d++)
     if (d !== a && shape[d]! > x.shape[d]!) throw new Error(`gather: indices ${fmtShape(shape)} exceed x ${fmtShape(x.shape)} on axis ${d}`);
-  for (let i = 0; i < idx.length; i++)
-    if (idx[i]! < 0 || idx[i]! >= x.shape[a]!) throw new Error(`gather: index ${idx[i]} is out of range for axis ${axis} of length ${x.shape[a]}`);
-  return gatherIndex(x, idx, shape, a);
+  return gatherIndex(x, checkIndices('gather', src, x.shape[a]!, axis), shape, a);
 }
 
 /** gather with pre-validated indices (used by the scatterAdd rule). */

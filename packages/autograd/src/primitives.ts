@@ -70,7 +70,7 @@ export function apply<P extends Primitive>(prim: P, inputs: readonly Tensor[], p
 function unaryFwd(op: K.UnaryOp) {
   return (xs: readonly Tensor[]): [K.Data, Shape] => {
     const x = xs[0]!;
-    const out = K.alloc(x.dtype, x.size);
+    const out = K.alloc(x.dtype, x.size, op, x.shape);
     K.unary(op, x.data, out);
     return [out, x.shape];
   };
@@ -87,7 +87,7 @@ function binaryFwd(op: K.BinaryOp) {
     const a = xs[0]!, b = xs[1]!;
     checkSameDtype(op, [a, b]);
     const shape = shapeEq(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
-    const out = K.alloc(a.dtype, sizeOf(shape));
+    const out = K.alloc(a.dtype, sizeOf(shape), op, shape);
     K.binary(op, a.data, a.shape, b.data, b.shape, shape, out);
     return [out, shape];
   };
@@ -146,12 +146,25 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     forward: binaryFwd('div'),
     vjp: (g, y, [a, b], _p, n) => [when(n[0], () => unb(ops.div(g, b!), a!)), when(n[1], () => unb(ops.neg(ops.div(ops.mul(g, y), b!)), b!))],
   },
-  // ∂(aᵇ) = b·aᵇ⁻¹ da + aᵇ·log a db
+  // ∂(aᵇ) = b·aᵇ⁻¹ da + aᵇ·log a db, with PyTorch's values at a = 0: the da term is 0 where b = 0 (masked only where
+  // a = 0 too, 0·0⁻¹; elsewhere b·aᵇ⁻¹ is 0 by itself and keeps its true derivative in b), the db term is 0 where
+  // a = 0 and b ≥ 0 (the limit as a → 0⁺; −∞ stays for b < 0). Masked entries take safe operands (exponent 0,
+  // log 1), so nothing infinite meets a zero cotangent at any higher order.
   pow: {
     forward: binaryFwd('pow'),
     vjp: (g, y, [a, b], _p, n) => [
-      when(n[0], () => unb(ops.mul(g, ops.mul(b!, ops.pow(a!, ops.sub(b!, 1)))), a!)),
-      when(n[1], () => unb(ops.mul(g, ops.mul(y, ops.log(a!))), b!)),
+      when(n[0], () => {
+        const z = ops.mul(ops.equal(a!, 0), ops.equal(b!, 0)); // constant mask: no derivative flows into it
+        if (!K.anyNonZero(z.data)) return unb(ops.mul(g, ops.mul(b!, ops.pow(a!, ops.sub(b!, 1)))), a!);
+        const e = ops.where(z, 0, ops.sub(b!, 1)); // b − 1, or 0 where masked (0⁰ = 1: finite)
+        return unb(ops.where(z, 0, ops.mul(g, ops.mul(b!, ops.pow(a!, e)))), a!);
+      }),
+      when(n[1], () => {
+        const m = ops.mul(ops.equal(a!, 0), ops.greaterEqual(b!, 0));
+        if (!K.anyNonZero(m.data)) return unb(ops.mul(g, ops.mul(y, ops.log(a!))), b!);
+        const la = ops.log(ops.where(m, 1, a!)); // log a, or log 1 = 0 where the term is masked
+        return unb(ops.where(m, 0, ops.mul(g, ops.mul(y, la))), b!);
+      }),
     ],
   },
   // tanh's VJP fused, t(g, y) = g·(1 − y²) (one pass instead of three; pinned by the tanh tests to third order):
@@ -185,7 +198,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       const [c, a, b] = xs as [Tensor, Tensor, Tensor];
       checkSameDtype('where', [a, b]);
       const shape = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
-      const out = K.alloc(a.dtype, sizeOf(shape));
+      const out = K.alloc(a.dtype, sizeOf(shape), 'where', shape);
       K.where(c.data, c.shape, a.data, a.shape, b.data, b.shape, shape, out);
       return [out, shape];
     },
@@ -215,9 +228,10 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   reshape: { forward: ([x], p) => [x!.data, p.shape], vjp: (g, _y, [x]) => [ops.reshape(g, x!.shape)] },
   transpose: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, x!.size);
+      const shape = p.perm.map((i) => x!.shape[i]!);
+      const out = K.alloc(x!.dtype, x!.size, 'transpose', shape);
       K.transpose(x!.data, x!.shape, p.perm, out);
-      return [out, p.perm.map((i) => x!.shape[i]!)];
+      return [out, shape];
     },
     vjp: (g, _y, _x, p) => {
       const inv = new Array<number>(p.perm.length);
@@ -227,7 +241,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   },
   broadcastTo: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, sizeOf(p.shape));
+      const out = K.alloc(x!.dtype, sizeOf(p.shape), 'broadcastTo', p.shape);
       K.stridedCopy(x!.data, broadcastStrides(x!.shape, p.shape), p.shape, out);
       return [out, p.shape];
     },
@@ -236,7 +250,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   // x[starts : starts + sizes]; its adjoint pads with zeros
   slice: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, sizeOf(p.sizes));
+      const out = K.alloc(x!.dtype, sizeOf(p.sizes), 'slice', p.sizes);
       K.boxCopy('slice', x!.data, x!.shape, p.starts, p.sizes, out, p.sizes);
       return [out, p.sizes];
     },
@@ -245,7 +259,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   // zeros of `shape` with x placed at `starts`; its adjoint slices
   pad: {
     forward: ([x], p) => {
-      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape));
+      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape), 'pad', p.shape);
       K.boxCopy('pad', x!.data, x!.shape, p.starts, x!.shape, out, p.shape);
       return [out, p.shape];
     },
@@ -255,7 +269,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     forward: (xs, p) => {
       const shape = [...xs[0]!.shape];
       shape[p.axis] = xs.reduce((s, t) => s + t.shape[p.axis]!, 0);
-      const out = K.alloc(xs[0]!.dtype, sizeOf(shape));
+      const out = K.alloc(xs[0]!.dtype, sizeOf(shape), 'concat', shape);
       let off = 0;
       for (const t of xs) {
         const starts = shape.map((_, i) => (i === p.axis ? off : 0));
@@ -278,7 +292,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   // out = x[… index …] along axis; its adjoint scatters and adds
   gather: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, p.index.length);
+      const out = K.alloc(x!.dtype, p.index.length, 'gather', p.indexShape);
       K.gatherScatter('gather', x!.data, x!.shape, p.index, p.indexShape, p.axis, out);
       return [out, p.indexShape];
     },
@@ -286,7 +300,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   },
   scatterAdd: {
     forward: ([x], p) => {
-      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape));
+      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape), 'scatterAdd', p.shape);
       K.gatherScatter('scatter', x!.data, p.shape, p.index, p.indexShape, p.axis, out);
       return [out, p.shape];
     },
@@ -295,7 +309,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   // prefix sums; the adjoint is the suffix sum
   cumsum: {
     forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, x!.size);
+      const out = K.alloc(x!.dtype, x!.size, 'cumsum', x!.shape);
       K.cumsum(x!.data, x!.shape, p.axis, p.reverse, out);
       return [out, x!.shape];
     },
@@ -316,7 +330,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
   },
   cast: {
     forward: ([x], p) => {
-      const out = K.alloc(p.dtype, x!.size);
+      const out = K.alloc(p.dtype, x!.size, 'astype', x!.shape);
       out.set(x!.data);
       return [out, x!.shape];
     },
@@ -342,7 +356,7 @@ function matmulFwd(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [K.D
   const batchA = a.shape.slice(0, ar - 2), batchB = b.shape.slice(0, br - 2);
   const batch = broadcastShapes('matmul (batch axes)', batchA, batchB);
   const nb = sizeOf(batch);
-  const out = K.alloc(a.dtype, nb * m * n);
+  const out = K.alloc(a.dtype, nb * m * n, 'matmul', [...batch, m, n]);
   const aOffs = new Array<number>(nb), bOffs = new Array<number>(nb);
   if (nb === 1) {
     aOffs[0] = 0;

@@ -57,17 +57,42 @@ export function broadcastStrides(src: Shape, out: Shape): number[] {
   return r;
 }
 
+/** A value for an error message: numbers as JS prints them, strings quoted, anything else by its type. */
+export function fmtValue(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `[${v.map(fmtValue).join(', ')}]`;
+  return typeof v;
+}
+
+/**
+ * Throws unless `shape` is an array of non-negative integers, naming the function, the argument (`what`)
+ * and the first bad dimension: `zeros: shape must be an array of non-negative integers, got [2,-1] (dimension 1 is -1)`.
+ */
+export function checkShape(fn: string, shape: unknown, what = 'shape'): void {
+  if (!Array.isArray(shape)) throw new Error(`${fn}: ${what} must be an array of non-negative integers, got ${fmtValue(shape)}`);
+  const bad = shape.findIndex((d) => !Number.isInteger(d) || (d as number) < 0);
+  if (bad >= 0)
+    throw new Error(
+      `${fn}: ${what} must be an array of non-negative integers, got ${JSON.stringify(shape)} (dimension ${bad} is ${fmtValue(shape[bad])})`,
+    );
+}
+
 /** Normalizes a possibly negative axis against rank `ndim`; throws naming the op when out of range. */
-export function normAxis(op: string, axis: number, ndim: number): number {
-  if (!Number.isInteger(axis)) throw new Error(`${op}: axis must be an integer, got ${axis}`);
+export function normAxis(op: string, axis: number, ndim: number, what = 'axis'): number {
+  if (!Number.isInteger(axis)) throw new Error(`${op}: ${what} must be an integer, got ${fmtValue(axis)}`);
   const a = axis < 0 ? axis + ndim : axis;
-  if (a < 0 || a >= ndim) throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${ndim}`);
+  if (a < 0 || a >= ndim)
+    throw new Error(`${op}: ${what} ${axis} is out of range for a tensor of rank ${ndim} (allowed: ${-ndim} to ${ndim - 1})`);
   return a;
 }
 
 /** Normalized, sorted, de-duplicated axes; `undefined` means all axes. */
 export function normAxes(op: string, axes: number | readonly number[] | undefined, ndim: number): number[] {
   if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axes !== 'number' && !Array.isArray(axes))
+    throw new Error(`${op}: axis must be an integer, an array of integers or undefined (all axes), got ${fmtValue(axes)}`);
   const list = typeof axes === 'number' ? [axes] : axes;
   const r = [...new Set(list.map((a) => normAxis(op, a, ndim)))].sort((x, y) => x - y);
   return r;

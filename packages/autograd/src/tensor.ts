@@ -3,7 +3,7 @@
  * recorded op, the graph node (primitive, inputs, params) reverse mode walks back through.
  */
 import { type Data, type DType, alloc, allocZeroed, dtypeOf } from './kernels/cpu.js';
-import { type Shape, fmtShape, sizeOf } from './shape.js';
+import { type Shape, checkShape, fmtShape, fmtValue, sizeOf } from './shape.js';
 import type { Node } from './graph.js';
 import * as ops from './ops.js';
 import { Rng } from './random.js';
@@ -217,91 +217,136 @@ function fillNested(x: Nested, shape: number[], d: number, out: Data, pos: { i: 
   for (let i = 0; i < x.length; i++) fillNested(x[i]!, shape, d + 1, out, pos, [...path, i]);
 }
 
+/** The dtype of `opts` (float64 when none), checking that opts is an options object and the dtype a known one. */
+function dtypeArg(fn: string, opts: unknown, fallback: DType = 'float64'): DType {
+  if (opts === undefined) return fallback;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+    throw new Error(`${fn}: options must be an object such as { dtype: 'float32' }, got ${fmtValue(opts)}`);
+  const dtype = (opts as { dtype?: unknown }).dtype;
+  if (dtype === undefined) return fallback;
+  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`${fn}: unknown dtype ${fmtValue(dtype)} (use 'float64' or 'float32')`);
+  return dtype;
+}
+
+/** Throws unless `v` is a number (NaN and ±Infinity included), naming the function and the argument. */
+function numberArg(fn: string, what: string, v: unknown): number {
+  if (typeof v !== 'number') throw new Error(`${fn}: ${what} must be a number, got ${fmtValue(v)}`);
+  return v;
+}
+
+/** Throws unless `v` is a finite number, naming the function and the argument. */
+function finiteArg(fn: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${fn}: ${what} must be a finite number, got ${fmtValue(v)}`);
+  return v;
+}
+
+/** The generator behind an `Rng | seed` argument: a seed must be a finite number (see {@link Rng}). */
+function rngArg(fn: string, rng: unknown): Rng {
+  if (rng instanceof Rng) return rng;
+  if (typeof rng === 'number' && Number.isFinite(rng)) return new Rng(rng);
+  throw new Error(`${fn}: rng must be an Rng or a finite number (a seed), got ${fmtValue(rng)}`);
+}
+
 /**
  * Builds a tensor from a number, nested arrays or a typed array (copied). `shape` reshapes flat data
  * (its size must match). dtype: `opts.dtype`, else float32 for a Float32Array, else float64.
+ * Throws on an unknown dtype, a shape that is not an array of non-negative integers, or ragged arrays.
  */
 export function tensor(data: TensorLike, shape?: readonly number[], opts: { dtype?: DType } = {}): Tensor {
-  const dtype: DType = opts.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64');
-  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`tensor: unknown dtype '${String(dtype)}' (use 'float64' or 'float32')`);
+  const dtype = dtypeArg('tensor', opts, data instanceof Float32Array ? 'float32' : 'float64');
+  if (shape !== undefined) checkShape('tensor', shape);
   let flat: Data;
   let inferred: number[];
   if (data instanceof Float64Array || data instanceof Float32Array) {
-    flat = alloc(dtype, data.length);
+    flat = alloc(dtype, data.length, 'tensor', [data.length]);
     flat.set(data);
     inferred = [data.length];
   } else {
     inferred = inferShape(data);
-    flat = alloc(dtype, sizeOf(inferred));
+    flat = alloc(dtype, sizeOf(inferred), 'tensor', inferred);
     fillNested(data, inferred, 0, flat, { i: 0 }, []);
   }
   if (shape === undefined) return new Tensor(flat, inferred);
-  for (const d of shape)
-    if (!Number.isInteger(d) || d < 0) throw new Error(`tensor: shape ${fmtShape(shape)} must hold non-negative integers`);
   if (sizeOf(shape) !== flat.length)
     throw new Error(`tensor: data has ${flat.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
   return new Tensor(flat, shape);
 }
 
-function checkShape(fn: string, shape: readonly number[]): void {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
-    throw new Error(`${fn}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-}
-
-/** A tensor of the given shape filled with `value`. */
+/**
+ * A tensor of the given shape filled with `value` (any number, NaN and ±Infinity included). Throws on a
+ * shape that is not an array of non-negative integers, a non-number value or an unknown dtype.
+ */
 export function full(shape: readonly number[], value: number, opts: { dtype?: DType } = {}, fn = 'full'): Tensor {
   checkShape(fn, shape);
-  const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
+  numberArg(fn, 'value', value);
+  const d = alloc(dtypeArg(fn, opts), sizeOf(shape), fn, shape);
   d.fill(value);
   return new Tensor(d, shape);
 }
 
-/** Zeros of the given shape. */
+/** Zeros of the given shape (checked as in {@link full}). */
 export function zeros(shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   return full(shape, 0, opts, 'zeros');
 }
 
-/** Ones of the given shape. */
+/** Ones of the given shape (checked as in {@link full}). */
 export function ones(shape: readonly number[], opts: { dtype?: DType } = {}): Tensor {
   return full(shape, 1, opts, 'ones');
 }
 
-/** A 0-d tensor. */
+/** A 0-d tensor holding `value` (a number; throws otherwise). */
 export function scalar(value: number, opts: { dtype?: DType } = {}): Tensor {
   return full([], value, opts, 'scalar');
 }
 
-/** Standard-normal samples of the given shape from a seeded generator (or a seed). */
+/**
+ * Standard-normal samples of the given shape from a seeded generator (or a seed). Throws on a bad shape,
+ * an `rng` that is neither an Rng nor a finite number, or an unknown dtype.
+ */
 export function randn(shape: readonly number[], rng: Rng | number = 0, opts: { dtype?: DType } = {}): Tensor {
   checkShape('randn', shape);
-  const r = typeof rng === 'number' ? new Rng(rng) : rng;
-  const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
+  const r = rngArg('randn', rng);
+  const d = alloc(dtypeArg('randn', opts), sizeOf(shape), 'randn', shape);
   for (let i = 0; i < d.length; i++) d[i] = r.normal();
   return new Tensor(d, shape);
 }
 
-/** Uniform samples in [lo, hi) of the given shape from a seeded generator (or a seed). */
+/**
+ * Uniform samples in [lo, hi) of the given shape from a seeded generator (or a seed). Throws on a bad shape
+ * or rng, bounds that are not finite numbers with lo ≤ hi, or an unknown dtype.
+ */
 export function rand(shape: readonly number[], rng: Rng | number = 0, lo = 0, hi = 1, opts: { dtype?: DType } = {}): Tensor {
   checkShape('rand', shape);
-  const r = typeof rng === 'number' ? new Rng(rng) : rng;
-  const d = alloc(opts.dtype ?? 'float64', sizeOf(shape));
+  const r = rngArg('rand', rng);
+  finiteArg('rand', 'lo', lo);
+  finiteArg('rand', 'hi', hi);
+  if (!(lo <= hi)) throw new Error(`rand: lo (${lo}) must be ≤ hi (${hi})`);
+  const d = alloc(dtypeArg('rand', opts), sizeOf(shape), 'rand', shape);
   for (let i = 0; i < d.length; i++) d[i] = r.uniformIn(lo, hi);
   return new Tensor(d, shape);
 }
 
-/** The n×n identity. */
+/** The n×n identity; throws unless n is a non-negative integer. */
 export function eye(n: number, opts: { dtype?: DType } = {}): Tensor {
-  const d = allocZeroed(opts.dtype ?? 'float64', n * n);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`eye: n must be a non-negative integer, got ${fmtValue(n)}`);
+  const d = allocZeroed(dtypeArg('eye', opts), n * n, 'eye', [n, n]);
   for (let i = 0; i < n; i++) d[i * n + i] = 1;
   return new Tensor(d, [n, n]);
 }
 
-/** [start, start + step, …) up to (not including) stop. */
+/**
+ * [start, start + step, …) up to (not including) stop; `arange(n)` is [0, 1, …, n − 1]. Throws unless start
+ * and stop are finite numbers and step a non-zero finite number.
+ */
 export function arange(start: number, stop?: number, step = 1, opts: { dtype?: DType } = {}): Tensor {
+  finiteArg('arange', stop === undefined ? 'stop' : 'start', start);
+  if (stop !== undefined) finiteArg('arange', 'stop', stop);
+  if (typeof step !== 'number' || !Number.isFinite(step) || step === 0)
+    throw new Error(`arange: step must be a non-zero finite number, got ${fmtValue(step)}`);
+  const dtype = dtypeArg('arange', opts);
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
-  if (step === 0) throw new Error('arange: step must be non-zero');
   const n = Math.max(Math.ceil((b - a) / step), 0);
-  const d = alloc(opts.dtype ?? 'float64', n);
+  const d = alloc(dtype, n, 'arange', [n]);
   for (let i = 0; i < n; i++) d[i] = a + i * step;
   return new Tensor(d, [n]);
 }

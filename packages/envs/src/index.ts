@@ -9,7 +9,7 @@ export type { MetaEnv, Space, BoxSpace, DiscreteSpace, StepResult, EnvInfo } fro
 export { boxSpace, discreteSpace, flatDim } from './core/types.js';
 export { EnvError } from './core/errors.js';
 export { makeEnv, makeEnvSync, envNames, isMujocoEnv, ENV_DIMS } from './registry.js';
-export type { EnvName, EnvOptions, EnvTaskMap } from './registry.js';
+export type { EnvName, EnvOptions, EnvTaskMap, EnvDims } from './registry.js';
 export { NormalizedActionEnv, DEFAULT_ACTION_SCALE } from './wrappers/normalized.js';
 export { PointCornerEnv, PointGoalEnv, POINT_CORNERS } from './point/point.js';
 export type { PointTask, PointCornerReward, PointCornerOptions, PointGoalOptions } from './point/point.js';

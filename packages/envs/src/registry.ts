@@ -90,11 +90,19 @@ const MUJOCO_NAMES: ReadonlySet<string> = new Set([
   'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back', 'hopper-rand-params', 'walker2d-rand-params', 'humanoid-rand-dir',
 ]);
 
+/** An env's observation and action sizes. */
+export interface EnvDims {
+  /** Length of an observation. */
+  readonly obsDim: number;
+  /** Length of an action. */
+  readonly actDim: number;
+}
+
 /**
  * Observation and action sizes of every box env (what envShape(makeEnv(name)) gives, known without
  * building the env or loading MuJoCo: for checks before any allocation). A test keeps it equal to the envs.
  */
-export const ENV_DIMS: Readonly<Record<Exclude<EnvName, 'tabular'>, { readonly obsDim: number; readonly actDim: number }>> = Object.freeze({
+export const ENV_DIMS: Readonly<Record<Exclude<EnvName, 'tabular'>, EnvDims>> = Object.freeze({
   'point-corner': { obsDim: 2, actDim: 2 },
   'point-goal': { obsDim: 2, actDim: 2 },
   'half-cheetah-fwd-back': { obsDim: 17, actDim: 6 },

@@ -2,7 +2,7 @@
  * CPU kernels on contiguous row-major typed arrays. Each kernel switches on the operation once and then
  * runs a tight loop: no closures and no allocation per element. Matmul lives in ./matmul.ts.
  */
-import { type Shape, broadcastStrides, sizeOf, stridesOf } from '../shape.js';
+import { type Shape, broadcastStrides, fmtShape, sizeOf, stridesOf } from '../shape.js';
 
 /** A tensor's storage: a Float64Array for float64, a Float32Array for float32 (row-major). */
 export type Data = Float64Array | Float32Array;
@@ -15,19 +15,69 @@ const NodeBuf = (globalThis as { Buffer?: NodeBuffer }).Buffer;
  *  and, under GC pressure, costs ~15× more for a 1 MB array (measured: 1.6 ms vs 0.1 ms). */
 const UNINIT_BYTES = 1 << 16;
 
-/** Storage for n elements, UNINITIALIZED for large n: every kernel writes each output element. */
-export function alloc(dtype: DType, n: number): Data {
-  const bytes = n * (dtype === 'float64' ? 8 : 4);
-  if (NodeBuf && bytes >= UNINIT_BYTES) {
-    const b = NodeBuf.allocUnsafeSlow(bytes);
-    return dtype === 'float64' ? new Float64Array(b.buffer, b.byteOffset, n) : new Float32Array(b.buffer, b.byteOffset, n);
-  }
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+/** `1e10` for 10000000000: three significant digits, no trailing zeros (plain below a million). */
+function fmtCount(n: number): string {
+  if (!Number.isFinite(n) || n < 1e6) return String(n);
+  const e = Math.floor(Math.log10(n));
+  const m = Number((n / 10 ** e).toPrecision(3));
+  return m === 10 ? `1e${e + 1}` : `${m}e${e}`;
 }
 
-/** Zero-filled storage for n elements (for kernels that accumulate into their output). */
-export function allocZeroed(dtype: DType, n: number): Data {
-  const d = alloc(dtype, n);
+/** `80 GB`: decimal units, three significant digits. */
+function fmtBytes(b: number): string {
+  const units: [number, string][] = [[1e15, 'PB'], [1e12, 'TB'], [1e9, 'GB'], [1e6, 'MB'], [1e3, 'kB']];
+  if (b >= 1e18) return `${fmtCount(b)} B`;
+  for (const [u, name] of units) if (b >= u) return `${Number((b / u).toPrecision(3))} ${name}`;
+  return `${b} B`;
+}
+
+/** The error every failed allocation throws: the op, the dtype, the shape, the size in elements and bytes, and why. */
+function allocError(op: string, dtype: DType, n: number, shape: Shape | undefined, why: string): Error {
+  const bytes = n * (dtype === 'float64' ? 8 : 4);
+  const what = shape ? `of shape ${fmtShape(shape)} ` : '';
+  return new Error(`${op}: cannot allocate a ${dtype} tensor ${what}(${fmtCount(n)} elements, ${fmtBytes(bytes)}): ${why}`);
+}
+
+/**
+ * Storage for n elements, UNINITIALIZED for large n: every kernel writes each output element. The one place
+ * tensor storage is allocated: a count that is not a non-negative safe integer, or a byte size past what an
+ * ArrayBuffer can address (2^53 − 1 bytes), is refused before allocating; the engine's own limits (the
+ * longest typed array, the memory it can get) are reported by the typed-array constructor, and either way
+ * the error names `op` (the op or constructor asking), the dtype, `shape` and the size.
+ */
+export function alloc(dtype: DType, n: number, op = 'alloc', shape?: Shape): Data {
+  const bytes = n * (dtype === 'float64' ? 8 : 4);
+  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)))
+    throw allocError(op, dtype, n, shape, 'the element count must be a non-negative integer below 2^53');
+  if (bytes > Number.MAX_SAFE_INTEGER)
+    throw allocError(op, dtype, n, shape, 'more than 2^53 − 1 bytes, the most an ArrayBuffer can hold');
+  try {
+    if (NodeBuf && bytes >= UNINIT_BYTES) {
+      let b: { buffer: ArrayBuffer; byteOffset: number } | null = null;
+      try {
+        b = NodeBuf.allocUnsafeSlow(bytes);
+      } catch (e) {
+        // past Node's Buffer limit (4 GiB before Node 22): fall through to a zero-filled typed array, whose
+        // own limit is the engine's
+        if ((e as { code?: string }).code !== 'ERR_OUT_OF_RANGE') throw e;
+      }
+      if (b) return dtype === 'float64' ? new Float64Array(b.buffer, b.byteOffset, n) : new Float32Array(b.buffer, b.byteOffset, n);
+    }
+    return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const why = /invalid typed array length/i.test(e.message)
+      ? 'more elements than this JavaScript engine allows in one typed array'
+      : /allocation failed|out of memory/i.test(e.message)
+        ? 'out of memory'
+        : 'the JavaScript engine refused the allocation';
+    throw allocError(op, dtype, n, shape, `${why} (RangeError: ${e.message})`);
+  }
+}
+
+/** Zero-filled storage for n elements (for kernels that accumulate into their output); errors as {@link alloc}. */
+export function allocZeroed(dtype: DType, n: number, op = 'alloc', shape?: Shape): Data {
+  const d = alloc(dtype, n, op, shape);
   d.fill(0);
   return d;
 }
@@ -302,7 +352,7 @@ export function reduce(op: ReduceOp, x: Data, shape: Shape, axes: readonly numbe
     const outer = sizeOf(curShape.slice(0, a0));
     const red = sizeOf(curShape.slice(a0, a1 + 1));
     const inner = sizeOf(curShape.slice(a1 + 1));
-    const out = alloc(dtypeOf(x), outer * inner);
+    const out = alloc(dtypeOf(x), outer * inner, op, curShape.map((d, k) => (k >= a0 && k <= a1 ? 1 : d)));
     reduce3(op, cur, outer, red, inner, out);
     for (let a = a0; a <= a1; a++) curShape[a] = 1;
     cur = out;
@@ -392,4 +442,10 @@ export function firstNonFinite(x: Data): number {
     if (v - v !== 0) return i;
   }
   return -1;
+}
+
+/** Whether any element is non-zero (NaN counts as non-zero). */
+export function anyNonZero(x: Data): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== 0) return true;
+  return false;
 }

@@ -31,8 +31,15 @@ export interface MemoryEstimate {
   bytes: number;
   /** The policy (parameters, per-task copies, gradients, optimizer state) and the samples. */
   parts: MemoryPart[];
-  /** The largest single array, in elements (a sampling round's observations, or one weight matrix). */
-  largestArray: { what: string; elements: number; settings: string[] };
+  /** The largest single array (a sampling round's observations, or one weight matrix's per-task copies). */
+  largestArray: {
+    /** What it holds, with the sizes that make it. */
+    what: string;
+    /** Its number of elements. */
+    elements: number;
+    /** The settings it grows with. */
+    settings: string[];
+  };
 }
 
 /** Human-readable bytes: "12.3 GB". */
