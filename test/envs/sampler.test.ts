@@ -247,3 +247,22 @@ describe('WorkerSampler (2 worker threads) returns exactly what the serial sampl
     expect([ws.shape.obsDim, ws.shape.actDim, ws.shape.horizon]).toEqual([2, 2, 100]);
   });
 });
+
+describe('the worker watchdog', () => {
+  it('a worker that hangs is stopped after its deadline and sample() fails naming it, instead of hanging training', async () => {
+    process.env.METAGRAD_FAULT = 'worker-hang';
+    let ws: WorkerSampler;
+    try {
+      ws = await WorkerSampler.create({ env: 'point-goal', workers: 1, watchdogMs: 500 });
+    } finally {
+      delete process.env.METAGRAD_FAULT;
+    }
+    const t0 = performance.now();
+    await expect(ws.sample({ tasks: [[0, 1]], rolloutsPerTask: 2, policy: mlpSpec(2, 2, [4], 1), rng: new Rng(0) })).rejects.toThrow(
+      /^sampler worker 0 did not answer within 1 s \(1 env × 100 steps\): it is hung, and was stopped$/,
+    );
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await expect(ws.sample({ tasks: [[0, 1]], rolloutsPerTask: 2, policy: mlpSpec(2, 2, [4], 1), rng: new Rng(0) })).rejects.toThrow(/hung/);
+    await ws.close();
+  });
+});

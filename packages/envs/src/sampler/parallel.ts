@@ -25,6 +25,12 @@ export interface WorkerSamplerOptions {
   readonly envOptions?: EnvOptions;
   /** Number of worker threads. Default: os.availableParallelism(). */
   readonly workers?: number;
+  /**
+   * The watchdog: a worker that has not answered a request after this many milliseconds plus 1 ms per
+   * env step it was asked for (about 50× the normal time) is taken as hung; it is stopped and the
+   * sample() call fails naming it. Default 60,000.
+   */
+  readonly watchdogMs?: number;
 }
 
 type WorkerReply =
@@ -54,7 +60,7 @@ class SamplerWorker {
   private readonly pending = new Map<number, Pending>();
   private failure: Error | null = null;
 
-  constructor(env: string, options: EnvOptions, index: number) {
+  constructor(env: string, options: EnvOptions, readonly index: number) {
     const { url, entry } = workerScript();
     const init: WorkerInit & { __entry?: string } = { env, options, ...(entry ? { __entry: entry } : {}) };
     this.worker = new Worker(url, { workerData: init, name: `metagrad-sampler-${index}` });
@@ -90,14 +96,23 @@ class SamplerWorker {
     });
   }
 
-  run(req: SampleRequest): Promise<RolloutBlock> {
+  run(req: SampleRequest, timeoutMs: number): Promise<RolloutBlock> {
     if (this.failure) return Promise.reject(this.failure);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     return new Promise<RolloutBlock>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       this.worker.ref();
       this.worker.postMessage(req);
+      timer = setTimeout(() => {
+        const e = new Error(`sampler worker ${this.index} did not answer within ${(timeoutMs / 1000).toFixed(0)} s (${req.tasks.length} env${req.tasks.length === 1 ? '' : 's'} × ${req.horizon} steps): it is hung, and was stopped`);
+        this.failure = e;
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+        void this.worker.terminate();
+      }, timeoutMs);
     }).finally(() => {
-      if (this.pending.size === 0) this.worker.unref();
+      clearTimeout(timer);
+      if (this.pending.size === 0 && !this.failure) this.worker.unref();
     });
   }
 
@@ -117,11 +132,13 @@ export class WorkerSampler {
   /** Number of worker threads. */
   readonly workers: number;
   private readonly pool: SamplerWorker[];
+  private readonly watchdogMs: number;
   private nextId = 0;
   private closed = false;
 
-  private constructor(pool: SamplerWorker[], shape: EnvShape) {
+  private constructor(pool: SamplerWorker[], shape: EnvShape, watchdogMs: number) {
     this.pool = pool;
+    this.watchdogMs = watchdogMs;
     this.shape = shape;
     this.workers = pool.length;
   }
@@ -133,7 +150,7 @@ export class WorkerSampler {
     const pool = Array.from({ length: n }, (_, i) => new SamplerWorker(opts.env, opts.envOptions ?? {}, i));
     try {
       const shapes = await Promise.all(pool.map((w) => w.ready));
-      return new WorkerSampler(pool, shapes[0]!);
+      return new WorkerSampler(pool, shapes[0]!, opts.watchdogMs ?? 60_000);
     } catch (e) {
       await Promise.all(pool.map((w) => w.close()));
       throw e;
@@ -165,7 +182,7 @@ export class WorkerSampler {
         const req: SampleRequest = {
           type: 'sample', id: this.nextId++, tasks: tasks.slice(start, end), rngStates: rngStates.slice(start, end), horizon: H, policy,
         };
-        writeBlock(batch, await worker.run(req), start);
+        writeBlock(batch, await worker.run(req, this.watchdogMs + (end - start) * H), start);
       }
     };
     const jobs = this.pool.map(drain);

@@ -47,6 +47,8 @@ port.on('message', (msg: SampleRequest | { type: 'close' }) => {
     port.close();
     return;
   }
+  // fault injection for the watchdog's test: this worker hangs on its first request
+  if (process.env.METAGRAD_FAULT === 'worker-hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   try {
     if (!env) throw new Error('sampler worker: the env failed to build');
     const rngs = msg.rngStates.map((s) => Rng.fromState(s));
