@@ -75,6 +75,17 @@ describe('hvp', () => {
     allClose(r.b[0]!, [Math.exp(a0) * 1 + Math.exp(a1) * 2], 1e-12, 'hvp B');
     expect(r.b[1]!.toNested()).toEqual([0]);
   });
+
+  it('is zero, not an error, when no gradient has a graph (found by the fuzzer: "gradients: no outputs given")', () => {
+    // f independent of x after a stopGradient (fuzz graph `t3 = stopGradient(t2)` as the output), and f = x itself,
+    // whose gradient is the seed: both gradients are constants without a node
+    const x = tensor([0.3, -1.2]);
+    expect(hvp((t: Tensor) => ag.stopGradient(t).square().sum(), x, tensor([1, 2])).toNested()).toEqual([0, 0]);
+    expect(hvp((t: Tensor) => t, tensor([0.5]), tensor([1])).toNested()).toEqual([0]);
+    expect(hvp((p: Tensor[]) => p[0]!.sum().add(ag.stopGradient(p[1]!).sum()), [x, x], [x, x]).map((t) => t.toNested())).toEqual([[0, 0], [0, 0]]);
+    // and it still differentiates: the gradient of a zero HVP is zero
+    expect(grad((t: Tensor) => ag.sum(hvp((u: Tensor) => ag.stopGradient(u).sum(), t, t)))(x).toNested()).toEqual([0, 0]);
+  });
 });
 
 describe('composition', () => {

@@ -91,7 +91,7 @@ export class Tensor {
   mul(b: Tensor | number): Tensor { return ops.mul(this, b); }
   /** Elementwise x / b (broadcast); ∂/∂x = 1/b, ∂/∂b = −x/b². */
   div(b: Tensor | number): Tensor { return ops.div(this, b); }
-  /** Elementwise y = xᵇ (broadcast); ∂y/∂x = b·xᵇ⁻¹, ∂y/∂b = y·log x. */
+  /** Elementwise y = xᵇ (broadcast); ∂y/∂x = b·xᵇ⁻¹ (0 where b = 0), ∂y/∂b = y·log x (0 where x = 0 and b ≥ 0), as in PyTorch. */
   pow(b: Tensor | number): Tensor { return ops.pow(this, b); }
   /** Elementwise min(x, b) (broadcast); the derivative flows to the smaller operand (to x on ties). */
   minimum(b: Tensor | number): Tensor { return ops.minimum(this, b); }
