@@ -66,12 +66,15 @@ interface Timing { work: string; dtype: DType; samples_s: number[]; benny_median
 
 let sink: unknown; // results go here so no call can be optimized away
 
-type Timed = { work: string; call: (w: Workload) => PolicyParams };
+type Timed = { work: string; call: (w: Workload) => unknown };
 const AUTODIFF: readonly Timed[] = [
   { work: 'inner_grad', call: (w) => w.innerGrad() },
   { work: 'meta_grad', call: (w) => w.metaGrad() },
   { work: 'hvp', call: (w) => w.hvp() },
   { work: 'hvp_transform', call: (w) => w.hvpTransform() },
+  { work: 'objective', call: (w) => w.objective() },
+  { work: 'jvp', call: (w) => w.jvp() },
+  { work: 'hvp_forward', call: (w) => w.hvpForward() },
 ];
 
 /** benny suites for `dtypes`: the autodiff calls, then the matmuls. benny's median is seconds per call. */
@@ -142,6 +145,8 @@ function runChecks(data: WorkloadData): { hvpErr: Record<string, number>; ok: bo
   };
   record('hvp vs central FD at h = 1e-6 (O(h²): expect ~100× smaller)', 'float64', treeRelErr(hvp64, hvpByFiniteDifferences(w64, 1e-6)), TOL.fd64);
   record('naive FD (⊥log π re-stopped at θ ± hv) vs hvp: expected to differ', 'float64', treeRelErr(naiveHvpByFiniteDifferences(w64, H), hvp64), null);
+  hvpErr['hvp_forward/float64'] = record('hvp forward over reverse (jvp of the gradient) vs central FD', 'float64', treeRelErr(w64.hvpForward(), fd), TOL.fd64);
+  record('hvp forward over reverse vs reverse over reverse', 'float64', treeRelErr(w64.hvpForward(), w64.hvpTransform()), 1e-12);
   hvpErr['hvp/float32'] = record('hvp vs float64 hvp', 'float32', treeRelErr(w32.hvp(), hvp64), TOL.vs64);
   hvpErr['hvp_transform/float32'] = record('hvp() transform vs float64 hvp', 'float32', treeRelErr(w32.hvpTransform(), hvp64), TOL.vs64);
 
@@ -245,7 +250,7 @@ async function main(): Promise<void> {
   const ratio = (a: string, c: string, d: DType): string => (ms(a, d) / ms(c, d)).toFixed(2);
   console.log(
     `Ratios in this run: meta_grad / inner_grad = ${ratio('meta_grad', 'inner_grad', 'float64')} (float64), ${ratio('meta_grad', 'inner_grad', 'float32')} (float32); ` +
-      `hvp / inner_grad = ${ratio('hvp', 'inner_grad', 'float64')}; hvp / hvp_transform = ${ratio('hvp', 'hvp_transform', 'float64')} (float64).`,
+      `hvp / inner_grad = ${ratio('hvp', 'inner_grad', 'float64')}; hvp / hvp_transform = ${ratio('hvp', 'hvp_transform', 'float64')}; hvp_forward / hvp_transform = ${ratio('hvp_forward', 'hvp_transform', 'float64')}; jvp / objective = ${ratio('jvp', 'objective', 'float64')} (float64).`,
   );
   if (!ok) {
     console.log('\nA CORRECTNESS CHECK FAILED (see the table at the top).');

@@ -1,6 +1,6 @@
 /**
  * The derivative fuzzer's core: random graphs of the engine's ops, deterministic from a seed, each checked in
- * float64 against central finite differences at three orders:
+ * float64 against central finite differences at three orders, in reverse and in forward mode:
  *
  *   1. the gradient ∇F(x₀), against differences of F along every coordinate;
  *   2. a Hessian-vector product ∇²F(x₀)·v by double backward, against differences of ∇F along v;
@@ -20,7 +20,7 @@
  * a time limit: `node bench/dist/fuzz.js --seconds 120 [--seed S]`).
  */
 import * as ag from '@metagrad/autograd';
-import { Rng, Tensor, gradients, grad, hvp, noGrad, tensor } from '@metagrad/autograd';
+import { Rng, Tensor, gradients, grad, hvp, jvp, noGrad, tensor } from '@metagrad/autograd';
 
 /** Every op the generator draws (the name a graph listing shows). */
 export const FUZZ_OPS = [
@@ -75,9 +75,11 @@ export interface FuzzTolerance {
 /** 1e-6 relative to the largest entry, with a 1e-8 floor (for derivatives that are 0 up to FD noise). */
 export const DEFAULT_TOLERANCE: FuzzTolerance = { rtol: 1e-6, atol: 1e-8 };
 
-/** One of the three comparisons. */
+/** One of the comparisons. */
 export interface FuzzCheck {
   order: 1 | 2 | 3;
+  /** Reverse mode (gradient, HVP by double backward, triple backward) or forward mode (jvp, jvp of the gradient, jvp of jvp of jvp). */
+  mode: 'rev' | 'fwd';
   /** max |AD − FD|. */
   absErr: number;
   /** max(|AD|∞, |FD|∞): the scale rtol applies to. */
@@ -546,7 +548,7 @@ function centralDiff(F: (xs: Tensor[]) => Float64Array, x0: readonly Tensor[], d
   return d2.map((a, i) => (4 * a - d1[i]!) / 3);
 }
 
-function compare(order: 1 | 2 | 3, ad: Float64Array, fd: Float64Array, tol: FuzzTolerance): FuzzCheck {
+function compare(order: 1 | 2 | 3, ad: Float64Array, fd: Float64Array, tol: FuzzTolerance, mode: 'rev' | 'fwd' = 'rev'): FuzzCheck {
   let absErr = ad.length === fd.length ? 0 : Infinity, scale = 0;
   for (let i = 0; i < Math.min(ad.length, fd.length); i++) {
     const e = Math.abs(ad[i]! - fd[i]!);
@@ -554,7 +556,7 @@ function compare(order: 1 | 2 | 3, ad: Float64Array, fd: Float64Array, tol: Fuzz
     scale = Math.max(scale, Math.abs(ad[i]!), Math.abs(fd[i]!));
   }
   const relErr = absErr === 0 ? 0 : absErr / scale;
-  return { order, absErr, scale, relErr, ok: absErr <= tol.rtol * scale + tol.atol, ad, fd };
+  return { order, mode, absErr, scale, relErr, ok: absErr <= tol.rtol * scale + tol.atol, ad, fd };
 }
 
 /**
@@ -595,6 +597,16 @@ export function checkGraph(g: FuzzGraph, tol: FuzzTolerance = DEFAULT_TOLERANCE)
       })([...x0]),
     );
     checks.push(compare(3, t3, centralDiff((xs) => flatten(hvp(Ffd, xs, vs)), x0, g.w), tol));
+    // forward mode: 1. jvp along v; 2. jvp of the gradient along v (forward over reverse: H·v);
+    // 3. the third directional derivative along (v, v, w) by jvp of jvp of jvp
+    const one = (t: Tensor): Float64Array => Float64Array.of(t.item());
+    const d1 = (xs: Tensor[], fz: readonly Tensor[] | null): Tensor => jvp((ys: Tensor[]) => F(ys, fz), xs, vs)[1];
+    const d2 = (xs: Tensor[], fz: readonly Tensor[] | null): Tensor => jvp((ys: Tensor[]) => d1(ys, fz), xs, vs)[1];
+    checks.push(compare(1, one(d1([...x0], null)), centralDiff((xs) => one(Ffd(xs)), x0, g.v), tol, 'fwd'));
+    const fr = flatten(jvp((ys: Tensor[]) => gradients(F(ys, null), ys, { allowUnused: true }), [...x0], vs)[1]);
+    checks.push(compare(2, fr, centralDiff((xs) => gradAt(xs, frozen), x0, g.v), tol, 'fwd'));
+    const d3 = one(jvp((ys: Tensor[]) => d2(ys, null), [...x0], ws)[1]);
+    checks.push(compare(3, d3, centralDiff((xs) => one(d2(xs, frozen)), x0, g.w), tol, 'fwd'));
   } catch (e) {
     return { seed: g.seed, ok: false, checks, error: (e as Error).stack ?? String(e) };
   }
@@ -613,7 +625,7 @@ export function describeResult(g: FuzzGraph, r: FuzzResult, tol: FuzzTolerance =
   const show = (x: Float64Array): string => `[${Array.from(x.slice(0, 6), fmtNum).join(', ')}${x.length > 6 ? ', …' : ''}]`;
   const out = [`seed ${g.seed}: ${r.ok ? 'ok' : 'FAILED'} (tolerance ${tol.rtol} relative + ${tol.atol})`, describeGraph(g)];
   for (const c of r.checks)
-    out.push(`  order ${c.order}: ${c.ok ? 'ok' : 'MISMATCH'} |AD − FD| = ${c.absErr.toExponential(2)}, scale ${c.scale.toExponential(2)}, relative ${c.relErr.toExponential(2)}\n    AD ${show(c.ad)}\n    FD ${show(c.fd)}`);
+    out.push(`  ${c.mode} order ${c.order}: ${c.ok ? 'ok' : 'MISMATCH'} |AD − FD| = ${c.absErr.toExponential(2)}, scale ${c.scale.toExponential(2)}, relative ${c.relErr.toExponential(2)}\n    AD ${show(c.ad)}\n    FD ${show(c.fd)}`);
   if (r.error) out.push(`  engine error: ${r.error}`);
   return out.join('\n');
 }

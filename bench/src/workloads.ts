@@ -4,7 +4,7 @@
  * (hvp against central finite differences, gradients against directional finite differences).
  */
 import {
-  type Tensor, grad, hvp, matmul, noGrad, randn, tensor, treeLeaves, treeMap,
+  type Tensor, grad, hvp, jvp, matmul, noGrad, randn, tensor, treeLeaves, treeMap,
 } from '@metagrad/autograd';
 import {
   type Batch, type DType, type PolicyParams, type PostBatch, ALPHA, BATCH,
@@ -31,6 +31,12 @@ export interface Workload {
   hvp(): PolicyParams;
   /** The same product through the engine's `hvp` transform (double backward with cotangent v). */
   hvpTransform(): PolicyParams;
+  /** J^LVC(θ) alone, nothing recorded: the forward pass the jvp is measured against. */
+  objective(): Tensor;
+  /** ∇J^LVC(θ)·v by forward mode (jvp). */
+  jvp(): Tensor;
+  /** ∇²J^LVC(θ)·v forward over reverse: the jvp of the gradient along v. */
+  hvpForward(): PolicyParams;
 }
 
 /** A tensor as plain JSON: its shape and its values (float64, exact through JSON). */
@@ -94,6 +100,9 @@ export function workloadFromData(d: WorkloadData, dtype: DType): Workload {
     metaGrad: () => noGrad(() => grad((p: PolicyParams) => metaObjective(p, pre, post, ALPHA))(params)),
     hvp: () => noGrad(() => grad((p: PolicyParams) => hvpObjective(p, pre, v))(params)),
     hvpTransform: () => noGrad(() => hvp((p: PolicyParams) => lvcObjective(p, pre), params, v)),
+    objective: () => noGrad(() => lvcObjective(params, pre)),
+    jvp: () => noGrad(() => jvp((p: PolicyParams) => lvcObjective(p, pre), params, v)[1]),
+    hvpForward: () => noGrad(() => jvp(grad((p: PolicyParams) => lvcObjective(p, pre)), params, v)[1]),
   };
 }
 

@@ -9,7 +9,7 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import * as ag from '@metagrad/autograd';
-import { Rng, Tensor, gradients, grad, hvp, matmulT, rand, tensor } from '@metagrad/autograd';
+import { Rng, Tensor, gradients, grad, hvp, jvp, matmulT, rand, tensor } from '@metagrad/autograd';
 import { allClose, fdGrad, fdDirectional, flatten, unflatten } from '../helpers.js';
 
 type Shape = number[];
@@ -269,7 +269,18 @@ function checkCase(c: OpCase, rng: Rng, third: boolean): void {
   const hv = flatten(hvp(F, c.inputs, vs));
   const gradAt = (xs: Tensor[]): Float64Array => flatten(gradients(F(xs), xs, { allowUnused: true }));
   allClose(hv, fdDirectional(gradAt, c.inputs, v), 1e-6, 'hessian-vector product', 1e-8);
+  // forward mode: J·v by jvp; forward over reverse (jvp of the gradient) = H·v; jvp of jvp = vᵀHv
+  const d1 = (xs: Tensor[]): Tensor => jvp((ys: Tensor[]) => F(ys), xs, vs)[1];
+  const d2 = (xs: Tensor[]): Tensor => jvp((ys: Tensor[]) => d1(ys), xs, vs)[1];
+  const one = (t: Tensor): Float64Array => Float64Array.of(t.item());
+  allClose(one(d1(c.inputs)), Float64Array.of(dot(flatten(g), v)), 1e-10, 'jvp = gradient·v', 1e-12);
+  allClose(one(d1(c.inputs)), fdDirectional((xs) => one(F(xs)), c.inputs, v), 1e-6, 'jvp vs finite differences', 1e-9);
+  const fwdRev = flatten(jvp((ys: Tensor[]) => gradients(F(ys), ys, { allowUnused: true }), c.inputs, vs)[1]);
+  allClose(fwdRev, hv, 1e-10, 'forward-over-reverse H·v = reverse-over-reverse H·v', 1e-12);
+  allClose(one(d2(c.inputs)), fdDirectional((xs) => one(d1(xs)), c.inputs, v), 1e-6, 'jvp of jvp vs finite differences of jvp', 1e-8);
   if (!third) return;
+  // third order in forward mode: D³F[v, v, v] by jvp of jvp of jvp vs finite differences of jvp of jvp
+  allClose(one(jvp((ys: Tensor[]) => d2(ys), c.inputs, vs)[1]), fdDirectional((xs) => one(d2(xs)), c.inputs, v), 1e-6, 'third directional derivative (forward)', 1e-7);
   // third order: ∇ₓ(uᵀ H(x) v) by grad of hvp vs finite differences of uᵀ H(x) v
   const uu = Float64Array.from({ length: n }, () => rng.uniformIn(-1, 1));
   const us = unflatten(uu, c.inputs);
@@ -278,7 +289,7 @@ function checkCase(c: OpCase, rng: Rng, third: boolean): void {
   allClose(t3, fdGrad((xs) => dot(flatten(hvp(F, xs, vs)), uu), c.inputs), 1e-6, 'third derivative', 1e-7);
 }
 
-describe('every op matches central finite differences at orders 1, 2 and 3 (float64)', () => {
+describe('every op matches central finite differences at orders 1, 2 and 3, in reverse and forward mode (float64)', () => {
   for (const spec of specs) {
     it(spec.name, () => {
       fc.assert(

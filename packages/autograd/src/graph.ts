@@ -18,6 +18,35 @@ export interface Node<P extends Primitive = Primitive> {
 let gradEnabled = true;
 let finiteChecks = false;
 
+/**
+ * One active forward-mode scope (a `jvp` call): the tangent of every tensor computed inside it that
+ * depends on the scope's inputs. Scopes nest (jvp of jvp); the tangent computations of a scope are
+ * themselves seen by the scopes outside it, never by itself or those inside, so nested forward
+ * derivatives do not confuse their perturbations.
+ */
+export interface TangentScope {
+  /** Tangent by tensor (absent: zero). */
+  readonly tangents: Map<Tensor, Tensor>;
+}
+
+let scopes: readonly TangentScope[] = [];
+
+/** The active forward-mode scopes, outermost first. */
+export function tangentScopes(): readonly TangentScope[] {
+  return scopes;
+}
+
+/** Runs `fn` with exactly `active` as the forward-mode scopes (the engine's own bookkeeping; synchronous). */
+export function withTangentScopes<T>(active: readonly TangentScope[], fn: () => T): T {
+  const prev = scopes;
+  scopes = active;
+  try {
+    return fn();
+  } finally {
+    scopes = prev;
+  }
+}
+
 /** Whether ops are being recorded right now. */
 export function isGradEnabled(): boolean {
   return gradEnabled;

@@ -1,15 +1,16 @@
 /**
- * The closed set of primitives. Each states its forward (a kernel call) and its vector-Jacobian product,
- * and each VJP is written with the same differentiable tensor ops, so recording the backward pass
- * (createGraph) yields derivatives of every order. A VJP never reads a forward value as a constant when
- * it depends on the inputs: it uses the output tensor `y` or the inputs, which are in the graph.
- * The table is typed `{ [P in Primitive]: Rule<P> }`: a primitive without a derivative does not compile.
+ * The closed set of primitives. Each states its forward (a kernel call), its vector-Jacobian product
+ * (reverse mode) and its Jacobian-vector product (forward mode), each written with the same
+ * differentiable tensor ops, so recording them yields derivatives of every order, in any mix of modes.
+ * A rule never reads a forward value as a constant when it depends on the inputs: it uses the output
+ * tensor `y` or the inputs, which are in the graph. The table is typed `{ [P in Primitive]: Rule<P> }`:
+ * a primitive without a derivative does not compile.
  */
 import * as K from './kernels/cpu.js';
 import { matmulInto } from './kernels/backend.js';
-import { isCheckFinite, isGradEnabled, type Node } from './graph.js';
+import { type TangentScope, isCheckFinite, isGradEnabled, tangentScopes, withTangentScopes, type Node } from './graph.js';
 import { type Shape, broadcastShapes, broadcastStrides, fmtShape, shapeEq, sizeOf } from './shape.js';
-import { Tensor } from './tensor.js';
+import { Tensor, zeros } from './tensor.js';
 import * as ops from './ops.js';
 
 type Axes = { axes: number[]; keepDims: boolean };
@@ -41,11 +42,16 @@ export interface PrimParams {
 export type Primitive = keyof PrimParams;
 
 type Grads = (Tensor | null)[];
-/** Forward: kernel call returning [data, shape]. VJP: cotangents of the inputs (null = zero), given the
- *  output cotangent g, the output y, the inputs xs, and which inputs need one. */
+/**
+ * A primitive's rules. Forward: kernel call returning [data, shape]. VJP: cotangents of the inputs
+ * (null = zero), given the output cotangent g, the output y, the inputs xs, and which inputs need one.
+ * JVP: the output's tangent (same shape as y; null = zero), given the inputs' tangents ts (null = zero,
+ * at least one not null), the output y and the inputs xs.
+ */
 export interface Rule<P extends Primitive> {
   forward(xs: readonly Tensor[], p: PrimParams[P]): [K.Data, Shape];
   vjp(g: Tensor, y: Tensor, xs: readonly Tensor[], p: PrimParams[P], needs: readonly boolean[]): Grads;
+  jvp(ts: readonly (Tensor | null)[], y: Tensor, xs: readonly Tensor[], p: PrimParams[P]): Tensor | null;
 }
 
 const CONSTANT: ReadonlySet<Primitive> = new Set<Primitive>(['sign', 'greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual']);
@@ -62,7 +68,34 @@ export function apply<P extends Primitive>(prim: P, inputs: readonly Tensor[], p
       );
   }
   const node: Node<P> | null = isGradEnabled() && !CONSTANT.has(prim) ? { prim, inputs, params } : null;
-  return new Tensor(data, shape, node);
+  const out = new Tensor(data, shape, node);
+  const active = tangentScopes();
+  if (active.length > 0 && !CONSTANT.has(prim)) propagateTangents(prim, inputs, params, out, active);
+  return out;
+}
+
+/**
+ * Forward mode: the output's tangent in every active scope whose tangents reach an input, outermost
+ * first; each tangent is computed (by the primitive's JVP, in differentiable ops) with only the scopes
+ * outside that one active, so outer scopes differentiate inner tangents and not the reverse (and the
+ * output's outer tangents exist before an inner tangent's computation reads the output).
+ */
+function propagateTangents<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor, active: readonly TangentScope[]): void {
+  for (let i = 0; i < active.length; i++) {
+    const scope = active[i]!;
+    let any = false;
+    const ts = inputs.map((x) => {
+      const t = scope.tangents.get(x) ?? null;
+      if (t) any = true;
+      return t;
+    });
+    if (!any) continue;
+    const t = withTangentScopes(active.slice(0, i), () => (rules[prim] as Rule<P>).jvp(ts, out, inputs, params));
+    if (t === null) continue;
+    if (!shapeEq(t.shape, out.shape))
+      throw new Error(`jvp: internal error: ${prim} returned a tangent of shape ${fmtShape(t.shape)} for an output of shape ${fmtShape(out.shape)}`);
+    scope.tangents.set(out, t);
+  }
 }
 
 // ---------- forward helpers ----------
@@ -108,64 +141,89 @@ function reduceFwd(op: K.ReduceOp) {
 }
 
 const none = (): Grads => [null];
+const noTangent = (): null => null;
+/** A tangent broadcast to the output's shape (a broadcast input's tangent spreads like its values). */
+const bc = (t: Tensor, y: Tensor): Tensor => (shapeEq(t.shape, y.shape) ? t : ops.broadcastTo(t, y.shape));
+/** t₁ + t₂ where either may be null (zero), broadcast to y. */
+const plus = (t1: Tensor | null, t2: Tensor | null, y: Tensor): Tensor | null =>
+  t1 && t2 ? bc(ops.add(t1, t2), y) : t1 ? bc(t1, y) : t2 ? bc(t2, y) : null;
 /** Cotangent of a broadcast input: sum g back over the broadcast axes. */
 const unb = (g: Tensor, x: Tensor): Tensor => ops.sumTo(g, x.shape);
 const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (need ? f() : null);
+
+/**
+ * ∂aᵇ/∂a = b·aᵇ⁻¹, with PyTorch's value 0 where b = 0 (masked only where a = 0 too, 0·0⁻¹; elsewhere
+ * b·aᵇ⁻¹ is 0 by itself and keeps its true derivative in b). Masked entries take a safe exponent (0),
+ * so nothing infinite meets a zero at any higher order.
+ */
+function powDa(a: Tensor, b: Tensor): Tensor {
+  const z = ops.mul(ops.equal(a, 0), ops.equal(b, 0)); // constant mask: no derivative flows into it
+  if (!K.anyNonZero(z.data)) return ops.mul(b, ops.pow(a, ops.sub(b, 1)));
+  return ops.where(z, 0, ops.mul(b, ops.pow(a, ops.where(z, 0, ops.sub(b, 1)))));
+}
+
+/**
+ * ∂aᵇ/∂b = aᵇ·log a (y = aᵇ), with PyTorch's value 0 where a = 0 and b ≥ 0 (the limit as a → 0⁺; −∞
+ * stays for b < 0). Masked entries take log 1 = 0.
+ */
+function powDb(a: Tensor, b: Tensor, y: Tensor): Tensor {
+  const m = ops.mul(ops.equal(a, 0), ops.greaterEqual(b, 0));
+  if (!K.anyNonZero(m.data)) return ops.mul(y, ops.log(a));
+  return ops.where(m, 0, ops.mul(y, ops.log(ops.where(m, 1, a))));
+}
 
 // ---------- the table ----------
 
 export const rules: { [P in Primitive]: Rule<P> } = {
   // -x
-  neg: { forward: unaryFwd('neg'), vjp: (g) => [ops.neg(g)] },
+  neg: { forward: unaryFwd('neg'), vjp: (g) => [ops.neg(g)], jvp: ([t]) => ops.neg(t!) },
   // d eˣ = eˣ
-  exp: { forward: unaryFwd('exp'), vjp: (g, y) => [ops.mul(g, y)] },
+  exp: { forward: unaryFwd('exp'), vjp: (g, y) => [ops.mul(g, y)], jvp: ([t], y) => ops.mul(t!, y) },
   // d log x = 1/x
-  log: { forward: unaryFwd('log'), vjp: (g, _y, [x]) => [ops.div(g, x!)] },
+  log: { forward: unaryFwd('log'), vjp: (g, _y, [x]) => [ops.div(g, x!)], jvp: ([t], _y, [x]) => ops.div(t!, x!) },
   // d tanh x = 1 − tanh² x
-  tanh: { forward: unaryFwd('tanh'), vjp: (g, y) => [ops.tanhBackward(g, y)] },
+  tanh: { forward: unaryFwd('tanh'), vjp: (g, y) => [ops.tanhBackward(g, y)], jvp: ([t], y) => ops.tanhBackward(t!, y) },
   // d σ(x) = σ(x)(1 − σ(x))
-  sigmoid: { forward: unaryFwd('sigmoid'), vjp: (g, y) => [ops.mul(g, ops.mul(y, ops.sub(1, y)))] },
+  sigmoid: { forward: unaryFwd('sigmoid'), vjp: (g, y) => [ops.mul(g, ops.mul(y, ops.sub(1, y)))], jvp: ([t], y) => ops.mul(t!, ops.mul(y, ops.sub(1, y))) },
   // d log(1 + eˣ) = σ(x)
-  softplus: { forward: unaryFwd('softplus'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sigmoid(x!))] },
+  softplus: { forward: unaryFwd('softplus'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sigmoid(x!))], jvp: ([t], _y, [x]) => ops.mul(t!, ops.sigmoid(x!)) },
   // d √x = 1 / (2√x)
-  sqrt: { forward: unaryFwd('sqrt'), vjp: (g, y) => [ops.div(g, ops.mul(y, 2))] },
+  sqrt: { forward: unaryFwd('sqrt'), vjp: (g, y) => [ops.div(g, ops.mul(y, 2))], jvp: ([t], y) => ops.div(t!, ops.mul(y, 2)) },
   // d |x| = sign(x)
-  abs: { forward: unaryFwd('abs'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sign(x!))] },
+  abs: { forward: unaryFwd('abs'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sign(x!))], jvp: ([t], _y, [x]) => ops.mul(t!, ops.sign(x!)) },
 
   // a + b
-  add: { forward: binaryFwd('add'), vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(g, a!)), when(n[1], () => unb(g, b!))] },
+  add: {
+    forward: binaryFwd('add'),
+    vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(g, a!)), when(n[1], () => unb(g, b!))],
+    jvp: ([ta, tb], y) => plus(ta!, tb!, y),
+  },
   // a − b
-  sub: { forward: binaryFwd('sub'), vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(g, a!)), when(n[1], () => unb(ops.neg(g), b!))] },
+  sub: {
+    forward: binaryFwd('sub'),
+    vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(g, a!)), when(n[1], () => unb(ops.neg(g), b!))],
+    jvp: ([ta, tb], y) => plus(ta!, tb ? ops.neg(tb) : null, y),
+  },
   // ∂(ab) = b da + a db
   mul: {
     forward: binaryFwd('mul'),
     vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(ops.mul(g, b!), a!)), when(n[1], () => unb(ops.mul(g, a!), b!))],
+    jvp: ([ta, tb], y, [a, b]) => plus(ta ? ops.mul(ta, b!) : null, tb ? ops.mul(a!, tb) : null, y),
   },
   // ∂(a/b) = da/b − (a/b) db/b
   div: {
     forward: binaryFwd('div'),
     vjp: (g, y, [a, b], _p, n) => [when(n[0], () => unb(ops.div(g, b!), a!)), when(n[1], () => unb(ops.neg(ops.div(ops.mul(g, y), b!)), b!))],
+    jvp: ([ta, tb], y, [_a, b]) => plus(ta ? ops.div(ta, b!) : null, tb ? ops.neg(ops.div(ops.mul(tb, y), b!)) : null, y),
   },
-  // ∂(aᵇ) = b·aᵇ⁻¹ da + aᵇ·log a db, with PyTorch's values at a = 0: the da term is 0 where b = 0 (masked only where
-  // a = 0 too, 0·0⁻¹; elsewhere b·aᵇ⁻¹ is 0 by itself and keeps its true derivative in b), the db term is 0 where
-  // a = 0 and b ≥ 0 (the limit as a → 0⁺; −∞ stays for b < 0). Masked entries take safe operands (exponent 0,
-  // log 1), so nothing infinite meets a zero cotangent at any higher order.
+  // ∂(aᵇ) = b·aᵇ⁻¹ da + aᵇ·log a db, with PyTorch's values at a = 0 (powDa, powDb below)
   pow: {
     forward: binaryFwd('pow'),
     vjp: (g, y, [a, b], _p, n) => [
-      when(n[0], () => {
-        const z = ops.mul(ops.equal(a!, 0), ops.equal(b!, 0)); // constant mask: no derivative flows into it
-        if (!K.anyNonZero(z.data)) return unb(ops.mul(g, ops.mul(b!, ops.pow(a!, ops.sub(b!, 1)))), a!);
-        const e = ops.where(z, 0, ops.sub(b!, 1)); // b − 1, or 0 where masked (0⁰ = 1: finite)
-        return unb(ops.where(z, 0, ops.mul(g, ops.mul(b!, ops.pow(a!, e)))), a!);
-      }),
-      when(n[1], () => {
-        const m = ops.mul(ops.equal(a!, 0), ops.greaterEqual(b!, 0));
-        if (!K.anyNonZero(m.data)) return unb(ops.mul(g, ops.mul(y, ops.log(a!))), b!);
-        const la = ops.log(ops.where(m, 1, a!)); // log a, or log 1 = 0 where the term is masked
-        return unb(ops.where(m, 0, ops.mul(g, ops.mul(y, la))), b!);
-      }),
+      when(n[0], () => unb(ops.mul(g, powDa(a!, b!)), a!)),
+      when(n[1], () => unb(ops.mul(g, powDb(a!, b!, y)), b!)),
     ],
+    jvp: ([ta, tb], y, [a, b]) => plus(ta ? ops.mul(ta, powDa(a!, b!)) : null, tb ? ops.mul(tb, powDb(a!, b!, y)) : null, y),
   },
   // tanh's VJP fused, t(g, y) = g·(1 − y²) (one pass instead of three; pinned by the tanh tests to third order):
   //   ∂t/∂g = 1 − y², ∂t/∂y = −2gy
@@ -175,6 +233,8 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       when(n[0], () => unb(ops.tanhBackward(h, y!), g!)),
       when(n[1], () => unb(ops.mul(ops.mul(h, g!), ops.mul(y!, -2)), y!)),
     ],
+    // dt = (1 − y²) dg − 2gy dy
+    jvp: ([tg, ty], t, [g, y]) => plus(tg ? ops.tanhBackward(tg, y!) : null, ty ? ops.mul(ops.mul(g!, ty), ops.mul(y!, -2)) : null, t),
   },
   // max(a, b): the cotangent goes to the larger (to a on ties)
   maximum: {
@@ -183,6 +243,10 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       const m = ops.greaterEqual(a!, b!);
       return [when(n[0], () => unb(ops.mul(g, m), a!)), when(n[1], () => unb(ops.mul(g, ops.sub(1, m)), b!))];
     },
+    jvp: ([ta, tb], y, [a, b]) => {
+      const m = ops.greaterEqual(a!, b!);
+      return plus(ta ? ops.mul(ta, m) : null, tb ? ops.mul(tb, ops.sub(1, m)) : null, y);
+    },
   },
   // min(a, b): the cotangent goes to the smaller (to a on ties)
   minimum: {
@@ -190,6 +254,10 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     vjp: (g, _y, [a, b], _p, n) => {
       const m = ops.lessEqual(a!, b!);
       return [when(n[0], () => unb(ops.mul(g, m), a!)), when(n[1], () => unb(ops.mul(g, ops.sub(1, m)), b!))];
+    },
+    jvp: ([ta, tb], y, [a, b]) => {
+      const m = ops.lessEqual(a!, b!);
+      return plus(ta ? ops.mul(ta, m) : null, tb ? ops.mul(tb, ops.sub(1, m)) : null, y);
     },
   },
   // cond ? a : b (no derivative in cond)
@@ -207,12 +275,14 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       when(n[1], () => unb(ops.where(c!, g, 0), a!)),
       when(n[2], () => unb(ops.where(c!, 0, g), b!)),
     ],
+    jvp: ([, ta, tb], y, [c]) => (ta || tb ? bc(ops.where(c!, ta ?? 0, tb ?? 0), y) : null),
   },
 
   // Σ over axes: the cotangent is broadcast back
   sum: {
     forward: reduceFwd('sum'),
     vjp: (g, _y, [x], p) => [ops.broadcastTo(ops.reshape(g, keptShape(x!.shape, p.axes)), x!.shape)],
+    jvp: ([t], _y, _x, p) => ops.sum(t!, p.axes, p.keepDims),
   },
   // max over axes: the cotangent is shared among the maximizers
   max: {
@@ -223,9 +293,15 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       const count = ops.sum(mask, p.axes, true);
       return [ops.mul(mask, ops.div(ops.reshape(g, kept), count))];
     },
+    // the tangent shared like the cotangent: the mean of the maximizers' tangents
+    jvp: ([t], y, [x], p) => {
+      const kept = keptShape(x!.shape, p.axes);
+      const mask = ops.equal(x!, ops.reshape(y.detach(), kept));
+      return ops.div(ops.sum(ops.mul(t!, mask), p.axes, p.keepDims), ops.sum(mask, p.axes, p.keepDims));
+    },
   },
 
-  reshape: { forward: ([x], p) => [x!.data, p.shape], vjp: (g, _y, [x]) => [ops.reshape(g, x!.shape)] },
+  reshape: { forward: ([x], p) => [x!.data, p.shape], vjp: (g, _y, [x]) => [ops.reshape(g, x!.shape)], jvp: ([t], _y, _x, p) => ops.reshape(t!, p.shape) },
   transpose: {
     forward: ([x], p) => {
       const shape = p.perm.map((i) => x!.shape[i]!);
@@ -238,6 +314,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       p.perm.forEach((q, i) => (inv[q] = i));
       return [ops.transpose(g, inv)];
     },
+    jvp: ([t], _y, _x, p) => ops.transpose(t!, p.perm),
   },
   broadcastTo: {
     forward: ([x], p) => {
@@ -246,6 +323,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, p.shape];
     },
     vjp: (g, _y, [x]) => [unb(g, x!)],
+    jvp: ([t], _y, _x, p) => ops.broadcastTo(t!, p.shape),
   },
   // x[starts : starts + sizes]; its adjoint pads with zeros
   slice: {
@@ -255,6 +333,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, p.sizes];
     },
     vjp: (g, _y, [x], p) => [ops.pad(g, p.starts, x!.shape)],
+    jvp: ([t], _y, _x, p) => ops.slice(t!, p.starts, p.starts.map((s, i) => s + p.sizes[i]!)),
   },
   // zeros of `shape` with x placed at `starts`; its adjoint slices
   pad: {
@@ -264,6 +343,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, p.shape];
     },
     vjp: (g, _y, [x], p) => [ops.slice(g, p.starts, p.starts.map((s, i) => s + x!.shape[i]!))],
+    jvp: ([t], _y, _x, p) => ops.pad(t!, p.starts, p.shape),
   },
   concat: {
     forward: (xs, p) => {
@@ -288,6 +368,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
         );
       });
     },
+    jvp: (ts, _y, xs, p) => ops.concat(xs.map((x, i) => ts[i] ?? zeros(x.shape, { dtype: x.dtype })), p.axis),
   },
   // out = x[… index …] along axis; its adjoint scatters and adds
   gather: {
@@ -297,6 +378,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, p.indexShape];
     },
     vjp: (g, _y, [x], p) => [ops.scatterAdd(g, p.index, p.indexShape, p.axis, x!.shape)],
+    jvp: ([t], _y, _x, p) => ops.gatherIndex(t!, p.index, p.indexShape, p.axis),
   },
   scatterAdd: {
     forward: ([x], p) => {
@@ -305,6 +387,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, p.shape];
     },
     vjp: (g, _y, _x, p) => [ops.gatherIndex(g, p.index, p.indexShape, p.axis)],
+    jvp: ([t], _y, _x, p) => ops.scatterAdd(t!, p.index, p.indexShape, p.axis, p.shape),
   },
   // prefix sums; the adjoint is the suffix sum
   cumsum: {
@@ -314,6 +397,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, x!.shape];
     },
     vjp: (g, _y, _x, p) => [ops.cumsum(g, p.axis, !p.reverse)],
+    jvp: ([t], _y, _x, p) => ops.cumsum(t!, p.axis, p.reverse),
   },
   // C = op(A)·op(B), batched with broadcast batch axes. Adjoints (G = ∂C):
   //   C = AB: dA = GBᵀ, dB = AᵀG   C = ABᵀ: dA = GB, dB = GᵀA   C = AᵀB: dA = BGᵀ, dB = AG   C = AᵀBᵀ: dA = BᵀGᵀ, dB = GᵀAᵀ
@@ -327,6 +411,9 @@ export const rules: { [P in Primitive]: Rule<P> } = {
         !transB ? (transA ? mm(a!, g, false, false) : mm(a!, g, true, false)) : transA ? mm(g, a!, true, true) : mm(g, a!, true, false);
       return [when(n[0], () => unb(dA(), a!)), when(n[1], () => unb(dB(), b!))];
     },
+    // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB)
+    jvp: ([ta, tb], y, [a, b], { transA, transB }) =>
+      plus(ta ? ops.matmulT(ta, b!, transA, transB) : null, tb ? ops.matmulT(a!, tb, transA, transB) : null, y),
   },
   cast: {
     forward: ([x], p) => {
@@ -335,15 +422,16 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [out, x!.shape];
     },
     vjp: (g, _y, [x]) => [ops.astype(g, x!.dtype)],
+    jvp: ([t], _y, _x, p) => ops.astype(t!, p.dtype),
   },
 
-  sign: { forward: unaryFwd('sign'), vjp: none },
-  greater: { forward: binaryFwd('greater'), vjp: none },
-  greaterEqual: { forward: binaryFwd('greaterEqual'), vjp: none },
-  less: { forward: binaryFwd('less'), vjp: none },
-  lessEqual: { forward: binaryFwd('lessEqual'), vjp: none },
-  equal: { forward: binaryFwd('equal'), vjp: none },
-  notEqual: { forward: binaryFwd('notEqual'), vjp: none },
+  sign: { forward: unaryFwd('sign'), vjp: none, jvp: noTangent },
+  greater: { forward: binaryFwd('greater'), vjp: none, jvp: noTangent },
+  greaterEqual: { forward: binaryFwd('greaterEqual'), vjp: none, jvp: noTangent },
+  less: { forward: binaryFwd('less'), vjp: none, jvp: noTangent },
+  lessEqual: { forward: binaryFwd('lessEqual'), vjp: none, jvp: noTangent },
+  equal: { forward: binaryFwd('equal'), vjp: none, jvp: noTangent },
+  notEqual: { forward: binaryFwd('notEqual'), vjp: none, jvp: noTangent },
 };
 
 function matmulFwd(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [K.Data, Shape] {
