@@ -160,23 +160,69 @@ function scalarOut(fn: string, out: unknown): Tensor {
 // Transforms always record the function and the backward pass, and the result stays differentiable
 // unless the call happens inside noGrad. So they nest to any order (grad of grad, grad of hvp, ...).
 
-/** f and its gradient: p ↦ [f(p), ∇f(p)], the gradient with p's pytree structure (zeros for unused leaves). */
-export function valueAndGrad<P extends Params>(f: (p: P) => Tensor): (p: P) => [Tensor, P] {
-  return (p: P) => {
+/** Options of {@link grad} and {@link valueAndGrad}, as in JAX. */
+export interface GradOptions {
+  /** Which arguments to differentiate: an index, or several (then the gradient is a tuple). Default 0. */
+  argnums?: number | readonly number[];
+  /** f returns [scalar, aux]: aux is passed through, not differentiated. Default false. */
+  hasAux?: boolean;
+}
+
+/** The argument indices of `argnums` for a call with `n` arguments (negative counts from the end). */
+function argIndices(fn: string, argnums: number | readonly number[] | undefined, n: number): number[] {
+  const list = argnums === undefined ? [0] : typeof argnums === 'number' ? [argnums] : [...argnums];
+  if (list.length === 0) throw new Error(`${fn}: argnums must name at least one argument`);
+  return list.map((a) => {
+    if (!Number.isInteger(a) || a < -n || a >= n) throw new Error(`${fn}: argnums ${String(a)} is out of range for ${n} argument${n === 1 ? '' : 's'}`);
+    return a < 0 ? a + n : a;
+  });
+}
+
+/** The scalar output and the aux of f's result. */
+function splitAux(fn: string, res: unknown, hasAux: boolean): [Tensor, unknown] {
+  if (!hasAux) return [scalarOut(fn, res), undefined];
+  if (!Array.isArray(res) || res.length !== 2) throw new Error(`${fn}: with hasAux the function must return [scalar, aux], got ${Array.isArray(res) ? `an array of ${res.length}` : typeof res}`);
+  return [scalarOut(fn, res[0]), res[1]];
+}
+
+/**
+ * f and its gradient: p ↦ [f(p), ∇f(p)], the gradient with p's pytree structure (zeros for unused
+ * leaves). With options (JAX's): `argnums` picks the arguments of a multi-argument f (an index: that
+ * argument's gradient; an array: a tuple of them); `hasAux`: f returns [scalar, aux] and the result is
+ * [[value, aux], gradient].
+ */
+export function valueAndGrad<P extends Params>(f: (p: P) => Tensor): (p: P) => [Tensor, P];
+export function valueAndGrad<A extends Params[]>(f: (...args: A) => unknown, opts: GradOptions): (...args: A) => [Tensor | [Tensor, unknown], Params | Params[]];
+export function valueAndGrad(f: (...args: Params[]) => unknown, opts: GradOptions = {}): (...args: Params[]) => [Tensor | [Tensor, unknown], Params | Params[]] {
+  const fn = 'grad';
+  return (...args: Params[]) => {
+    const idx = argIndices(fn, opts.argnums, args.length);
     const outer = isGradEnabled();
-    const leaves = treeLeaves(p);
+    const leaves = idx.map((i) => treeLeaves(args[i]!));
     return enableGrad(() => {
-      const out = scalarOut('grad', f(p));
-      const gs = gradients(out, leaves, { createGraph: outer, allowUnused: true });
-      return [out, treeUnflatten(p, gs)];
+      const [out, aux] = splitAux(fn, f(...args), opts.hasAux === true);
+      const gs = gradients(out, leaves.flat(), { createGraph: outer, allowUnused: true });
+      let k = 0;
+      const perArg = idx.map((i, j) => treeUnflatten(args[i]!, gs.slice(k, (k += leaves[j]!.length))));
+      const g = typeof opts.argnums === 'object' ? perArg : perArg[0]!;
+      return [opts.hasAux ? [out, aux] : out, g];
     });
   };
 }
 
-/** The gradient of a scalar function: p ↦ ∇f(p), with p's pytree structure. */
-export function grad<P extends Params>(f: (p: P) => Tensor): (p: P) => P {
-  const vg = valueAndGrad(f);
-  return (p: P) => vg(p)[1];
+/**
+ * The gradient of a scalar function: p ↦ ∇f(p), with p's pytree structure. With options: `argnums`
+ * (which arguments; an array gives a tuple) and `hasAux` (f returns [scalar, aux]; the result is
+ * [gradient, aux]), as in JAX.
+ */
+export function grad<P extends Params>(f: (p: P) => Tensor): (p: P) => P;
+export function grad<A extends Params[]>(f: (...args: A) => unknown, opts: GradOptions): (...args: A) => Params | Params[] | [Params | Params[], unknown];
+export function grad(f: (...args: Params[]) => unknown, opts: GradOptions = {}): (...args: Params[]) => Params | Params[] | [Params | Params[], unknown] {
+  const vg = valueAndGrad(f, opts);
+  return (...args: Params[]) => {
+    const [v, g] = vg(...args);
+    return opts.hasAux ? [g, (v as [Tensor, unknown])[1]] : g;
+  };
 }
 
 /** f(p) and its vector-Jacobian product: [f(p), ct ↦ ctᵀ ∂f/∂p] (ct has f(p)'s shape). */
@@ -245,29 +291,79 @@ export function jvp<P extends Params, O extends Params>(f: (p: P) => O, primals:
   });
 }
 
-/** The Jacobian of f at x, shape [...f(x).shape, ...x.shape], by one reverse pass per output element. */
-export function jacobian(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor {
-  return (x: Tensor) => {
-    if (!(x instanceof Tensor)) throw new Error('jacobian: the argument must be a Tensor');
-    const outer = isGradEnabled();
-    return enableGrad(() => {
-      const y = f(x);
-      if (!(y instanceof Tensor)) throw new Error('jacobian: the function must return a Tensor');
-      const rows: Tensor[] = [];
-      for (let i = 0; i < y.size; i++) {
-        const e = zeros(y.shape, { dtype: y.dtype });
-        e.data[i] = 1;
-        const [r] = gradients(y, [x], { gradOutputs: [e], createGraph: outer, allowUnused: true });
-        rows.push(r!.reshape([1, ...x.shape]));
-      }
-      const flat = rows.length ? concat(rows, 0) : zeros([0, ...x.shape], { dtype: x.dtype });
-      return flat.reshape([...y.shape, ...x.shape]);
+/**
+ * A function with a derivative you write: `customVjp(f, rule)(...xs)` has f's value, and reverse mode
+ * takes the inputs' cotangents from `rule(g, y, ...xs)` (g: the output's cotangent, y = f(...xs); return
+ * one cotangent per input, with its shape, or null for zero) instead of differentiating f. The rule is
+ * written in the engine's ops, so it is differentiated in turn when a higher order is asked for; forward
+ * mode uses its transpose. A rule returning a wrong shape fails naming the function and the input.
+ */
+export function customVjp(
+  f: (...xs: Tensor[]) => Tensor,
+  rule: (g: Tensor, y: Tensor, ...xs: Tensor[]) => (Tensor | null)[],
+  name: string = f.name || 'anonymous',
+): (...xs: Tensor[]) => Tensor {
+  if (typeof f !== 'function' || typeof rule !== 'function') throw new Error('customVjp: needs a function and its VJP rule');
+  return (...xs: Tensor[]) => {
+    xs.forEach((x, i) => {
+      if (!(x instanceof Tensor)) throw new Error(`customVjp(${name}): argument ${i} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
     });
+    return apply('custom', xs, { name, f, rule });
   };
 }
 
+/** Options of {@link jacobian} and {@link hessian}: which Tensor arguments to differentiate (as in JAX). */
+export interface JacobianOptions {
+  /** An index (one result), or several (a tuple of results; for hessian, a tuple of tuples). Default 0. */
+  argnums?: number | readonly number[];
+}
 
-/** The Hessian of a scalar f at x, shape [...x.shape, ...x.shape] ([n, n] for a flat x of size n). */
-export function hessian(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor {
-  return jacobian((x: Tensor) => grad(f)(x));
+/**
+ * The Jacobian of f at x, shape [...f(x).shape, ...x.shape], by one reverse pass per output element.
+ * With `argnums`, f takes several Tensor arguments and the Jacobian is taken with respect to the one
+ * named (or, for an array, one Jacobian per argument named).
+ */
+export function jacobian(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor;
+export function jacobian(f: (...xs: Tensor[]) => Tensor, opts: JacobianOptions): (...xs: Tensor[]) => Tensor | Tensor[];
+export function jacobian(f: (...xs: Tensor[]) => Tensor, opts: JacobianOptions = {}): (...xs: Tensor[]) => Tensor | Tensor[] {
+  return (...xs: Tensor[]) => {
+    xs.forEach((x, i) => {
+      if (!(x instanceof Tensor)) throw new Error(`jacobian: argument ${i} must be a Tensor`);
+    });
+    const idx = argIndices('jacobian', opts.argnums, xs.length);
+    const wrt = idx.map((i) => xs[i]!);
+    const outer = isGradEnabled();
+    const out = enableGrad(() => {
+      const y = f(...xs);
+      if (!(y instanceof Tensor)) throw new Error('jacobian: the function must return a Tensor');
+      const rows: Tensor[][] = wrt.map(() => []);
+      for (let i = 0; i < y.size; i++) {
+        const e = zeros(y.shape, { dtype: y.dtype });
+        e.data[i] = 1;
+        const rs = gradients(y, wrt, { gradOutputs: [e], createGraph: outer, allowUnused: true });
+        rs.forEach((r, j) => rows[j]!.push(r.reshape([1, ...wrt[j]!.shape])));
+      }
+      return wrt.map((x, j) => {
+        const flat = rows[j]!.length ? concat(rows[j]!, 0) : zeros([0, ...x.shape], { dtype: x.dtype });
+        return flat.reshape([...y.shape, ...x.shape]);
+      });
+    });
+    return typeof opts.argnums === 'object' ? out : out[0]!;
+  };
+}
+
+/**
+ * The Hessian of a scalar f at x, shape [...x.shape, ...x.shape] ([n, n] for a flat x of size n). With
+ * `argnums`, f takes several Tensor arguments: an index gives that argument's Hessian; an array gives the
+ * blocks H[i][j] = ∂²f/∂xᵢ∂xⱼ, shape [...xᵢ.shape, ...xⱼ.shape].
+ */
+export function hessian(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor;
+export function hessian(f: (...xs: Tensor[]) => Tensor, opts: JacobianOptions): (...xs: Tensor[]) => Tensor | Tensor[][];
+export function hessian(f: (...xs: Tensor[]) => Tensor, opts: JacobianOptions = {}): (...xs: Tensor[]) => Tensor | Tensor[][] {
+  return (...xs: Tensor[]) => {
+    const idx = argIndices('hessian', opts.argnums, xs.length);
+    const block = (i: number, j: number): Tensor =>
+      jacobian((...ys: Tensor[]) => grad(f, { argnums: i })(...ys) as Tensor, { argnums: j })(...xs) as Tensor;
+    return typeof opts.argnums === 'object' ? idx.map((i) => idx.map((j) => block(i, j))) : block(idx[0]!, idx[0]!);
+  };
 }

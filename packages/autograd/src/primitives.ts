@@ -8,7 +8,8 @@
  */
 import * as K from './kernels/cpu.js';
 import { matmulInto } from './kernels/backend.js';
-import { type TangentScope, isCheckFinite, isGradEnabled, tangentScopes, withTangentScopes, type Node } from './graph.js';
+import { type TangentScope, enableGrad, isCheckFinite, isGradEnabled, noGrad, tangentScopes, withTangentScopes, type Node } from './graph.js';
+import { gradients } from './autodiff.js';
 import { type Shape, broadcastShapes, broadcastStrides, fmtShape, shapeEq, sizeOf } from './shape.js';
 import { Tensor, zeros } from './tensor.js';
 import * as ops from './ops.js';
@@ -32,9 +33,21 @@ export interface PrimParams {
   cumsum: { axis: number; reverse: boolean };
   matmul: { transA: boolean; transB: boolean };
   cast: { dtype: K.DType };
+  /** A user-defined derivative (customVjp): the function, its VJP rule and the name errors use. */
+  custom: CustomParams;
   // piecewise-constant ops: recorded as constants (their derivative is zero everywhere it exists)
   sign: null; greater: null; greaterEqual: null; less: null; lessEqual: null; equal: null; notEqual: null;
 }
+/** The static part of a `customVjp` primitive. */
+export interface CustomParams {
+  /** The function's name in error messages. */
+  name: string;
+  /** The forward computation (run without recording: its derivative is the rule's). */
+  f: (...xs: Tensor[]) => Tensor;
+  /** The VJP: the inputs' cotangents (null = zero) from the output's cotangent g, the output y and the inputs. */
+  rule: (g: Tensor, y: Tensor, ...xs: Tensor[]) => (Tensor | null)[];
+}
+
 /**
  * The name of a primitive: one of the closed set of recorded operations, each with its own VJP; every
  * other op is a composition of them.
@@ -414,6 +427,41 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB)
     jvp: ([ta, tb], y, [a, b], { transA, transB }) =>
       plus(ta ? ops.matmulT(ta, b!, transA, transB) : null, tb ? ops.matmulT(a!, tb, transA, transB) : null, y),
+  },
+  // a user-defined derivative: the rule is written in differentiable ops, so it is differentiated again for
+  // higher orders; forward mode is the transpose of the rule (it is linear in g): J·t = ∇_g ⟨rule(g), t⟩
+  custom: {
+    forward: (xs, p) => {
+      const y = withTangentScopes([], () => noGrad(() => p.f(...xs)));
+      if (!(y instanceof Tensor)) throw new Error(`customVjp(${p.name}): the function must return a Tensor, got ${typeof y}`);
+      return [y.data, y.shape];
+    },
+    vjp: (g, y, xs, p, n) => {
+      const gs = p.rule(g, y, ...xs);
+      if (!Array.isArray(gs) || gs.length !== xs.length)
+        throw new Error(`customVjp(${p.name}): the rule must return an array of ${xs.length} cotangents (one per input, null for zero), got ${Array.isArray(gs) ? `${gs.length}` : typeof gs}`);
+      return gs.map((gi, i) => {
+        if (gi === null || gi === undefined || !n[i]) return null;
+        if (!(gi instanceof Tensor)) throw new Error(`customVjp(${p.name}): the rule's cotangent for input ${i} must be a Tensor or null, got ${typeof gi}`);
+        if (!shapeEq(gi.shape, xs[i]!.shape))
+          throw new Error(`customVjp(${p.name}): the rule returned a cotangent of shape ${fmtShape(gi.shape)} for input ${i} of shape ${fmtShape(xs[i]!.shape)}`);
+        return gi;
+      });
+    },
+    jvp: (ts, y, xs, p) => {
+      const u = zeros(y.shape, { dtype: y.dtype });
+      return enableGrad(() => {
+        const gu = apply('reshape', [u], { shape: [...y.shape] }) as Tensor; // a fresh leaf: the rule's cotangent variable
+        const gs = rules.custom.vjp(gu, y, xs, p, xs.map((_, i) => ts[i] !== null));
+        let s: Tensor | null = null;
+        gs.forEach((gi, i) => {
+          const ti = ts[i];
+          if (gi && ti) s = s ? ops.add(s, ops.sum(ops.mul(gi, ti))) : ops.sum(ops.mul(gi, ti));
+        });
+        if (s === null || (s as Tensor).node === null) return null;
+        return gradients(s, [gu], { createGraph: true })[0]!;
+      });
+    },
   },
   cast: {
     forward: ([x], p) => {
