@@ -13,6 +13,7 @@ export {
   concat, stack, gather, cumsum, astype, matmul, matmulT, logSoftmax, softmax, stopGradient, sumTo,
 } from './ops.js';
 export { gradients, grad, valueAndGrad, vjp, hvp, jvp, customVjp, jacobian, hessian, treeLeaves, treeUnflatten, treeMap } from './autodiff.js';
+export { vmap, BatchTracer } from './batching.js';
 export type { Params, GradientsOptions, GradOptions, JacobianOptions } from './autodiff.js';
 export { noGrad, enableGrad, isGradEnabled, checkFinite, setCheckFinite, isCheckFinite } from './graph.js';
 export type { Node } from './graph.js';

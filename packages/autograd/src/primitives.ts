@@ -10,6 +10,7 @@ import * as K from './kernels/cpu.js';
 import { matmulInto } from './kernels/backend.js';
 import { type TangentScope, enableGrad, isCheckFinite, isGradEnabled, noGrad, tangentScopes, withTangentScopes, type Node } from './graph.js';
 import { gradients } from './autodiff.js';
+import { type BatchArg, BatchTracer, aligned, batchArgs, batchLevel, batchSize, rankOf, tileIndex, vmap, withBatch } from './batching.js';
 import { type Shape, broadcastShapes, broadcastStrides, fmtShape, shapeEq, sizeOf } from './shape.js';
 import { Tensor, zeros } from './tensor.js';
 import * as ops from './ops.js';
@@ -65,12 +66,29 @@ export interface Rule<P extends Primitive> {
   forward(xs: readonly Tensor[], p: PrimParams[P]): [K.Data, Shape];
   vjp(g: Tensor, y: Tensor, xs: readonly Tensor[], p: PrimParams[P], needs: readonly boolean[]): Grads;
   jvp(ts: readonly (Tensor | null)[], y: Tensor, xs: readonly Tensor[], p: PrimParams[P]): Tensor | null;
+  /**
+   * vmap: the output for a whole batch, batch axis first, from the inputs at this vmap level (each its
+   * batch storage, batch axis first, or unbatched; at least one batched), computed with the ops.
+   */
+  batch(args: readonly BatchArg[], p: PrimParams[P]): Tensor;
 }
 
 const CONSTANT: ReadonlySet<Primitive> = new Set<Primitive>(['sign', 'greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual']);
 
-/** Runs a primitive's forward and, in grad mode, records it on the result. The one entry point. */
+/**
+ * Runs a primitive and, in grad mode, records it on the result; in forward mode, computes the result's
+ * tangents; on vmap tracers, runs its batching rule on the whole batch. The one entry point.
+ */
 export function apply<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: PrimParams[P]): Tensor {
+  const level = batchLevel(inputs);
+  if (level > 0) {
+    const val = (rules[prim] as Rule<P>).batch(batchArgs(inputs, level), params);
+    const node: Node<P> | null = isGradEnabled() && !CONSTANT.has(prim) ? { prim, inputs, params } : null;
+    const out = new BatchTracer(val, level, node);
+    const active = tangentScopes();
+    if (active.length > 0 && !CONSTANT.has(prim)) propagateTangents(prim, inputs, params, out, active);
+    return out;
+  }
   const [data, shape] = (rules[prim] as Rule<P>).forward(inputs, params);
   if (isCheckFinite()) {
     const i = K.firstNonFinite(data);
@@ -154,6 +172,16 @@ function reduceFwd(op: K.ReduceOp) {
 }
 
 const none = (): Grads => [null];
+/** The elementwise ops by name (looked up at call time: ops and this table import each other). */
+type ElementwiseOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'softplus' | 'sqrt' | 'abs' | 'sign' | 'add' | 'sub' | 'mul' | 'div' | 'pow'
+  | 'maximum' | 'minimum' | 'tanhBackward' | 'where' | 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual';
+/** The batching rule of an elementwise op: every argument aligned to the largest per-example rank, the op on the batch. */
+const elementwise = (op: ElementwiseOp) => (args: readonly BatchArg[]): Tensor => {
+  const r = Math.max(...args.map(rankOf));
+  return (ops[op] as (...xs: Tensor[]) => Tensor)(...args.map((a) => aligned(a, r)));
+};
+/** The batch size of the (one, batched) argument of a structural op. */
+const B0 = (args: readonly BatchArg[]): number => args[0]!.val.shape[0]!;
 const noTangent = (): null => null;
 /** A tangent broadcast to the output's shape (a broadcast input's tangent spreads like its values). */
 const bc = (t: Tensor, y: Tensor): Tensor => (shapeEq(t.shape, y.shape) ? t : ops.broadcastTo(t, y.shape));
@@ -185,49 +213,69 @@ function powDb(a: Tensor, b: Tensor, y: Tensor): Tensor {
   return ops.where(m, 0, ops.mul(y, ops.log(ops.where(m, 1, a))));
 }
 
+/**
+ * vmap of a customVjp function: the function and its rule, each vmapped over the batched inputs, as one
+ * custom primitive on the batch; the cotangents of inputs shared by every example are summed over it.
+ */
+function customBatched(args: readonly BatchArg[], p: CustomParams): Tensor {
+  const axes = args.map((a) => (a.batched ? 0 : null));
+  const rule = (g: Tensor, y: Tensor, ...xs: Tensor[]): (Tensor | null)[] => {
+    const perExample = vmap(
+      (gg: Tensor, yy: Tensor, ...xx: Tensor[]) => p.rule(gg, yy, ...xx).map((c, i) => c ?? zeros(xx[i]!.shape, { dtype: xx[i]!.dtype })),
+      [0, 0, ...axes],
+    )(g, y, ...xs);
+    return perExample.map((c, i) => (axes[i] === null ? ops.sum(c, [0]) : c));
+  };
+  return apply('custom', args.map((a) => a.val), { name: p.name, f: vmap(p.f, axes), rule });
+}
+
 // ---------- the table ----------
 
 export const rules: { [P in Primitive]: Rule<P> } = {
   // -x
-  neg: { forward: unaryFwd('neg'), vjp: (g) => [ops.neg(g)], jvp: ([t]) => ops.neg(t!) },
+  neg: { forward: unaryFwd('neg'), vjp: (g) => [ops.neg(g)], jvp: ([t]) => ops.neg(t!), batch: elementwise('neg') },
   // d eˣ = eˣ
-  exp: { forward: unaryFwd('exp'), vjp: (g, y) => [ops.mul(g, y)], jvp: ([t], y) => ops.mul(t!, y) },
+  exp: { forward: unaryFwd('exp'), vjp: (g, y) => [ops.mul(g, y)], jvp: ([t], y) => ops.mul(t!, y), batch: elementwise('exp') },
   // d log x = 1/x
-  log: { forward: unaryFwd('log'), vjp: (g, _y, [x]) => [ops.div(g, x!)], jvp: ([t], _y, [x]) => ops.div(t!, x!) },
+  log: { forward: unaryFwd('log'), vjp: (g, _y, [x]) => [ops.div(g, x!)], jvp: ([t], _y, [x]) => ops.div(t!, x!), batch: elementwise('log') },
   // d tanh x = 1 − tanh² x
-  tanh: { forward: unaryFwd('tanh'), vjp: (g, y) => [ops.tanhBackward(g, y)], jvp: ([t], y) => ops.tanhBackward(t!, y) },
+  tanh: { forward: unaryFwd('tanh'), vjp: (g, y) => [ops.tanhBackward(g, y)], jvp: ([t], y) => ops.tanhBackward(t!, y), batch: elementwise('tanh') },
   // d σ(x) = σ(x)(1 − σ(x))
-  sigmoid: { forward: unaryFwd('sigmoid'), vjp: (g, y) => [ops.mul(g, ops.mul(y, ops.sub(1, y)))], jvp: ([t], y) => ops.mul(t!, ops.mul(y, ops.sub(1, y))) },
+  sigmoid: { forward: unaryFwd('sigmoid'), vjp: (g, y) => [ops.mul(g, ops.mul(y, ops.sub(1, y)))], jvp: ([t], y) => ops.mul(t!, ops.mul(y, ops.sub(1, y))), batch: elementwise('sigmoid') },
   // d log(1 + eˣ) = σ(x)
-  softplus: { forward: unaryFwd('softplus'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sigmoid(x!))], jvp: ([t], _y, [x]) => ops.mul(t!, ops.sigmoid(x!)) },
+  softplus: { forward: unaryFwd('softplus'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sigmoid(x!))], jvp: ([t], _y, [x]) => ops.mul(t!, ops.sigmoid(x!)), batch: elementwise('softplus') },
   // d √x = 1 / (2√x)
-  sqrt: { forward: unaryFwd('sqrt'), vjp: (g, y) => [ops.div(g, ops.mul(y, 2))], jvp: ([t], y) => ops.div(t!, ops.mul(y, 2)) },
+  sqrt: { forward: unaryFwd('sqrt'), vjp: (g, y) => [ops.div(g, ops.mul(y, 2))], jvp: ([t], y) => ops.div(t!, ops.mul(y, 2)), batch: elementwise('sqrt') },
   // d |x| = sign(x)
-  abs: { forward: unaryFwd('abs'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sign(x!))], jvp: ([t], _y, [x]) => ops.mul(t!, ops.sign(x!)) },
+  abs: { forward: unaryFwd('abs'), vjp: (g, _y, [x]) => [ops.mul(g, ops.sign(x!))], jvp: ([t], _y, [x]) => ops.mul(t!, ops.sign(x!)), batch: elementwise('abs') },
 
   // a + b
   add: {
     forward: binaryFwd('add'),
     vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(g, a!)), when(n[1], () => unb(g, b!))],
     jvp: ([ta, tb], y) => plus(ta!, tb!, y),
+    batch: elementwise('add'),
   },
   // a − b
   sub: {
     forward: binaryFwd('sub'),
     vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(g, a!)), when(n[1], () => unb(ops.neg(g), b!))],
     jvp: ([ta, tb], y) => plus(ta!, tb ? ops.neg(tb) : null, y),
+    batch: elementwise('sub'),
   },
   // ∂(ab) = b da + a db
   mul: {
     forward: binaryFwd('mul'),
     vjp: (g, _y, [a, b], _p, n) => [when(n[0], () => unb(ops.mul(g, b!), a!)), when(n[1], () => unb(ops.mul(g, a!), b!))],
     jvp: ([ta, tb], y, [a, b]) => plus(ta ? ops.mul(ta, b!) : null, tb ? ops.mul(a!, tb) : null, y),
+    batch: elementwise('mul'),
   },
   // ∂(a/b) = da/b − (a/b) db/b
   div: {
     forward: binaryFwd('div'),
     vjp: (g, y, [a, b], _p, n) => [when(n[0], () => unb(ops.div(g, b!), a!)), when(n[1], () => unb(ops.neg(ops.div(ops.mul(g, y), b!)), b!))],
     jvp: ([ta, tb], y, [_a, b]) => plus(ta ? ops.div(ta, b!) : null, tb ? ops.neg(ops.div(ops.mul(tb, y), b!)) : null, y),
+    batch: elementwise('div'),
   },
   // ∂(aᵇ) = b·aᵇ⁻¹ da + aᵇ·log a db, with PyTorch's values at a = 0 (powDa, powDb below)
   pow: {
@@ -237,6 +285,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       when(n[1], () => unb(ops.mul(g, powDb(a!, b!, y)), b!)),
     ],
     jvp: ([ta, tb], y, [a, b]) => plus(ta ? ops.mul(ta, powDa(a!, b!)) : null, tb ? ops.mul(tb, powDb(a!, b!, y)) : null, y),
+    batch: elementwise('pow'),
   },
   // tanh's VJP fused, t(g, y) = g·(1 − y²) (one pass instead of three; pinned by the tanh tests to third order):
   //   ∂t/∂g = 1 − y², ∂t/∂y = −2gy
@@ -248,6 +297,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     ],
     // dt = (1 − y²) dg − 2gy dy
     jvp: ([tg, ty], t, [g, y]) => plus(tg ? ops.tanhBackward(tg, y!) : null, ty ? ops.mul(ops.mul(g!, ty), ops.mul(y!, -2)) : null, t),
+    batch: elementwise('tanhBackward'),
   },
   // max(a, b): the cotangent goes to the larger (to a on ties)
   maximum: {
@@ -260,6 +310,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       const m = ops.greaterEqual(a!, b!);
       return plus(ta ? ops.mul(ta, m) : null, tb ? ops.mul(tb, ops.sub(1, m)) : null, y);
     },
+    batch: elementwise('maximum'),
   },
   // min(a, b): the cotangent goes to the smaller (to a on ties)
   minimum: {
@@ -272,6 +323,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       const m = ops.lessEqual(a!, b!);
       return plus(ta ? ops.mul(ta, m) : null, tb ? ops.mul(tb, ops.sub(1, m)) : null, y);
     },
+    batch: elementwise('minimum'),
   },
   // cond ? a : b (no derivative in cond)
   where: {
@@ -289,6 +341,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       when(n[2], () => unb(ops.where(c!, 0, g), b!)),
     ],
     jvp: ([, ta, tb], y, [c]) => (ta || tb ? bc(ops.where(c!, ta ?? 0, tb ?? 0), y) : null),
+    batch: elementwise('where'),
   },
 
   // Σ over axes: the cotangent is broadcast back
@@ -296,6 +349,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     forward: reduceFwd('sum'),
     vjp: (g, _y, [x], p) => [ops.broadcastTo(ops.reshape(g, keptShape(x!.shape, p.axes)), x!.shape)],
     jvp: ([t], _y, _x, p) => ops.sum(t!, p.axes, p.keepDims),
+    batch: ([x], p) => apply('sum', [x!.val], { axes: p.axes.map((a) => a + 1), keepDims: p.keepDims }),
   },
   // max over axes: the cotangent is shared among the maximizers
   max: {
@@ -312,9 +366,11 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       const mask = ops.equal(x!, ops.reshape(y.detach(), kept));
       return ops.div(ops.sum(ops.mul(t!, mask), p.axes, p.keepDims), ops.sum(mask, p.axes, p.keepDims));
     },
+    batch: ([x], p) => apply('max', [x!.val], { axes: p.axes.map((a) => a + 1), keepDims: p.keepDims }),
   },
 
-  reshape: { forward: ([x], p) => [x!.data, p.shape], vjp: (g, _y, [x]) => [ops.reshape(g, x!.shape)], jvp: ([t], _y, _x, p) => ops.reshape(t!, p.shape) },
+  reshape: { forward: ([x], p) => [x!.data, p.shape], vjp: (g, _y, [x]) => [ops.reshape(g, x!.shape)], jvp: ([t], _y, _x, p) => ops.reshape(t!, p.shape),
+    batch: ([x], p) => apply('reshape', [x!.val], { shape: [B0([x!]), ...p.shape] }) },
   transpose: {
     forward: ([x], p) => {
       const shape = p.perm.map((i) => x!.shape[i]!);
@@ -328,6 +384,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       return [ops.transpose(g, inv)];
     },
     jvp: ([t], _y, _x, p) => ops.transpose(t!, p.perm),
+    batch: ([x], p) => apply('transpose', [x!.val], { perm: [0, ...p.perm.map((q) => q + 1)] }),
   },
   broadcastTo: {
     forward: ([x], p) => {
@@ -337,6 +394,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, [x]) => [unb(g, x!)],
     jvp: ([t], _y, _x, p) => ops.broadcastTo(t!, p.shape),
+    batch: ([x], p) => apply('broadcastTo', [aligned(x!, p.shape.length)], { shape: [B0([x!]), ...p.shape] }),
   },
   // x[starts : starts + sizes]; its adjoint pads with zeros
   slice: {
@@ -347,6 +405,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, [x], p) => [ops.pad(g, p.starts, x!.shape)],
     jvp: ([t], _y, _x, p) => ops.slice(t!, p.starts, p.starts.map((s, i) => s + p.sizes[i]!)),
+    batch: ([x], p) => apply('slice', [x!.val], { starts: [0, ...p.starts], sizes: [B0([x!]), ...p.sizes] }),
   },
   // zeros of `shape` with x placed at `starts`; its adjoint slices
   pad: {
@@ -357,6 +416,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, [x], p) => [ops.slice(g, p.starts, p.starts.map((s, i) => s + x!.shape[i]!))],
     jvp: ([t], _y, _x, p) => ops.pad(t!, p.starts, p.shape),
+    batch: ([x], p) => apply('pad', [x!.val], { starts: [0, ...p.starts], shape: [B0([x!]), ...p.shape] }),
   },
   concat: {
     forward: (xs, p) => {
@@ -382,6 +442,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
       });
     },
     jvp: (ts, _y, xs, p) => ops.concat(xs.map((x, i) => ts[i] ?? zeros(x.shape, { dtype: x.dtype })), p.axis),
+    batch: (args, p) => apply('concat', args.map((a) => withBatch(a, batchSize(args))), { axis: p.axis + 1 }),
   },
   // out = x[… index …] along axis; its adjoint scatters and adds
   gather: {
@@ -392,6 +453,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, [x], p) => [ops.scatterAdd(g, p.index, p.indexShape, p.axis, x!.shape)],
     jvp: ([t], _y, _x, p) => ops.gatherIndex(t!, p.index, p.indexShape, p.axis),
+    batch: ([x], p) => apply('gather', [x!.val], { index: tileIndex(p.index, B0([x!])), indexShape: [B0([x!]), ...p.indexShape], axis: p.axis + 1 }),
   },
   scatterAdd: {
     forward: ([x], p) => {
@@ -401,6 +463,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, _x, p) => [ops.gatherIndex(g, p.index, p.indexShape, p.axis)],
     jvp: ([t], _y, _x, p) => ops.scatterAdd(t!, p.index, p.indexShape, p.axis, p.shape),
+    batch: ([x], p) => apply('scatterAdd', [x!.val], { index: tileIndex(p.index, B0([x!])), indexShape: [B0([x!]), ...p.indexShape], axis: p.axis + 1, shape: [B0([x!]), ...p.shape] }),
   },
   // prefix sums; the adjoint is the suffix sum
   cumsum: {
@@ -411,6 +474,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, _x, p) => [ops.cumsum(g, p.axis, !p.reverse)],
     jvp: ([t], _y, _x, p) => ops.cumsum(t!, p.axis, p.reverse),
+    batch: ([x], p) => apply('cumsum', [x!.val], { axis: p.axis + 1, reverse: p.reverse }),
   },
   // C = op(A)·op(B), batched with broadcast batch axes. Adjoints (G = ∂C):
   //   C = AB: dA = GBᵀ, dB = AᵀG   C = ABᵀ: dA = GB, dB = GᵀA   C = AᵀB: dA = BGᵀ, dB = AG   C = AᵀBᵀ: dA = BᵀGᵀ, dB = GᵀAᵀ
@@ -427,6 +491,10 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB)
     jvp: ([ta, tb], y, [a, b], { transA, transB }) =>
       plus(ta ? ops.matmulT(ta, b!, transA, transB) : null, tb ? ops.matmulT(a!, tb, transA, transB) : null, y),
+    batch: ([a, b], p) => {
+      const r = Math.max(rankOf(a!), rankOf(b!));
+      return apply('matmul', [aligned(a!, r), aligned(b!, r)], p);
+    },
   },
   // a user-defined derivative: the rule is written in differentiable ops, so it is differentiated again for
   // higher orders; forward mode is the transpose of the rule (it is linear in g): J·t = ∇_g ⟨rule(g), t⟩
@@ -462,6 +530,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
         return gradients(s, [gu], { createGraph: true })[0]!;
       });
     },
+    batch: (args, p) => customBatched(args, p),
   },
   cast: {
     forward: ([x], p) => {
@@ -471,15 +540,16 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     },
     vjp: (g, _y, [x]) => [ops.astype(g, x!.dtype)],
     jvp: ([t], _y, _x, p) => ops.astype(t!, p.dtype),
+    batch: ([x], p) => apply('cast', [x!.val], p),
   },
 
-  sign: { forward: unaryFwd('sign'), vjp: none, jvp: noTangent },
-  greater: { forward: binaryFwd('greater'), vjp: none, jvp: noTangent },
-  greaterEqual: { forward: binaryFwd('greaterEqual'), vjp: none, jvp: noTangent },
-  less: { forward: binaryFwd('less'), vjp: none, jvp: noTangent },
-  lessEqual: { forward: binaryFwd('lessEqual'), vjp: none, jvp: noTangent },
-  equal: { forward: binaryFwd('equal'), vjp: none, jvp: noTangent },
-  notEqual: { forward: binaryFwd('notEqual'), vjp: none, jvp: noTangent },
+  sign: { forward: unaryFwd('sign'), vjp: none, jvp: noTangent, batch: elementwise('sign') },
+  greater: { forward: binaryFwd('greater'), vjp: none, jvp: noTangent, batch: elementwise('greater') },
+  greaterEqual: { forward: binaryFwd('greaterEqual'), vjp: none, jvp: noTangent, batch: elementwise('greaterEqual') },
+  less: { forward: binaryFwd('less'), vjp: none, jvp: noTangent, batch: elementwise('less') },
+  lessEqual: { forward: binaryFwd('lessEqual'), vjp: none, jvp: noTangent, batch: elementwise('lessEqual') },
+  equal: { forward: binaryFwd('equal'), vjp: none, jvp: noTangent, batch: elementwise('equal') },
+  notEqual: { forward: binaryFwd('notEqual'), vjp: none, jvp: noTangent, batch: elementwise('notEqual') },
 };
 
 function matmulFwd(a: Tensor, b: Tensor, transA: boolean, transB: boolean): [K.Data, Shape] {

@@ -36,7 +36,8 @@ export class Tensor {
    */
   constructor(data: Data, shape: Shape, node: Node | null = null) {
     const n = sizeOf(shape);
-    if (data.length !== n) throw new Error(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`);
+    // (a vmap tracer, a subclass, holds the whole batch's storage behind its per-example shape)
+    if (data.length !== n && new.target === Tensor) throw new Error(`Tensor: data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`);
     this.data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
@@ -349,4 +350,48 @@ export function arange(start: number, stop?: number, step = 1, opts: { dtype?: D
   const d = alloc(dtype, n, 'arange', [n]);
   for (let i = 0; i < n; i++) d[i] = a + i * step;
   return new Tensor(d, [n]);
+}
+
+/** A tensor inside vmap: the per-example view (shape) of a batch's storage (`val`, batch axis first). */
+export class BatchTracer extends Tensor {
+  /** The batch's storage: [batch, ...shape] (itself a tracer of an outer level inside nested vmaps). */
+  readonly val: Tensor;
+  /** The vmap this tracer belongs to. */
+  readonly level: number;
+
+  /** Wraps `val` ([batch, ...shape]) as a tracer of vmap level `level`, recorded as made by `node`. */
+  constructor(val: Tensor, level: number, node: Node | null = null) {
+    super(val.data, val.shape.slice(1), node);
+    this.val = val;
+    this.level = level;
+  }
+
+  private noValues(what: string): never {
+    throw new Error(`${what}: a tensor inside vmap stands for a whole batch of values (per-example shape ${fmtShape(this.shape)}); return it from the vmapped function to read it`);
+  }
+
+  /** Throws: a batched tensor has no single set of values inside vmap. */
+  override toArray(): never {
+    return this.noValues('toArray()');
+  }
+
+  /** Throws: a batched tensor has no single value inside vmap. */
+  override item(): never {
+    return this.noValues('item()');
+  }
+
+  /** Throws: a batched tensor has no single set of values inside vmap. */
+  override toNested(): never {
+    return this.noValues('toNested()');
+  }
+
+  /** The tracer without its record (stopGradient inside vmap): still batched. */
+  override detach(): Tensor {
+    return new BatchTracer(this.val.detach(), this.level);
+  }
+
+  /** `BatchTracer([3], float64, batch of 5)`. */
+  override toString(): string {
+    return `BatchTracer(${fmtShape(this.shape)}, ${this.dtype}, batch of ${this.val.shape[0]})`;
+  }
 }
