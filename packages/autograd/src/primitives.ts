@@ -229,6 +229,32 @@ function customBatched(args: readonly BatchArg[], p: CustomParams): Tensor {
   return apply('custom', args.map((a) => a.val), { name: p.name, f: vmap(p.f, axes), rule });
 }
 
+/**
+ * vmap of op(A)·op(B). Three ways, by what is batched: a batched A times a plain matrix B folds the
+ * batch into A's rows (one large product instead of one per example); a contraction of length 1 (the
+ * per-example gradient of a layer, xᵀ·g for one row x) is an outer product, a broadcast multiply; else
+ * a batched product with A and B aligned.
+ */
+function matmulBatched(a: BatchArg, b: BatchArg, transA: boolean, transB: boolean): Tensor {
+  const ra = rankOf(a), rb = rankOf(b);
+  const k = a.val.shape[a.val.ndim - (transA ? 2 : 1)]!;
+  if (a.batched && !b.batched && rb === 2 && !transA) {
+    const s = a.val.shape;
+    const rows = apply('reshape', [a.val], { shape: [s.slice(0, -1).reduce((x, y) => x * y, 1), k] });
+    const c = apply('matmul', [rows, b.val], { transA: false, transB });
+    return apply('reshape', [c], { shape: [...s.slice(0, -1), c.shape[1]!] });
+  }
+  const r = Math.max(ra, rb);
+  const A = aligned(a, r), Bm = aligned(b, r);
+  if (k === 1) {
+    // op(A) [.., m, 1] times op(B) [.., 1, n]: each as a column / a row (a reshape, as one axis has length 1)
+    const col = transA ? apply('reshape', [A], { shape: [...A.shape.slice(0, -2), A.shape[A.ndim - 1]!, 1] }) : A;
+    const row = transB ? apply('reshape', [Bm], { shape: [...Bm.shape.slice(0, -2), 1, Bm.shape[Bm.ndim - 2]!] }) : Bm;
+    return ops.mul(col, row);
+  }
+  return apply('matmul', [A, Bm], { transA, transB });
+}
+
 // ---------- the table ----------
 
 export const rules: { [P in Primitive]: Rule<P> } = {
@@ -491,10 +517,7 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB)
     jvp: ([ta, tb], y, [a, b], { transA, transB }) =>
       plus(ta ? ops.matmulT(ta, b!, transA, transB) : null, tb ? ops.matmulT(a!, tb, transA, transB) : null, y),
-    batch: ([a, b], p) => {
-      const r = Math.max(rankOf(a!), rankOf(b!));
-      return apply('matmul', [aligned(a!, r), aligned(b!, r)], p);
-    },
+    batch: ([a, b], p) => matmulBatched(a!, b!, p.transA, p.transB),
   },
   // a user-defined derivative: the rule is written in differentiable ops, so it is differentiated again for
   // higher orders; forward mode is the transpose of the rule (it is linear in g): J·t = ∇_g ⟨rule(g), t⟩
