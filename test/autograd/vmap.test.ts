@@ -79,6 +79,32 @@ describe('vmap', () => {
     allClose(gb, obs.sum(0), 1e-13, 'shared input: the summed cotangent');
   });
 
+  it('gather with indices that differ per example (categorical log-likelihoods), to third order', () => {
+    const S = 3, A = 4, H = 5;
+    const theta = randn([S, A], rng);
+    const states = tensor(Array.from({ length: N * H }, (_, i) => (i * 7) % S), [N, H]);
+    const actions = tensor(Array.from({ length: N * H }, (_, i) => (i * 5 + 1) % A), [N, H]);
+    // Σ_t log softmax(θ)[s_t, a_t] · (t + 1) for one trajectory, via a flat gather (as tabularLogProb does)
+    const f = (th: Tensor, s: Tensor, a: Tensor): Tensor =>
+      th.logSoftmax(-1).reshape([S * A]).gather(s.mul(A).add(a), 0).mul(tensor([1, 2, 3, 4, 5])).sum();
+    const vals = vmap((s: Tensor, a: Tensor) => f(theta, s, a))(states, actions);
+    const hs = vmap((s: Tensor, a: Tensor) => hessian((th: Tensor) => f(th, s, a))(theta))(states, actions);
+    // third order: the directional derivative of the Hessian along v, per example
+    const v = randn([S, A], rng);
+    const d3 = vmap((s: Tensor, a: Tensor) => jvp((th: Tensor) => hessian((u: Tensor) => f(u, s, a))(th), theta, v)[1])(states, actions);
+    for (let i = 0; i < N; i++) {
+      const s = row(states, i), a = row(actions, i);
+      allClose(row(vals, i), f(theta, s, a), 1e-14, `value, example ${i}`);
+      allClose(row(hs, i), hessian((th: Tensor) => f(th, s, a))(theta), 1e-13, `Hessian, example ${i}`);
+      allClose(row(d3, i), jvp((th: Tensor) => hessian((u: Tensor) => f(u, s, a))(th), theta, v)[1], 1e-13, `third order, example ${i}`);
+    }
+    // batched x and batched indices along another axis; indices shorter than x on a non-gathered axis
+    const xs = randn([N, 3, 4], rng), idx = tensor(Array.from({ length: N * 2 * 2 }, (_, i) => (i * 3) % 4), [N, 2, 2]);
+    const got = vmap((x: Tensor, j: Tensor) => x.gather(j, 1))(xs, idx);
+    for (let i = 0; i < N; i++) allClose(row(got, i), row(xs, i).gather(row(idx, i), 1), 0, `gather along axis 1, example ${i}`);
+    expect(() => vmap((j: Tensor) => theta.gather(j, 1))(tensor([[[0, 4]], [[1, 2]]]))).toThrow('gather: index 4 is out of range for axis 1 of length 4');
+  });
+
   it('errors name the problem', () => {
     expect(() => vmap((x: Tensor) => x)(obs.sum(), obs)).toThrow(/vmap: inAxes 0 is out of range for argument 0 of shape \[\]/);
     expect(() => vmap((a: Tensor, b: Tensor) => a.add(b))(obs, randn([3, 5], rng))).toThrow('vmap: batch sizes differ: argument 1 has 3 along axis 0, an earlier one 7');

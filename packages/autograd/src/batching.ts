@@ -61,13 +61,6 @@ export function withBatch(a: BatchArg, batch: number): Tensor {
 /** The batch size of the first batched argument. */
 export const batchSize = (args: readonly BatchArg[]): number => args.find((a) => a.batched)!.val.shape[0]!;
 
-/** An index for gather/scatter on a batch: `index` (for one example, of `n` entries) repeated `batch` times. */
-export function tileIndex(index: Int32Array, batch: number): Int32Array {
-  const out = new Int32Array(index.length * batch);
-  for (let b = 0; b < batch; b++) out.set(index, b * index.length);
-  return out;
-}
-
 /** The batching-rule arguments of `inputs` at `level`. */
 export function batchArgs(inputs: readonly Tensor[], level: number): BatchArg[] {
   return inputs.map((x) => (x instanceof BatchTracer && x.level === level ? { val: x.val, batched: true } : { val: x, batched: false }));

@@ -294,16 +294,13 @@ function toIndex(op: string, indices: unknown): [ArrayLike<number>, number[]] {
   throw new Error(`${op}: indices must be a Tensor, an array of integers or an Int32Array, got ${fmtValue(indices)}`);
 }
 
-/** The indices as an Int32Array, each checked to be an integer in [0, len) before conversion (so 2³² cannot wrap to 0). */
-function checkIndices(op: string, src: ArrayLike<number>, len: number, axis: number): Int32Array {
-  const r = new Int32Array(src.length);
-  for (let i = 0; i < r.length; i++) {
+/** Throws unless every index is an integer in [0, len) (checked before any conversion to Int32, so 2³² cannot wrap to 0). */
+function checkIndices(op: string, src: ArrayLike<number>, len: number, axis: number): void {
+  for (let i = 0; i < src.length; i++) {
     const v = src[i]!;
     if (!Number.isInteger(v)) throw new Error(`${op}: indices must be integers, found ${fmtValue(v)} at flat index ${i}`);
     if (v < 0 || v >= len) throw new Error(`${op}: index ${v} is out of range for axis ${axis} of length ${len}`);
-    r[i] = v;
   }
-  return r;
 }
 
 /**
@@ -319,17 +316,18 @@ export function gather(x: T, indices: T | readonly number[] | Int32Array, axis: 
     throw new Error(`gather: indices of shape ${fmtShape(shape)} must have the rank of x ${fmtShape(x.shape)}`);
   for (let d = 0; d < shape.length; d++)
     if (d !== a && shape[d]! > x.shape[d]!) throw new Error(`gather: indices ${fmtShape(shape)} exceed x ${fmtShape(x.shape)} on axis ${d}`);
-  return gatherIndex(x, checkIndices('gather', src, x.shape[a]!, axis), shape, a);
+  checkIndices('gather', src, x.shape[a]!, axis); // a tracer's data is its whole batch: all checked
+  return gatherIndex(x, indices instanceof Tensor ? indices : new Tensor(Float64Array.from(src), shape), a);
 }
 
-/** gather with pre-validated indices (used by the scatterAdd rule). */
-export function gatherIndex(x: T, index: Int32Array, indexShape: readonly number[], axis: number): T {
-  return apply('gather', [x], { index, indexShape: [...indexShape], axis });
+/** gather with indices already checked (the rules of gather and scatterAdd). */
+export function gatherIndex(x: T, indices: T, axis: number): T {
+  return apply('gather', [x, indices], { axis });
 }
 
 /** Zeros of `shape` with g added at the gathered positions (the adjoint of gather). */
-export function scatterAdd(g: T, index: Int32Array, indexShape: readonly number[], axis: number, shape: readonly number[]): T {
-  return apply('scatterAdd', [g], { index, indexShape: [...indexShape], axis, shape: [...shape] });
+export function scatterAdd(g: T, indices: T, axis: number, shape: readonly number[]): T {
+  return apply('scatterAdd', [g, indices], { axis, shape: [...shape] });
 }
 
 /** Running sum along `axis`; `reverse` sums from the end (reward-to-go). */

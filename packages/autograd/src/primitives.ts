@@ -10,7 +10,7 @@ import * as K from './kernels/cpu.js';
 import { matmulInto } from './kernels/backend.js';
 import { type TangentScope, enableGrad, isCheckFinite, isGradEnabled, noGrad, tangentScopes, withTangentScopes, type Node } from './graph.js';
 import { gradients } from './autodiff.js';
-import { type BatchArg, BatchTracer, aligned, batchArgs, batchLevel, batchSize, rankOf, tileIndex, vmap, withBatch } from './batching.js';
+import { type BatchArg, BatchTracer, aligned, batchArgs, batchLevel, batchSize, rankOf, vmap, withBatch } from './batching.js';
 import { type Shape, broadcastShapes, broadcastStrides, fmtShape, shapeEq, sizeOf } from './shape.js';
 import { Tensor, zeros } from './tensor.js';
 import * as ops from './ops.js';
@@ -29,8 +29,8 @@ export interface PrimParams {
   slice: { starts: number[]; sizes: number[] };
   pad: { starts: number[]; shape: number[] };
   concat: { axis: number };
-  gather: { index: Int32Array; indexShape: number[]; axis: number };
-  scatterAdd: { index: Int32Array; indexShape: number[]; axis: number; shape: number[] };
+  gather: { axis: number };
+  scatterAdd: { axis: number; shape: number[] };
   cumsum: { axis: number; reverse: boolean };
   matmul: { transA: boolean; transB: boolean };
   cast: { dtype: K.DType };
@@ -470,26 +470,30 @@ export const rules: { [P in Primitive]: Rule<P> } = {
     jvp: (ts, _y, xs, p) => ops.concat(xs.map((x, i) => ts[i] ?? zeros(x.shape, { dtype: x.dtype })), p.axis),
     batch: (args, p) => apply('concat', args.map((a) => withBatch(a, batchSize(args))), { axis: p.axis + 1 }),
   },
-  // out = x[… index …] along axis; its adjoint scatters and adds
+  // out = x[… index …] along axis, the index an input (a constant: no derivative), so under vmap it may
+  // differ per example; the adjoint scatters and adds
   gather: {
-    forward: ([x], p) => {
-      const out = K.alloc(x!.dtype, p.index.length, 'gather', p.indexShape);
-      K.gatherScatter('gather', x!.data, x!.shape, p.index, p.indexShape, p.axis, out);
-      return [out, p.indexShape];
+    forward: ([x, i], p) => {
+      const out = K.alloc(x!.dtype, i!.size, 'gather', i!.shape);
+      K.gatherScatter('gather', x!.data, x!.shape, Int32Array.from(i!.data), i!.shape, p.axis, out);
+      return [out, i!.shape];
     },
-    vjp: (g, _y, [x], p) => [ops.scatterAdd(g, p.index, p.indexShape, p.axis, x!.shape)],
-    jvp: ([t], _y, _x, p) => ops.gatherIndex(t!, p.index, p.indexShape, p.axis),
-    batch: ([x], p) => apply('gather', [x!.val], { index: tileIndex(p.index, B0([x!])), indexShape: [B0([x!]), ...p.indexShape], axis: p.axis + 1 }),
+    vjp: (g, _y, [x, i], p) => [ops.scatterAdd(g, i!, p.axis, x!.shape), null],
+    jvp: ([t], _y, [, i], p) => (t ? ops.gatherIndex(t, i!, p.axis) : null),
+    batch: (args, p) => apply('gather', args.map((a) => withBatch(a, batchSize(args))), { axis: p.axis + 1 }),
   },
   scatterAdd: {
-    forward: ([x], p) => {
-      const out = K.allocZeroed(x!.dtype, sizeOf(p.shape), 'scatterAdd', p.shape);
-      K.gatherScatter('scatter', x!.data, p.shape, p.index, p.indexShape, p.axis, out);
+    forward: ([g, i], p) => {
+      const out = K.allocZeroed(g!.dtype, sizeOf(p.shape), 'scatterAdd', p.shape);
+      K.gatherScatter('scatter', g!.data, p.shape, Int32Array.from(i!.data), i!.shape, p.axis, out);
       return [out, p.shape];
     },
-    vjp: (g, _y, _x, p) => [ops.gatherIndex(g, p.index, p.indexShape, p.axis)],
-    jvp: ([t], _y, _x, p) => ops.scatterAdd(t!, p.index, p.indexShape, p.axis, p.shape),
-    batch: ([x], p) => apply('scatterAdd', [x!.val], { index: tileIndex(p.index, B0([x!])), indexShape: [B0([x!]), ...p.indexShape], axis: p.axis + 1, shape: [B0([x!]), ...p.shape] }),
+    vjp: (g, _y, [, i], p) => [ops.gatherIndex(g, i!, p.axis), null],
+    jvp: ([t], _y, [, i], p) => (t ? ops.scatterAdd(t, i!, p.axis, p.shape) : null),
+    batch: (args, p) => {
+      const B = batchSize(args);
+      return apply('scatterAdd', args.map((a) => withBatch(a, B)), { axis: p.axis + 1, shape: [B, ...p.shape] });
+    },
   },
   // prefix sums; the adjoint is the suffix sum
   cumsum: {

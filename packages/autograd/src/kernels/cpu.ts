@@ -156,63 +156,72 @@ export type BinaryOp =
   | 'tanhBackward';
 
 /**
- * One contiguous run of a broadcast binary op: out[o + t] = a[ai + t·sa] ∘ b[bi + t·sb] for t < n,
- * where sa, sb ∈ {0, 1} (the innermost axis is either broadcast or unit-stride).
+ * Each binary op as an expression of x (from a) and y (from b), compiled into its own loop per dtype
+ * (below), so every op's loop is monomorphic and has no dispatch inside. NaN propagates through
+ * maximum and minimum.
  */
-function binaryRunLoop(op: BinaryOp, out: Data, o: number, a: Data, ai: number, sa: number, b: Data, bi: number, sb: number, n: number): void {
-  switch (op) {
-    case 'add':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! + b[bi + t * sb]!;
-      return;
-    case 'sub':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! - b[bi + t * sb]!;
-      return;
-    case 'mul':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! * b[bi + t * sb]!;
-      return;
-    case 'div':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! / b[bi + t * sb]!;
-      return;
-    case 'pow':
-      for (let t = 0; t < n; t++) out[o + t] = Math.pow(a[ai + t * sa]!, b[bi + t * sb]!);
-      return;
-    case 'maximum':
-      for (let t = 0; t < n; t++) {
-        const x = a[ai + t * sa]!, y = b[bi + t * sb]!;
-        out[o + t] = x >= y || x !== x ? x : y;
-      }
-      return;
-    case 'minimum':
-      for (let t = 0; t < n; t++) {
-        const x = a[ai + t * sa]!, y = b[bi + t * sb]!;
-        out[o + t] = x <= y || x !== x ? x : y;
-      }
-      return;
-    case 'greater':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! > b[bi + t * sb]! ? 1 : 0;
-      return;
-    case 'greaterEqual':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! >= b[bi + t * sb]! ? 1 : 0;
-      return;
-    case 'less':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! < b[bi + t * sb]! ? 1 : 0;
-      return;
-    case 'lessEqual':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! <= b[bi + t * sb]! ? 1 : 0;
-      return;
-    case 'equal':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! === b[bi + t * sb]! ? 1 : 0;
-      return;
-    case 'notEqual':
-      for (let t = 0; t < n; t++) out[o + t] = a[ai + t * sa]! !== b[bi + t * sb]! ? 1 : 0;
-      return;
-    case 'tanhBackward': // g·(1 − y²)
-      for (let t = 0; t < n; t++) {
-        const y = b[bi + t * sb]!;
-        out[o + t] = a[ai + t * sa]! * (1 - y * y);
-      }
-      return;
+const BINARY_EXPR: { [op in BinaryOp]: string } = {
+  add: 'x + y',
+  sub: 'x - y',
+  mul: 'x * y',
+  div: 'x / y',
+  pow: 'Math.pow(x, y)',
+  maximum: 'x >= y || x !== x ? x : y',
+  minimum: 'x <= y || x !== x ? x : y',
+  greater: 'x > y ? 1 : 0',
+  greaterEqual: 'x >= y ? 1 : 0',
+  less: 'x < y ? 1 : 0',
+  lessEqual: 'x <= y ? 1 : 0',
+  equal: 'x === y ? 1 : 0',
+  notEqual: 'x !== y ? 1 : 0',
+  tanhBackward: 'x * (1 - y * y)', // g·(1 − y²)
+};
+
+/**
+ * One plane of a broadcast binary op: `rows` runs of `inner` outputs, out[o + r·inner + t] =
+ * a[ai + r·sar + t·sa] ∘ b[bi + r·sbr + t·sb], the strides 0 on broadcast axes.
+ */
+type BinaryPlane = (out: Data, o: number, rows: number, inner: number, a: Data, ai: number, sar: number, sa: number, b: Data, bi: number, sbr: number, sb: number) => void;
+
+function binaryPlane(op: BinaryOp): BinaryPlane {
+  return new Function('out', 'o', 'rows', 'inner', 'a', 'ai', 'sar', 'sa', 'b', 'bi', 'sbr', 'sb', `
+    for (let r = 0; r < rows; r++, o += inner, ai += sar, bi += sbr)
+      for (let t = 0; t < inner; t++) {
+        const x = a[ai + t * sa], y = b[bi + t * sb];
+        out[o + t] = ${BINARY_EXPR[op]};
+      }`) as BinaryPlane;
+}
+
+const binaryPlanes = { float64: new Map<BinaryOp, BinaryPlane>(), float32: new Map<BinaryOp, BinaryPlane>() };
+
+/** The compiled loop of `op` for `dtype` (built on first use). */
+function planeOf(op: BinaryOp, dtype: DType): BinaryPlane {
+  let k = binaryPlanes[dtype].get(op);
+  if (!k) binaryPlanes[dtype].set(op, (k = binaryPlane(op)));
+  return k;
+}
+
+/**
+ * The fewest axes that address the same elements: axes of length 1 dropped, and neighbours merged where
+ * every operand steps through them as one (stride[d] = stride[d+1]·shape[d+1], true of broadcast axes
+ * too when both have stride 0). [4096, 3, 25] against a [3, 25] suffix becomes [4096, 75]: one plane
+ * instead of 12,288 short rows.
+ */
+export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((_, d) => d).filter((d) => shape[d] !== 1);
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (const d of keep) {
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((st, j) => outStrides[j]![last] === st[d]! * shape[d]!)) {
+      outShape[last]! *= shape[d]!;
+      strides.forEach((st, j) => (outStrides[j]![last] = st[d]!));
+    } else {
+      outShape.push(shape[d]!);
+      strides.forEach((st, j) => outStrides[j]!.push(st[d]!));
+    }
   }
+  return { shape: outShape, strides: outStrides };
 }
 
 /**
@@ -240,36 +249,38 @@ function forEachRow(outShape: Shape, strides: number[][], run: (o: number, offs:
 }
 
 const unaryKernels = perDtype(unaryLoop);
-const binaryRuns = perDtype(binaryRunLoop);
 
 /** out = a ∘ b with NumPy broadcasting; `out` has `outShape`. */
 export function binary(op: BinaryOp, a: Data, aShape: Shape, b: Data, bShape: Shape, outShape: Shape, out: Data): void {
-  const binaryRun = binaryRuns[dtypeOf(a)];
+  const plane = planeOf(op, dtypeOf(a));
   const n = out.length;
-  if (a.length === n && b.length === n) return binaryRun(op, out, 0, a, 0, 1, b, 0, 1, n);
-  if (b.length === 1 && a.length === n) return binaryRun(op, out, 0, a, 0, 1, b, 0, 0, n);
-  if (a.length === 1 && b.length === n) return binaryRun(op, out, 0, a, 0, 0, b, 0, 1, n);
-  const sa = broadcastStrides(aShape, outShape);
-  const sb = broadcastStrides(bShape, outShape);
-  const nd = outShape.length;
-  const inner = outShape[nd - 1]!;
-  const ia = sa[nd - 1]!, ib = sb[nd - 1]!;
-  forEachRow(outShape, [sa, sb], (o, offs) => binaryRun(op, out, o, a, offs[0]!, ia, b, offs[1]!, ib, inner));
+  if (a.length === n && b.length === n) return plane(out, 0, 1, n, a, 0, 0, 1, b, 0, 0, 1);
+  if (b.length === 1 && a.length === n) return plane(out, 0, 1, n, a, 0, 0, 1, b, 0, 0, 0);
+  if (a.length === 1 && b.length === n) return plane(out, 0, 1, n, a, 0, 0, 0, b, 0, 0, 1);
+  const c = coalesce(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+  const [sa, sb] = c.strides as [number[], number[]];
+  const nd = c.shape.length;
+  if (nd <= 1) return plane(out, 0, 1, n, a, 0, 0, nd ? sa[0]! : 0, b, 0, 0, nd ? sb[0]! : 0);
+  // the last two axes as one plane per call; the rest iterated
+  const rows = c.shape[nd - 2]!, inner = c.shape[nd - 1]!;
+  const sar = sa[nd - 2]!, sa1 = sa[nd - 1]!, sbr = sb[nd - 2]!, sb1 = sb[nd - 1]!;
+  if (nd === 2) return plane(out, 0, rows, inner, a, 0, sar, sa1, b, 0, sbr, sb1);
+  forEachRow(c.shape.slice(0, -1), [sa.slice(0, -1), sb.slice(0, -1)], (o, offs) =>
+    plane(out, o * inner, rows, inner, a, offs[0]!, sar, sa1, b, offs[1]!, sbr, sb1));
 }
 
 /** out = cond ≠ 0 ? a : b, all three broadcast to `outShape`. */
 export function where(c: Data, cShape: Shape, a: Data, aShape: Shape, b: Data, bShape: Shape, outShape: Shape, out: Data): void {
-  const nd = outShape.length;
+  const k = coalesce(outShape, [broadcastStrides(cShape, outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+  const [sc, sa, sb] = k.strides as [number[], number[], number[]];
+  const nd = k.shape.length;
   if (nd === 0) {
     out[0] = c[0] !== 0 ? a[0]! : b[0]!;
     return;
   }
-  const sc = broadcastStrides(cShape, outShape);
-  const sa = broadcastStrides(aShape, outShape);
-  const sb = broadcastStrides(bShape, outShape);
-  const inner = outShape[nd - 1]!;
+  const inner = k.shape[nd - 1]!;
   const ic = sc[nd - 1]!, ia = sa[nd - 1]!, ib = sb[nd - 1]!;
-  forEachRow(outShape, [sc, sa, sb], (o, offs) => {
+  forEachRow(k.shape, [sc, sa, sb], (o, offs) => {
     const c0 = offs[0]!, a0 = offs[1]!, b0 = offs[2]!;
     for (let t = 0; t < inner; t++) out[o + t] = c[c0 + t * ic] !== 0 ? a[a0 + t * ia]! : b[b0 + t * ib]!;
   });
@@ -277,17 +288,21 @@ export function where(c: Data, cShape: Shape, a: Data, aShape: Shape, b: Data, b
 
 /** out[index] = src[Σ index·srcStrides]: broadcast (stride 0) and permuted (transposed) reads. */
 export function stridedCopy(src: Data, srcStrides: number[], outShape: Shape, out: Data): void {
-  const nd = outShape.length;
+  const k = coalesce(outShape, [srcStrides]);
+  const st = k.strides[0]!;
+  const nd = k.shape.length;
   if (nd === 0) {
     out[0] = src[0]!;
     return;
   }
-  const inner = outShape[nd - 1]!;
-  const is = srcStrides[nd - 1]!;
-  forEachRow(outShape, [srcStrides], (o, offs) => {
-    const s0 = offs[0]!;
-    for (let t = 0; t < inner; t++) out[o + t] = src[s0 + t * is]!;
-  });
+  // the last two axes as one plane per call
+  const inner = k.shape[nd - 1]!, is = st[nd - 1]!;
+  const rows = nd >= 2 ? k.shape[nd - 2]! : 1, rs = nd >= 2 ? st[nd - 2]! : 0;
+  const plane = (o: number, s0: number): void => {
+    for (let r = 0; r < rows; r++, o += inner, s0 += rs) for (let t = 0; t < inner; t++) out[o + t] = src[s0 + t * is]!;
+  };
+  if (nd <= 2) return plane(0, 0);
+  forEachRow(k.shape.slice(0, -1), [st.slice(0, -1)], (o, offs) => plane(o * inner, offs[0]!));
 }
 
 /** Transpose by a permutation: out.shape[i] = shape[perm[i]]. */
@@ -317,7 +332,10 @@ function reduce3Loop(op: ReduceOp, x: Data, outer: number, red: number, inner: n
   for (let o = 0; o < outer; o++) {
     const base = o * red * inner;
     const ob = o * inner;
-    if (op === 'sum') {
+    if (op === 'sum' && inner === 1) {
+      out[o] = 0;
+      for (let r = 0; r < red; r++) out[o]! += x[base + r]!;
+    } else if (op === 'sum') {
       for (let j = 0; j < inner; j++) out[ob + j] = 0;
       for (let r = 0; r < red; r++) {
         const rb = base + r * inner;

@@ -8,7 +8,7 @@
  *   enumeration: autodiff of Σ_τ P(τ)·J^est(τ) with P(τ) held constant, i.e. of the estimator code itself.
  * - Their per-element variances, from the per-trajectory Hessians (Eq. 40–41 for DiCE, 69–70 for LVC).
  */
-import { type Tensor, grad, hessian, jacobian, noGrad, stack, tensor } from '@metagrad/autograd';
+import { type Tensor, grad, hessian, jacobian, matmulT, maximum, noGrad, stack, tensor, vmap } from '@metagrad/autograd';
 import type { TabularMDPSpec } from '@metagrad/envs/tabular';
 import { dice, lvc, rewardToGo, type Steps } from '../estimators/objectives.js';
 
@@ -179,116 +179,86 @@ export function enumerationBatch(e: Enumeration, H: number): {
   };
 }
 
-/** Exact J, ∇J, ∇²J, its decomposition H1 + H2 + H12 + H12ᵀ, and the DiCE/LVC estimators' moments. */
+/** Trajectories per vmap call in exactAnalysis: bounds memory at about chunk · (S·A)² · 8 bytes per Hessian. */
+const CHUNK = 4096;
+
+/**
+ * E[f(τ)²] = Σ_k w_k f(x_k)² (elementwise) over the rows k of `xs` (tensors [M, …]), with f run by `vmap`
+ * on chunks of rows: the second moment of a per-trajectory quantity, e.g. `hessian` of an estimator on
+ * one trajectory.
+ */
+function secondMoment(f: (...x: Tensor[]) => Tensor, xs: Tensor[], w: Tensor): Tensor {
+  const M = w.shape[0]!;
+  let acc: Tensor | null = null;
+  for (let lo = 0; lo < M; lo += CHUNK) {
+    const hi = Math.min(M, lo + CHUNK);
+    const y = vmap(f)(...xs.map((x) => x.slice([lo], [hi]))); // [hi − lo, …]
+    const part = y.square().mul(w.slice([lo], [hi]).reshape([hi - lo, ...y.shape.slice(1).map(() => 1)])).sum(0);
+    acc = acc ? acc.add(part) : part;
+  }
+  return acc!;
+}
+
+/**
+ * Exact J, ∇J, ∇²J, its decomposition H1 + H2 + H12 + H12ᵀ, and the DiCE/LVC estimators' moments, all
+ * by autodiff of the code that defines them: J by dynamic programming; the decomposition from the
+ * per-step scores ∇log π(a_t|s_t) (`vmap` of `grad` of the log-likelihood), the Hessian of the
+ * weighted log-likelihoods, and ∇Q; the estimators' means as derivatives of Σ_τ P(τ) J^est(τ) (Eq. 65,
+ * 73–74) and their variances from every trajectory's own gradient and Hessian, `vmap(grad(J^est))` and
+ * `vmap(hessian(J^est))` of the estimator on one trajectory (Eq. 40–41, 69–70).
+ */
 export function exactAnalysis(m: TabularSpec, theta: Tensor): ExactAnalysis {
   validateTabular(m, 'exactAnalysis');
   checkTheta(m, theta, 'exactAnalysis');
   const { S, A, H } = m;
   const n = S * A;
   const th = theta.detach();
-  const Jfn = (t: Tensor): Tensor => exactReturn(m, t);
-  const J = noGrad(() => Jfn(th)).item();
-  const gradJ = noGrad(() => grad(Jfn)(th)).reshape([n]);
-  const hessJ = noGrad(() => hessian(Jfn)(th)).reshape([n, n]);
+  return noGrad(() => {
+    const Jfn = (t: Tensor): Tensor => exactReturn(m, t);
+    const e = enumerateTrajectories(m, th);
+    const steps = e.M * H;
+    const b = enumerationBatch(e, H);
+    const returns = rewardToGo(b.rewards, b.steps.mask); // G_t, [M, H]
+    const prob = b.steps.trajWeights!; // P(τ), [M]
+    const pG = returns.mul(prob.reshape([e.M, 1])).reshape([steps, 1]); // P(τ)·G_t, one row per step (τ, t)
 
-  const e = enumerateTrajectories(m, th);
-  const pi = noGrad(() => th.softmax(-1)).data;
-  // ∇θ Q_t(s, a) for every t, s, a: [H, S, A, S·A]
-  const dQ = noGrad(() => jacobian((t: Tensor) => exactQ(m, t))(th)).data;
+    // the decomposition (Eq. 36–38), from the per-step scores g_t = ∇log π(a_t|s_t): [M·H, S·A]
+    const score = (s: Tensor, a: Tensor): Tensor => grad((t: Tensor) => tabularLogProb(t, s, a))(th).reshape([n]);
+    const g = vmap(score)(b.states.reshape([steps]), b.actions.reshape([steps]));
+    const H1 = matmulT(g.mul(pG), g, true, false); // E[Σ_t g_t g_tᵀ G_t]
+    const H2 = hessian((t: Tensor) => tabularLogProb(t, b.states, b.actions).reshape([steps, 1]).mul(pG).sum())(th).reshape([n, n]); // E[Σ_t ∇²log π_t G_t]
+    // E[Σ_t g_t ∇Q_t(s_t, a_t)ᵀ]: the rows (t, s_t, a_t) of ∇Q [H·S·A, S·A]
+    const dQ = jacobian((t: Tensor) => exactQ(m, t))(th).reshape([H * n, n]);
+    const row = new Float64Array(steps * n);
+    for (let i = 0; i < steps; i++) row.fill((i % H) * n + e.states[i]! * A + e.actions[i]!, i * n, (i + 1) * n);
+    const H12 = matmulT(g.mul(prob.reshape([e.M, 1]).broadcastTo([e.M, H]).reshape([steps, 1])), dQ.gather(tensor(row, [steps, n]), 0), true, false);
 
-  // per-step analytic score g = ∇ log π(a|s) = e_s ⊗ (e_a − π_s), and ∇² log π(a|s) = −e_s e_sᵀ ⊗ (diag π_s − π_s π_sᵀ)
-  const H1 = new Float64Array(n * n), H2 = new Float64Array(n * n), H12 = new Float64Array(n * n);
-  const diceH2nd = new Float64Array(n * n), lvcH2nd = new Float64Array(n * n); // E[h²] for variances
-  const diceG2nd = new Float64Array(n), lvcG2nd = new Float64Array(n);
-  const score = (s: number, a: number, out: Float64Array): void => {
-    out.fill(0);
-    for (let b = 0; b < A; b++) out[s * A + b] = (b === a ? 1 : 0) - pi[s * A + b]!;
-  };
-  const addHessLogPi = (s: number, w: number, M: Float64Array): void => {
-    for (let b = 0; b < A; b++)
-      for (let c = 0; c < A; c++) M[(s * A + b) * n + s * A + c]! -= w * ((b === c ? pi[s * A + b]! : 0) - pi[s * A + b]! * pi[s * A + c]!);
-  };
-  const addOuter = (u: Float64Array, v: Float64Array, w: Float64Array | number, M: Float64Array): void => {
-    for (let i = 0; i < n; i++) {
-      const ui = u[i]!;
-      if (ui === 0) continue;
-      for (let j = 0; j < n; j++) M[i * n + j]! += (w as number) * ui * v[j]!;
-    }
-  };
-  const g = Array.from({ length: H }, () => new Float64Array(n));
-  const cum = new Float64Array(n); // Σ_{t'≤t} g_t'
-  const hDice = new Float64Array(n * n), hLvc = new Float64Array(n * n), gTraj = new Float64Array(n);
-  for (let k = 0; k < e.M; k++) {
-    const p = e.prob[k]!;
-    const base = k * H;
-    const G = new Float64Array(H); // reward-to-go
-    for (let t = H - 1, acc = 0; t >= 0; t--) G[t] = acc += e.rewards[base + t]!;
-    for (let t = 0; t < H; t++) score(e.states[base + t]!, e.actions[base + t]!, g[t]!);
-    // H1 (Eq. 36), H2 (Eq. 37), H12 (Eq. 38)
-    for (let t = 0; t < H; t++) {
-      const s = e.states[base + t]!, a = e.actions[base + t]!;
-      addOuter(g[t]!, g[t]!, p * G[t]!, H1);
-      addHessLogPi(s, p * G[t]!, H2);
-      const dq = dQ.subarray(((t * S + s) * A + a) * n, ((t * S + s) * A + a + 1) * n);
-      addOuter(g[t]!, dq as Float64Array, p, H12);
-    }
-    // per-trajectory estimates for the variances: gradient Σ_t g_t G_t (both estimators);
-    // DiCE Hessian Σ_t [Σ_{t'≤t} ∇²logπ_t' + (Σ_{t'≤t} g_t')(Σ_{t'≤t} g_t')ᵀ] r_t (Eq. 40–41);
-    // LVC Hessian Σ_t [g_t g_tᵀ + ∇²logπ_t] G_t (Eq. 69–70 at the point, □ = 1)
-    gTraj.fill(0);
-    hDice.fill(0);
-    hLvc.fill(0);
-    cum.fill(0);
-    for (let t = 0; t < H; t++) {
-      const s = e.states[base + t]!, r = e.rewards[base + t]!;
-      for (let i = 0; i < n; i++) {
-        gTraj[i]! += g[t]![i]! * G[t]!;
-        cum[i]! += g[t]![i]!;
-      }
-      addOuter(cum, cum, r, hDice);
-      for (let t2 = 0; t2 <= t; t2++) addHessLogPi(e.states[base + t2]!, r, hDice);
-      addOuter(g[t]!, g[t]!, G[t]!, hLvc);
-      addHessLogPi(s, G[t]!, hLvc);
-    }
-    for (let i = 0; i < n; i++) {
-      diceG2nd[i]! += p * gTraj[i]! * gTraj[i]!;
-      lvcG2nd[i]! += p * gTraj[i]! * gTraj[i]!;
-    }
-    for (let i = 0; i < n * n; i++) {
-      diceH2nd[i]! += p * hDice[i]! * hDice[i]!;
-      lvcH2nd[i]! += p * hLvc[i]! * hLvc[i]!;
-    }
-  }
+    // the estimators on one trajectory (s, a, r or G: [H]) and on the enumeration weighted by P(τ)
+    const one = { mask: tensor(new Float64Array(H).fill(1), [1, H]) };
+    const logp1 = (t: Tensor, s: Tensor, a: Tensor): Tensor => tabularLogProb(t, s.reshape([1, H]), a.reshape([1, H]));
+    const dice1 = (t: Tensor, s: Tensor, a: Tensor, r: Tensor): Tensor => dice(logp1(t, s, a), r.reshape([1, H]), one);
+    const lvc1 = (t: Tensor, s: Tensor, a: Tensor, G: Tensor): Tensor => lvc(logp1(t, s, a), G.reshape([1, H]), one);
+    const diceAll = (t: Tensor): Tensor => dice(tabularLogProb(t, b.states, b.actions), b.rewards, b.steps);
+    const lvcAll = (t: Tensor): Tensor => lvc(tabularLogProb(t, b.states, b.actions), returns, b.steps);
+    const diceData = [b.states, b.actions, b.rewards], lvcData = [b.states, b.actions, returns];
+    const perGrad = (est: typeof dice1) => (s: Tensor, a: Tensor, r: Tensor): Tensor => grad((t: Tensor) => est(t, s, a, r))(th).reshape([n]);
+    const perHess = (est: typeof dice1) => (s: Tensor, a: Tensor, r: Tensor): Tensor => hessian((t: Tensor) => est(t, s, a, r))(th).reshape([n, n]);
+    // Var = E[x²] − E[x]² per element, clipped at 0 against rounding
+    const variance = (second: Tensor, mean: Tensor): Tensor => maximum(second.sub(mean.square()), 0);
 
-  // the estimators' exact means: autodiff of Σ_τ P(τ) J^est(τ) (weights constant), Eq. 65, 73–74
-  const b = enumerationBatch(e, H);
-  const returns = rewardToGo(b.rewards, b.steps.mask);
-  const diceObj = (t: Tensor): Tensor => dice(tabularLogProb(t, b.states, b.actions), b.rewards, b.steps);
-  const lvcObj = (t: Tensor): Tensor => lvc(tabularLogProb(t, b.states, b.actions), returns, b.steps);
-  const [diceGradMean, lvcGradMean, diceHessianMean, lvcHessianMean] = noGrad(() => [
-    grad(diceObj)(th).reshape([n]),
-    grad(lvcObj)(th).reshape([n]),
-    hessian(diceObj)(th).reshape([n, n]),
-    hessian(lvcObj)(th).reshape([n, n]),
-  ]);
-  const variance = (second: Float64Array, mean: Tensor): Tensor =>
-    tensor(second.map((v, i) => Math.max(v - mean.data[i]! * mean.data[i]!, 0)), [...mean.shape]);
-
-  return {
-    J,
-    grad: gradJ,
-    hessian: hessJ,
-    H1: tensor(H1, [n, n]),
-    H2: tensor(H2, [n, n]),
-    H12: tensor(H12, [n, n]),
-    diceGradMean: diceGradMean!,
-    lvcGradMean: lvcGradMean!,
-    diceHessianMean: diceHessianMean!,
-    lvcHessianMean: lvcHessianMean!,
-    diceGradVar: variance(diceG2nd, diceGradMean!),
-    lvcGradVar: variance(lvcG2nd, lvcGradMean!),
-    diceHessianVar: variance(diceH2nd, diceHessianMean!),
-    lvcHessianVar: variance(lvcH2nd, lvcHessianMean!),
-    trajectories: e.M,
-  };
+    const diceGradMean = grad(diceAll)(th).reshape([n]), lvcGradMean = grad(lvcAll)(th).reshape([n]);
+    const diceHessianMean = hessian(diceAll)(th).reshape([n, n]), lvcHessianMean = hessian(lvcAll)(th).reshape([n, n]);
+    return {
+      J: Jfn(th).item(),
+      grad: grad(Jfn)(th).reshape([n]),
+      hessian: hessian(Jfn)(th).reshape([n, n]),
+      H1, H2, H12,
+      diceGradMean, lvcGradMean, diceHessianMean, lvcHessianMean,
+      diceGradVar: variance(secondMoment(perGrad(dice1), diceData, prob), diceGradMean),
+      lvcGradVar: variance(secondMoment(perGrad(lvc1), lvcData, prob), lvcGradMean),
+      diceHessianVar: variance(secondMoment(perHess(dice1), diceData, prob), diceHessianMean),
+      lvcHessianVar: variance(secondMoment(perHess(lvc1), lvcData, prob), lvcHessianMean),
+      trajectories: e.M,
+    };
+  });
 }
