@@ -30,6 +30,20 @@ describe('examples and commands', () => {
     expect(readFileSync(join(out, 'variance.svg'), 'utf8')).toContain('<svg');
     expect(readFileSync(join(out, 'variance.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(ratios[0]!.ratio).toBeGreaterThan(1);
+    // --per-sample: the first estimate of each point split per trajectory; one-batch predictions written
+    const ps = await runGradientVariance(
+      { out, seed: 1, repeats: 2, alpha: 1, horizon: 8, states: 3, actions: 2, batchSizes: [10, 40], nPost: 100, perSample: true },
+      () => {},
+    );
+    const file = JSON.parse(readFileSync(join(out, 'per-sample.json'), 'utf8'));
+    expect(file.points.map((p: { estimator: string; nPre: number; perSample: number[][] }) => [p.estimator, p.nPre, p.perSample.length, p.perSample[0]!.length]))
+      .toEqual([['dice', 10, 10, 6], ['lvc', 10, 10, 6], ['dice', 40, 40, 6], ['lvc', 40, 40, 6]]);
+    // DiCE's per-trajectory meta-gradients spread more than LVC's (their mean equals the first estimate: test/rl/exact-vmap.test.ts)
+    const first = ps.results.find((r) => r.estimator === 'dice' && r.nPre === 10)!;
+    expect(first.relStd).toBeGreaterThan(0);
+    const dice10 = ps.perSample.find((p) => p.estimator === 'dice' && p.nPre === 10)!, lvc10 = ps.perSample.find((p) => p.estimator === 'lvc' && p.nPre === 10)!;
+    expect(dice10.relStd).toBeGreaterThan(lvc10.relStd);
+    expect(JSON.parse(readFileSync(join(out, 'variance.json'), 'utf8')).perSample).toHaveLength(4);
     await expect(runGradientVariance({ out, seed: 1, repeats: 1, alpha: 1, horizon: 8, states: 3, actions: 2, batchSizes: [10], nPost: 10 }, () => {})).rejects.toThrow('--repeats must be at least 2');
   });
 });

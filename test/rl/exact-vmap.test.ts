@@ -5,8 +5,10 @@
  * DiCE and LVC Hessians written out term by term, Eq. 36–38, 40–41, 69–70), to 1e-12.
  */
 import { describe, it } from 'vitest';
-import { type Tensor, jacobian, noGrad, tensor } from '@metagrad/autograd';
-import { enumerateTrajectories, exactAnalysis, exactQ, randomTabular, type TabularSpec } from '@metagrad/rl/tabular';
+import { Rng, type Tensor, hessian, jacobian, noGrad, tensor } from '@metagrad/autograd';
+import {
+  enumerateTrajectories, exactAnalysis, exactQ, innerObjective, metaGradientSample, perSampleMetaGradients, randomTabular, sampleTabular, type TabularSpec,
+} from '@metagrad/rl/tabular';
 import { allClose } from '../helpers.js';
 
 /** H1, H2, H12 and the second moments of the per-trajectory DiCE/LVC gradients and Hessians, by hand. */
@@ -80,6 +82,26 @@ describe('exactAnalysis by vmap of the estimator code', () => {
       allClose(x.lvcGradVar, v(r.g2nd, x.lvcGradMean), 1e-12, `LVC gradient variance, ${what}`, 1e-14);
       allClose(x.diceHessianVar, v(r.diceH2nd, x.diceHessianMean), 1e-12, `DiCE Hessian variance, ${what}`, 1e-14);
       allClose(x.lvcHessianVar, v(r.lvcH2nd, x.lvcHessianMean), 1e-12, `LVC Hessian variance, ${what}`, 1e-14);
+    }
+  });
+});
+
+describe('per-trajectory meta-gradients (perSampleMetaGradients)', () => {
+  it('average to metaGradientSample on the same draws, and each is (I + α∇²Ĵ_i)·v by a loop of Hessians', () => {
+    const { mdp, theta } = randomTabular(7, 3, 2, 4);
+    const opts = { alpha: 0.7, nPre: 6, nPost: 20 };
+    for (const est of ['dice', 'lvc'] as const) {
+      const x = perSampleMetaGradients(mdp, theta, est, opts, new Rng(5));
+      allClose(x.metaGradient, metaGradientSample(mdp, theta, est, opts, new Rng(5)), 1e-12, `${est}: mean of the per-sample meta-gradients`, 1e-14);
+      const pre = sampleTabular(mdp, theta, opts.nPre, new Rng(5)); // the same pre-update draws
+      const n = theta.size;
+      for (let i = 0; i < opts.nPre; i++) {
+        const row = (t: Tensor) => t.slice([i], [i + 1]);
+        const one = { states: row(pre.states), actions: row(pre.actions), rewards: row(pre.rewards), steps: { mask: row(pre.steps.mask) } };
+        const Hi = noGrad(() => hessian((t: Tensor) => innerObjective(est, t, one))(theta)).reshape([n, n]);
+        const expected = noGrad(() => x.outerGradient.add(Hi.matmul(x.outerGradient.reshape([n, 1])).reshape([n]).mul(opts.alpha)));
+        allClose(x.perSample.slice([i], [i + 1]).reshape([n]), expected, 1e-12, `${est}: trajectory ${i}`, 1e-14);
+      }
     }
   });
 });

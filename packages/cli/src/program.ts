@@ -91,7 +91,8 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--states <n>', 'MDP states', '3')
     .option('--actions <n>', 'MDP actions', '2')
     .option('--batch-sizes <list>', 'pre-update trajectories per estimate', '10,20,40,80')
-    .option('--n-post <n>', 'post-update trajectories per estimate', '400');
+    .option('--n-post <n>', 'post-update trajectories per estimate', '400')
+    .option('--per-sample', "also split one estimate per point into per-trajectory meta-gradients (vmap) and predict the relative std from that one batch; writes per-sample.json");
   variance.action(() => setTask(() => varianceCommand(variance.opts() as Opts, io)));
 
   const demo = program.command('demo')

@@ -16,6 +16,7 @@ export interface VarianceFlags {
   actions?: string;
   batchSizes?: string;
   nPost?: string;
+  perSample?: boolean;
 }
 
 /** Checks the flags; throws UsageError. */
@@ -30,6 +31,7 @@ export function planVariance(f: VarianceFlags): VarianceConfig {
     actions: parseInteger('actions', f.actions ?? '2')!,
     batchSizes: parseIntList('batch-sizes', f.batchSizes ?? '10,20,40,80')!,
     nPost: parseInteger('n-post', f.nPost ?? '400')!,
+    perSample: f.perSample === true,
   };
   return cfg;
 }
@@ -38,10 +40,13 @@ export function planVariance(f: VarianceFlags): VarianceConfig {
 export async function varianceCommand(f: VarianceFlags, io: CliIO): Promise<void> {
   const cfg = planVariance(f);
   println(io.stderr, `Fig. 3 on a tabular MDP (S=${cfg.states}, A=${cfg.actions}, H=${cfg.horizon}, α=${cfg.alpha}): ${cfg.repeats} meta-gradients per estimator and batch size`);
-  const { results, ratios, files } = await runGradientVariance(cfg, (s) => println(io.stderr, s));
+  const { results, ratios, perSample, files } = await runGradientVariance(cfg, (s) => println(io.stderr, s));
   const rel = (n: number, e: string): string => results.find((r) => r.nPre === n && r.estimator === e)!.relStd.toFixed(3);
-  const head = ['pre-update trajectories', 'DiCE rel. std', 'LVC rel. std', 'DiCE / LVC'];
-  const rows = cfg.batchSizes.map((n) => [String(n), rel(n, 'dice'), rel(n, 'lvc'), ratios.find((r) => r.nPre === n)!.ratio.toFixed(2)]);
+  const one = (n: number, e: string): string => perSample.find((r) => r.nPre === n && r.estimator === e)!.relStd.toFixed(3);
+  const head = ['pre-update trajectories', 'DiCE rel. std', 'LVC rel. std', 'DiCE / LVC', ...(cfg.perSample ? ['DiCE one batch', 'LVC one batch'] : [])];
+  const rows = cfg.batchSizes.map((n) => [
+    String(n), rel(n, 'dice'), rel(n, 'lvc'), ratios.find((r) => r.nPre === n)!.ratio.toFixed(2), ...(cfg.perSample ? [one(n, 'dice'), one(n, 'lvc')] : []),
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   println(io.stdout, head.map((h, i) => h.padStart(w[i]!)).join('  '));
   for (const r of rows) println(io.stdout, r.map((c, i) => c.padStart(w[i]!)).join('  '));

@@ -15,6 +15,6 @@ export type { TabularSpec, ExactAnalysis, Enumeration } from './exact.js';
 export { TabularMDP } from '@metagrad/envs/tabular';
 export type { TabularMDPSpec } from '@metagrad/envs/tabular';
 export {
-  sampleTabular, innerObjective, metaGradientSample, relativeStd, gradientVarianceExperiment, randomTabular,
+  sampleTabular, innerObjective, metaGradientSample, perSampleMetaGradients, relativeStd, gradientVarianceExperiment, randomTabular,
 } from './montecarlo.js';
-export type { TabularBatch, InnerEstimator, MetaGradientOptions, VarianceResult } from './montecarlo.js';
+export type { TabularBatch, InnerEstimator, MetaGradientOptions, PerSampleMetaGradients, VarianceResult } from './montecarlo.js';

@@ -2,7 +2,7 @@
  * Monte Carlo tools on tabular MDPs: sample trajectories, estimate meta-gradients with the DiCE or the
  * LVC inner objective, and measure their relative standard deviation (the quantity of the paper's Fig. 3).
  */
-import { type Tensor, Rng, grad, noGrad, tensor } from '@metagrad/autograd';
+import { type Tensor, Rng, grad, jvp, noGrad, tensor, vmap } from '@metagrad/autograd';
 import { dice, lvc, rewardToGo, type Steps } from '../estimators/objectives.js';
 import { type TabularSpec, tabularLogProb, validateTabular } from './exact.js';
 
@@ -76,6 +76,43 @@ export function metaGradientSample(m: TabularSpec, theta: Tensor, estimator: Inn
   const postReturns = rewardToGo(post.rewards, post.steps.mask);
   const outer = (t: Tensor): Tensor => lvc(tabularLogProb(adapt(t), post.states, post.actions), postReturns, post.steps);
   return noGrad(() => grad(outer)(theta)).reshape([theta.size]);
+}
+
+/** One meta-gradient estimate and its per-trajectory parts (perSampleMetaGradients). */
+export interface PerSampleMetaGradients {
+  /** [S·A] the estimate (I + α∇²Ĵ_inner)·∇θ′Ĵ_outer, equal to metaGradientSample's on the same draws. */
+  metaGradient: Tensor;
+  /** [nPre, S·A] row i: (I + α∇²Ĵ_i)·∇θ′Ĵ_outer with Ĵ_i the inner estimator on pre-update trajectory i alone; their mean is metaGradient. */
+  perSample: Tensor;
+  /** [S·A] ∇θ′Ĵ_outer at θ′, shared by every row. */
+  outerGradient: Tensor;
+}
+
+/**
+ * A meta-gradient estimate split over its pre-update trajectories. The inner Hessian of a batch is the
+ * mean of its trajectories' Hessians, so the estimate (I + α∇²Ĵ_inner)·v, v = ∇θ′Ĵ_outer, is the mean
+ * over trajectories i of (I + α∇²Ĵ_i)·v. Each ∇²Ĵ_i·v is a forward-over-reverse Hessian-vector product
+ * of the estimator code on one trajectory, all of them in one call: vmap over trajectories of
+ * jvp(grad(Ĵ_i)). Their spread is the pre-update sampling noise of the curvature term α∇²Ĵ·v, the part
+ * in which DiCE and LVC differ (Fig. 3), from a single batch. Draws the same samples as
+ * metaGradientSample from the same `rng` state.
+ */
+export function perSampleMetaGradients(m: TabularSpec, theta: Tensor, estimator: InnerEstimator, opts: MetaGradientOptions, rng: Rng): PerSampleMetaGradients {
+  const { H } = m;
+  const pre = sampleTabular(m, theta, opts.nPre, rng);
+  return noGrad(() => {
+    const adapted = theta.add(grad((u: Tensor) => innerObjective(estimator, u, pre))(theta).mul(opts.alpha));
+    const post = sampleTabular(m, adapted, opts.nPost, rng);
+    const postReturns = rewardToGo(post.rewards, post.steps.mask);
+    const v = grad((t: Tensor) => lvc(tabularLogProb(t, post.states, post.actions), postReturns, post.steps))(adapted);
+    // the inner estimator on one trajectory (states, actions, rewards [H]), and its Hessian times v
+    const one = (s: Tensor, a: Tensor, r: Tensor): TabularBatch => ({
+      states: s.reshape([1, H]), actions: a.reshape([1, H]), rewards: r.reshape([1, H]), steps: { mask: tensor(new Float64Array(H).fill(1), [1, H]) },
+    });
+    const hv = (s: Tensor, a: Tensor, r: Tensor): Tensor => jvp((t: Tensor) => grad((u: Tensor) => innerObjective(estimator, u, one(s, a, r)))(t), theta, v)[1];
+    const perSample = v.add(vmap(hv)(pre.states, pre.actions, pre.rewards).mul(opts.alpha)).reshape([opts.nPre, theta.size]);
+    return { metaGradient: perSample.mean(0), perSample, outerGradient: v.reshape([theta.size]) };
+  });
 }
 
 /**
