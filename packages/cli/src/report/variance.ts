@@ -120,7 +120,7 @@ export async function runGradientVariance(cfg: VarianceConfig, log: (s: string) 
     ...(cfg.perSample ? { perSample: perSample.map(({ estimator, nPre, relStd }) => ({ estimator, nPre, relStd })) } : {}), seconds: (performance.now() - t0) / 1000 }, null, 2));
   const chart = await writeChart(join(cfg.out, 'variance'), {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: 'Relative std of meta-gradients: DiCE vs LVC inner objective', subtitle: `tabular MDP S=${cfg.states} A=${cfg.actions} H=${cfg.horizon}, α=${cfg.alpha}, ${cfg.repeats} estimates per point` },
+    title: { text: 'Relative std of meta-gradients: DiCE vs LVC inner objective', subtitle: [`tabular MDP S=${cfg.states} A=${cfg.actions} H=${cfg.horizon}, α=${cfg.alpha}, ${cfg.repeats} estimates per point`, ...(cfg.perSample ? ['dashed: predicted from one batch by its per-trajectory meta-gradients'] : [])] },
     width: 420, height: 260,
     data: {
       values: [
@@ -130,7 +130,7 @@ export async function runGradientVariance(cfg: VarianceConfig, log: (s: string) 
     },
     mark: { type: 'line', point: true },
     encoding: {
-      strokeDash: { field: 'from', type: 'nominal', title: 'relative std from', legend: { symbolType: 'stroke' } },
+      strokeDash: { field: 'from', type: 'nominal', legend: null },
       x: { field: 'nPre', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'pre-update trajectories per estimate' },
       y: { field: 'relStd', type: 'quantitative', title: 'relative std of the meta-gradient' },
       color: { field: 'estimator', type: 'nominal', title: 'inner objective' },
