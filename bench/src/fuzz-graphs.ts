@@ -21,6 +21,7 @@
  */
 import * as ag from '@metagrad/autograd';
 import { Rng, Tensor, gradients, grad, hvp, jvp, noGrad, tensor } from '@metagrad/autograd';
+import { centralDifference, flatten, unflatten } from '@metagrad/autograd/testing';
 
 /** Every op the generator draws (the name a graph listing shows). */
 export const FUZZ_OPS = [
@@ -112,7 +113,8 @@ export interface GraphOptions {
 }
 
 /**
- * Step of the central differences, which are Richardson-extrapolated: D = (4·D(h/2) − D(h)) / 3 cancels the h²
+ * Step of the central differences (@metagrad/autograd/testing's centralDifference), which are
+ * Richardson-extrapolated: D = (4·D(h/2) − D(h)) / 3 cancels the h²
  * term, leaving O(h⁴) truncation (≈ 1e-16 · f⁽⁵⁾) and ≈ ε/h ≈ 1e-12 relative rounding. Plain differences with
  * h = 1e-5 left 5e-8 of truncation on a third derivative of 3e-5 (tanh(exp(3x²)) at x = 0.9, seed 2027).
  */
@@ -517,35 +519,12 @@ function nodeValues(g: FuzzGraph): Tensor[] {
   });
 }
 
-function flatten(ts: readonly Tensor[]): Float64Array {
-  const out = new Float64Array(ts.reduce((s, t) => s + t.size, 0));
-  let o = 0;
-  for (const t of ts) {
-    out.set(t.data, o);
-    o += t.size;
-  }
-  return out;
-}
-
-function unflatten(x: Float64Array, like: readonly Tensor[]): Tensor[] {
-  let o = 0;
-  return like.map((t) => {
-    const r = tensor(x.slice(o, o + t.size), [...t.shape]);
-    o += t.size;
-    return r;
-  });
-}
-
-/** (4·D(h/2) − D(h)) / 3 with D(h) = (F(x + h·d) − F(x − h·d)) / 2h, for a vector function F of the flat inputs. */
+/**
+ * (4·D(h/2) − D(h)) / 3 with D(h) = (F(x + h·d) − F(x − h·d)) / 2h, for a vector function F of the flat inputs:
+ * the testing library's centralDifference (the same differences checkGrads and the test suite use), step H.
+ */
 function centralDiff(F: (xs: Tensor[]) => Float64Array, x0: readonly Tensor[], d: Float64Array): Float64Array {
-  const x = flatten(x0);
-  const D = (h: number): Float64Array => {
-    const fp = F(unflatten(x.map((a, i) => a + h * d[i]!), x0));
-    const fm = F(unflatten(x.map((a, i) => a - h * d[i]!), x0));
-    return fp.map((a, i) => (a - fm[i]!) / (2 * h));
-  };
-  const d1 = D(H), d2 = D(H / 2);
-  return d2.map((a, i) => (4 * a - d1[i]!) / 3);
+  return centralDifference((x) => F(unflatten(x, x0)), flatten(x0), d, { eps: H });
 }
 
 function compare(order: 1 | 2 | 3, ad: Float64Array, fd: Float64Array, tol: FuzzTolerance, mode: 'rev' | 'fwd' = 'rev'): FuzzCheck {

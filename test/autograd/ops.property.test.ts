@@ -10,7 +10,8 @@ import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import * as ag from '@metagrad/autograd';
 import { Rng, Tensor, gradients, grad, hvp, jvp, matmulT, rand, tensor } from '@metagrad/autograd';
-import { allClose, fdGrad, fdDirectional, flatten, unflatten } from '../helpers.js';
+import { arb, checkGrads } from '@metagrad/autograd/testing';
+import { allClose, flatten } from '../helpers.js';
 
 type Shape = number[];
 
@@ -28,16 +29,10 @@ interface OpSpec {
   shapes: 'unary' | 'broadcast' | 'same2' | 'matmul';
 }
 
-const dim = fc.integer({ min: 1, max: 3 });
-const shapeArb = (minRank = 0, maxRank = 3): fc.Arbitrary<Shape> => fc.array(dim, { minLength: minRank, maxLength: maxRank });
-
+const shapeArb = (minRank = 0, maxRank = 3): fc.Arbitrary<Shape> => arb.shape({ minRank, maxRank, maxDim: 3 });
 /** Two shapes that broadcast: b drops some leading axes of a and sets some axes to 1 (roles may swap). */
-const broadcastPair: fc.Arbitrary<Shape[]> = fc
-  .tuple(shapeArb(0, 3), fc.integer({ min: 0, max: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.boolean())
-  .map(([a, drop, ones, swap]) => {
-    const b = a.slice(Math.min(drop, a.length)).map((d, i) => (ones[i] ? 1 : d));
-    return swap ? [b, a] : [a, b];
-  });
+const broadcastPair: fc.Arbitrary<Shape[]> = arb.broadcastShapes({ maxRank: 3, maxDim: 3 });
+const dim = fc.integer({ min: 1, max: 3 });
 
 const arbFor = (kind: OpSpec['shapes']): fc.Arbitrary<Shape[]> => {
   switch (kind) {
@@ -251,7 +246,10 @@ function dot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-/** The three checks for one case. */
+/**
+ * One case: checkGrads of F (orders 1–3, reverse and forward mode, against finite differences), then the
+ * engine's own identities: jvp = gradient·v and forward-over-reverse H·v = reverse-over-reverse H·v.
+ */
 function checkCase(c: OpCase, rng: Rng, third: boolean): void {
   const outShape = [...c.f(c.inputs).shape];
   const w = rand(outShape, rng, -1, 1), u = rand(outShape, rng, -1, 1);
@@ -259,34 +257,13 @@ function checkCase(c: OpCase, rng: Rng, third: boolean): void {
     const y = c.f(xs);
     return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, u))).mul(0.5));
   };
-  const n = flatten(c.inputs).length;
-  // first order
-  const g = gradients(F(c.inputs), c.inputs, { allowUnused: true });
-  allClose(flatten(g), fdGrad((xs) => F(xs).item(), c.inputs), 1e-6, 'gradient', 1e-9);
-  // second order: H·v by double backward vs finite differences of the gradient along v
-  const v = Float64Array.from({ length: n }, () => rng.uniformIn(-1, 1));
-  const vs = unflatten(v, c.inputs);
-  const hv = flatten(hvp(F, c.inputs, vs));
-  const gradAt = (xs: Tensor[]): Float64Array => flatten(gradients(F(xs), xs, { allowUnused: true }));
-  allClose(hv, fdDirectional(gradAt, c.inputs, v), 1e-6, 'hessian-vector product', 1e-8);
-  // forward mode: J·v by jvp; forward over reverse (jvp of the gradient) = H·v; jvp of jvp = vᵀHv
-  const d1 = (xs: Tensor[]): Tensor => jvp((ys: Tensor[]) => F(ys), xs, vs)[1];
-  const d2 = (xs: Tensor[]): Tensor => jvp((ys: Tensor[]) => d1(ys), xs, vs)[1];
-  const one = (t: Tensor): Float64Array => Float64Array.of(t.item());
-  allClose(one(d1(c.inputs)), Float64Array.of(dot(flatten(g), v)), 1e-10, 'jvp = gradient·v', 1e-12);
-  allClose(one(d1(c.inputs)), fdDirectional((xs) => one(F(xs)), c.inputs, v), 1e-6, 'jvp vs finite differences', 1e-9);
+  checkGrads((...xs) => F(xs), c.inputs, { order: third ? 3 : 2, seed: rng.int(2 ** 31) });
+  const vs = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
+  const v = flatten(vs);
+  const g = flatten(gradients(F(c.inputs), c.inputs, { allowUnused: true }));
+  allClose(jvp((ys: Tensor[]) => F(ys), c.inputs, vs)[1].item(), dot(g, v), 1e-10, 'jvp = gradient·v', 1e-12);
   const fwdRev = flatten(jvp((ys: Tensor[]) => gradients(F(ys), ys, { allowUnused: true }), c.inputs, vs)[1]);
-  allClose(fwdRev, hv, 1e-10, 'forward-over-reverse H·v = reverse-over-reverse H·v', 1e-12);
-  allClose(one(d2(c.inputs)), fdDirectional((xs) => one(d1(xs)), c.inputs, v), 1e-6, 'jvp of jvp vs finite differences of jvp', 1e-8);
-  if (!third) return;
-  // third order in forward mode: D³F[v, v, v] by jvp of jvp of jvp vs finite differences of jvp of jvp
-  allClose(one(jvp((ys: Tensor[]) => d2(ys), c.inputs, vs)[1]), fdDirectional((xs) => one(d2(xs)), c.inputs, v), 1e-6, 'third directional derivative (forward)', 1e-7);
-  // third order: ∇ₓ(uᵀ H(x) v) by grad of hvp vs finite differences of uᵀ H(x) v
-  const uu = Float64Array.from({ length: n }, () => rng.uniformIn(-1, 1));
-  const us = unflatten(uu, c.inputs);
-  const s = (xs: Tensor[]): Tensor => ag.sum(ag.stack(hvp(F, xs, vs).map((h, i) => ag.sum(ag.mul(h, us[i]!)))));
-  const t3 = flatten(grad(s)(c.inputs));
-  allClose(t3, fdGrad((xs) => dot(flatten(hvp(F, xs, vs)), uu), c.inputs), 1e-6, 'third derivative', 1e-7);
+  allClose(fwdRev, flatten(hvp(F, c.inputs, vs)), 1e-10, 'forward-over-reverse H·v = reverse-over-reverse H·v', 1e-12);
 }
 
 describe('every op matches central finite differences at orders 1, 2 and 3, in reverse and forward mode (float64)', () => {

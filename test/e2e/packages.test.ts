@@ -163,8 +163,11 @@ beforeAll(async () => {
   }
   // the consumer: the four tarballs, and @types/node (a Node project has it; the test program uses Node)
   consumer = emptyProject(tmp, 'consumer');
-  const typesNode = `@types/node@${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node']}`;
-  await npmInstall(consumer, [...PACKAGES.map(({ pkg }) => join(packDir, tarballName(pkg))), typesNode]);
+  // and fast-check, the optional peer the testing entry points (@metagrad/autograd/testing, @metagrad/rl/testing) import
+  const devDeps = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+  const typesNode = `@types/node@${devDeps['@types/node']}`;
+  const fastCheck = `fast-check@${devDeps['fast-check']}`;
+  await npmInstall(consumer, [...PACKAGES.map(({ pkg }) => join(packDir, tarballName(pkg))), typesNode, fastCheck]);
 }, 900_000);
 
 afterAll(() => {
@@ -178,6 +181,7 @@ describe('the packed packages, installed from their tarballs into an empty proje
     expect(ENTRY_POINTS).toEqual(expect.arrayContaining([
       '@metagrad/autograd', '@metagrad/autograd/gpujs', '@metagrad/autograd/kernels', '@metagrad/envs', '@metagrad/envs/point',
       '@metagrad/envs/tabular', '@metagrad/rl', '@metagrad/rl/estimators', '@metagrad/rl/tabular', 'metagrad',
+      '@metagrad/autograd/testing', '@metagrad/rl/testing',
     ]));
     const problems: string[] = [];
     for (const { pkg } of PACKAGES) {
@@ -397,14 +401,16 @@ describe('the packed packages, installed from their tarballs into an empty proje
     expect(findFolders(nm, ['gpu.js', 'webgpu', 'gl'])).toEqual([]);
     const { bytes } = dirSize(nm);
     expect(bytes, `node_modules holds ${(bytes / 1e6).toFixed(2)} MB`).toBeLessThanOrEqual(5e6);
-    const r = await runModule<{ x: number; gpujs: string }>(alone, 'use.mjs', `
+    const r = await runModule<{ x: number; gpujs: string; testing: string }>(alone, 'use.mjs', `
       import { tensor, grad } from '@metagrad/autograd';
       const x = grad((t) => t.pow(3).sum())(tensor([2])).item();
       const gpujs = await import('@metagrad/autograd/gpujs').then(() => 'loaded', (e) => String(e.message));
-      console.log(JSON.stringify({ x, gpujs }));
+      const testing = await import('@metagrad/autograd/testing').then(() => 'loaded', (e) => String(e.message));
+      console.log(JSON.stringify({ x, gpujs, testing }));
     `);
     expect(r.x).toBe(12);
     expect(r.gpujs).toContain("Cannot find package 'gpu.js'");
+    expect(r.testing).toContain("Cannot find package 'fast-check'");
   }, 300_000);
 
   it('with gpu.js installed too: installGpujs() runs float32 matmuls and their gradients in gpu.js modes cpu and webasm', async () => {

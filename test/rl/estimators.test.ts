@@ -9,11 +9,11 @@ import {
   clippedObjective, dice, expectSteps, formulationIITerm, likelihoodRatioObjective, lvc, magicBox, meanKL, prompObjective, rewardToGo,
   vpgObjective, type LogProbPolicy, type Steps, type TrajectoryBatch,
 } from '@metagrad/rl/estimators';
-import { exactAnalysis, tabularLogProb } from '@metagrad/rl/tabular';
+import { exactAnalysis, randomTabular, tabularLogProb } from '@metagrad/rl/tabular';
 import { sampleTabular, relativeStd, gradientVarianceExperiment } from '@metagrad/rl/tabular';
 import { formulationTerms } from '@metagrad/rl/estimators';
+import { arbTabular } from '@metagrad/rl/testing';
 import { allClose } from '../helpers.js';
-import { randomMDP } from './exact.property.test.js';
 
 /** One state, two actions, π = softmax([0, ln 3]) = (¼, ¾); the trajectory takes a=1 then a=0, rewards 2 then 5. */
 const theta0 = tensor([[0, Math.log(3)]]);
@@ -83,18 +83,15 @@ const tabularPolicy: LogProbPolicy<Tensor> = {
   },
 };
 
-const mdpArb = fc.record({ seed: fc.nat(), S: fc.integer({ min: 1, max: 3 }), A: fc.integer({ min: 2, max: 3 }), H: fc.integer({ min: 1, max: 4 }) });
+/** Random MDPs (S ≤ 3, 2 ≤ A ≤ 3, H ≤ 4) with θ, and a seed for sampling from them. */
+const mdpArb = fc.tuple(arbTabular.mdp({ S: { max: 3 }, A: { min: 2, max: 3 }, H: { max: 4 } }), fc.nat());
 
 describe('J^LR and ProMP at θ = θo', () => {
   it('J^LR’s first and second derivatives at θ = θo equal LVC’s (random MDPs, sampled batches)', () => {
     fc.assert(
-      fc.property(mdpArb, ({ seed, S, A, H }) => {
-        const { mdp, theta } = randomMDP(seed, S, A, H);
-        const b = sampleTabular(mdp, theta, 6, new Rng(seed));
-        const adv = rewardToGo(b.rewards, b.steps.mask);
-        const old = noGrad(() => tabularLogProb(theta, b.states, b.actions));
-        const lr = (t: Tensor): Tensor => likelihoodRatioObjective(tabularLogProb(t, b.states, b.actions), old, adv, b.steps);
-        const lv = (t: Tensor): Tensor => lvc(tabularLogProb(t, b.states, b.actions), adv, b.steps);
+      fc.property(arbTabular.batch({ S: { max: 3 }, A: { min: 2, max: 3 }, H: { max: 4 }, N: 6 }), ({ theta, batch: b, logp, logpOld, returns }) => {
+        const lr = (t: Tensor): Tensor => likelihoodRatioObjective(logp(t), logpOld, returns, b.steps);
+        const lv = (t: Tensor): Tensor => lvc(logp(t), returns, b.steps);
         allClose(grad(lr)(theta), grad(lv)(theta), 1e-13, 'gradient', 1e-14);
         allClose(hessian(lr)(theta), hessian(lv)(theta), 1e-13, 'hessian', 1e-14);
       }),
@@ -104,8 +101,8 @@ describe('J^LR and ProMP at θ = θo', () => {
 
   it('ProMP (Eq. 7) at θ = θo without active clipping equals J^LR at the adapted θ′; the KL term is 0 with zero gradient', () => {
     fc.assert(
-      fc.property(mdpArb, ({ seed, S, A, H }) => {
-        const { mdp, theta: thetaO } = randomMDP(seed, S, A, H);
+      fc.property(mdpArb, ([{ mdp, theta: thetaO }, seed]) => {
+        const { S, A } = mdp;
         const rng = new Rng(seed + 1);
         const alpha = 0.3, eta = 0.7;
         const mk = (t: Tensor): TrajectoryBatch => {
@@ -134,8 +131,7 @@ describe('J^LR and ProMP at θ = θo', () => {
 describe('formulation I and II gradient terms (Eq. 1–3, 28–31)', () => {
   it('∇ of the DiCE-style formulation-I surrogate = ∇J_post + ∇J_pre^I; the E-MAML surrogate gives ∇J_post + ∇J_pre^II', () => {
     fc.assert(
-      fc.property(mdpArb, ({ seed, S, A, H }) => {
-        const { mdp, theta } = randomMDP(seed, S, A, H);
+      fc.property(mdpArb, ([{ mdp, theta }, seed]) => {
         const rng = new Rng(seed);
         const pre = sampleTabular(mdp, theta, 1, rng), post = sampleTabular(mdp, theta, 1, rng);
         const Rpre = pre.rewards.sum().item(), Rpost = post.rewards.sum().item();
@@ -165,7 +161,7 @@ describe('formulation I and II gradient terms (Eq. 1–3, 28–31)', () => {
 
 describe('Monte Carlo', () => {
   it('sample means of DiCE and LVC gradients and Hessians converge to the exact ones within 4 standard errors', () => {
-    const { mdp, theta } = randomMDP(12, 2, 2, 3);
+    const { mdp, theta } = randomTabular(12, 2, 2, 3);
     const x = exactAnalysis(mdp, theta);
     const N = 4000;
     const b = sampleTabular(mdp, theta, N, new Rng(2026));
@@ -190,7 +186,7 @@ describe('Monte Carlo', () => {
   it('relativeStd and the Fig. 3 experiment: DiCE meta-gradients are noisier than LVC’s', () => {
     expect(relativeStd([tensor([1, 2]), tensor([3, 2])])).toBeCloseTo(Math.sqrt(2) / 2 / 2, 14);
     expect(() => relativeStd([tensor([1])])).toThrow('needs at least 2 estimates');
-    const { mdp, theta } = randomMDP(1, 3, 2, 8);
+    const { mdp, theta } = randomTabular(1, 3, 2, 8);
     const res = gradientVarianceExperiment(mdp, theta, { alpha: 1, batchSizes: [10], nPost: 200, repeats: 60, seed: 1 });
     const [d, l] = [res.find((r) => r.estimator === 'dice')!, res.find((r) => r.estimator === 'lvc')!];
     expect(d.relStd / l.relStd).toBeGreaterThan(1.3);

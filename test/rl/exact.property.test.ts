@@ -1,70 +1,50 @@
 /**
- * The Hessian decomposition and the estimators' bias, exactly, on random small MDPs (S, A ≤ 3, H ≤ 4):
- * - H1 + H2 + H12 + H12ᵀ = ∇²J by autodiff of the exact J = central finite differences of J (Eq. 35);
+ * The Hessian decomposition and the estimators' bias, exactly, on random small MDPs (S, A ≤ 3, H ≤ 4) that
+ * @metagrad/rl/testing's arbTabular.mdp draws:
+ * - H1 + H2 + H12 + H12ᵀ = ∇²J by autodiff of the exact J = central finite differences of J (Eq. 35), and the
+ *   DP's derivatives pass checkGrads to third order;
  * - E[∇²J^DiCE] = ∇²J (unbiased) and E[∇²J^LVC] = H1 + H2 (Eq. 73–74); both expected gradients = ∇J (Eq. 65);
  * - H12 of Eq. 38 (through ∇Q) equals the pure-enumeration form of Eq. 55.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { Rng, type Tensor, add, noGrad, tensor, transpose } from '@metagrad/autograd';
-import { exactAnalysis, exactReturn, enumerateTrajectories, type TabularSpec } from '@metagrad/rl/tabular';
+import { type Tensor, add, noGrad, tensor, transpose } from '@metagrad/autograd';
+import { centralDifference, checkGrads } from '@metagrad/autograd/testing';
+import { exactAnalysis, exactReturn, enumerateTrajectories, randomTabular, type TabularSpec } from '@metagrad/rl/tabular';
+import { arbTabular } from '@metagrad/rl/testing';
 import { allClose, fdGrad } from '../helpers.js';
 
-/** A random MDP and θ from a seed (transition rows and init drawn from a Dirichlet(1) by normalized exponentials). */
-export function randomMDP(seed: number, S: number, A: number, H: number): { mdp: TabularSpec; theta: Tensor } {
-  const rng = new Rng(seed);
-  const simplex = (k: number): number[] => {
-    const x = Array.from({ length: k }, () => -Math.log(1 - rng.uniform()));
-    const s = x.reduce((a, b) => a + b, 0);
-    return x.map((v) => v / s);
-  };
-  const mdp: TabularSpec = {
-    S, A, H,
-    init: simplex(S),
-    P: Array.from({ length: S }, () => Array.from({ length: A }, () => simplex(S))),
-    R: Array.from({ length: S }, () => Array.from({ length: A }, () => rng.uniformIn(-1, 1))),
-  };
-  const theta = tensor(Array.from({ length: S }, () => Array.from({ length: A }, () => rng.uniformIn(-1.5, 1.5))));
-  return { mdp, theta };
-}
+/** Random MDPs (S, A ≤ 3, H ≤ 4; init and transition rows on the simplex, exact zeros included; R ∈ [−1, 1]) with θ ∈ [−1.5, 1.5]^{S×A}. */
+const mdpArb = arbTabular.mdp({ S: { max: 3 }, A: { max: 3 }, H: { max: 4 } });
 
-const mdpArb = fc.record({
-  seed: fc.nat(),
-  S: fc.integer({ min: 1, max: 3 }),
-  A: fc.integer({ min: 1, max: 3 }),
-  H: fc.integer({ min: 1, max: 4 }),
-});
-
-/** Central finite differences of J's gradient (itself by finite differences would lose too much precision): columns of ∇²J. */
+/**
+ * ∇²J by finite differences of J alone: nested central differences (∂/∂θᵢ of ∂J/∂θⱼ), each Richardson-extrapolated,
+ * with a step of 1e-3 (rounding ≈ ε·|J|/h² ≈ 1e-9 at that step; the truncation error is O(h⁴)).
+ */
 function fdHessian(mdp: TabularSpec, theta: Tensor): Float64Array {
   const n = theta.size;
+  const J = (x: Float64Array): number => noGrad(() => exactReturn(mdp, tensor(x, [...theta.shape]))).item();
+  const x0 = Float64Array.from(theta.data);
+  const e = (i: number): Float64Array => Float64Array.from({ length: n }, (_, k) => (k === i ? 1 : 0));
   const out = new Float64Array(n * n);
-  const J = (ts: Tensor[]): number => noGrad(() => exactReturn(mdp, ts[0]!)).item();
-  // second differences of J directly: [J(x+h ei+h ej) − J(x+h ei−h ej) − J(x−h ei+h ej) + J(x−h ei−h ej)] / 4h²
-  const h = 1e-4;
-  const x0 = theta.toArray();
-  const at = (di: number, dj: number, i: number, j: number): number => {
-    const x = Float64Array.from(x0);
-    x[i]! += di;
-    x[j]! += dj;
-    return J([tensor(x, [...theta.shape])]);
-  };
   for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) out[i * n + j] = (at(h, h, i, j) - at(h, -h, i, j) - at(-h, h, i, j) + at(-h, -h, i, j)) / (4 * h * h);
+    for (let j = 0; j < n; j++)
+      out[i * n + j] = centralDifference((x) => centralDifference(J, x, e(j), { eps: 1e-3 }), x0, e(i), { eps: 1e-3 })[0]!;
   return out;
 }
 
 describe('exact Hessian decomposition on random tabular MDPs', () => {
   it('H1 + H2 + H12 + H12ᵀ = ∇²J (autodiff of the DP) = finite differences of J (Eq. 35)', () => {
     fc.assert(
-      fc.property(mdpArb, ({ seed, S, A, H }) => {
-        const { mdp, theta } = randomMDP(seed, S, A, H);
+      fc.property(mdpArb, ({ mdp, theta }) => {
         const x = exactAnalysis(mdp, theta);
         const sum = add(add(x.H1, x.H2), add(x.H12, transpose(x.H12)));
         allClose(sum, x.hessian, 1e-10, 'H1 + H2 + H12 + H12ᵀ vs autodiff ∇²J', 1e-13);
         allClose(x.hessian, fdHessian(mdp, theta), 1e-6, 'autodiff ∇²J vs finite differences', 1e-8);
         // and the gradient against finite differences
         allClose(x.grad, fdGrad((ts) => noGrad(() => exactReturn(mdp, ts[0]!)).item(), [theta]), 1e-6, '∇J', 1e-10);
+        // the DP's derivatives to third order, reverse and forward mode
+        checkGrads((t) => exactReturn(mdp, t), [theta], { order: 3 });
       }),
       { numRuns: 40, seed: 35 },
     );
@@ -72,8 +52,7 @@ describe('exact Hessian decomposition on random tabular MDPs', () => {
 
   it('E[∇²J^DiCE] = ∇²J, E[∇²J^LVC] = H1 + H2, and both expected gradients = ∇J (Eq. 65, 73–74)', () => {
     fc.assert(
-      fc.property(mdpArb, ({ seed, S, A, H }) => {
-        const { mdp, theta } = randomMDP(seed, S, A, H);
+      fc.property(mdpArb, ({ mdp, theta }) => {
         const x = exactAnalysis(mdp, theta);
         allClose(x.diceHessianMean, x.hessian, 1e-10, 'DiCE unbiased', 1e-13);
         allClose(x.lvcHessianMean, add(x.H1, x.H2), 1e-10, 'LVC = H1 + H2', 1e-13);
@@ -86,9 +65,9 @@ describe('exact Hessian decomposition on random tabular MDPs', () => {
 
   it('H12 through ∇Q_t (Eq. 38) equals the enumeration form Σ_t Σ_{t′>t} g_t g_t′ᵀ G_t′ (Eq. 55)', () => {
     fc.assert(
-      fc.property(mdpArb, ({ seed, S, A, H }) => {
-        const { mdp, theta } = randomMDP(seed, S, A, H);
+      fc.property(mdpArb, ({ mdp, theta }) => {
         const x = exactAnalysis(mdp, theta);
+        const { S, A, H } = mdp;
         const e = enumerateTrajectories(mdp, theta);
         const n = S * A;
         const pi = theta.softmax(-1).data;
@@ -114,7 +93,7 @@ describe('exact Hessian decomposition on random tabular MDPs', () => {
   });
 
   it('the enumeration is a probability distribution and reproduces J', () => {
-    const { mdp, theta } = randomMDP(4, 3, 2, 3);
+    const { mdp, theta } = randomTabular(4, 3, 2, 3);
     const e = enumerateTrajectories(mdp, theta);
     expect(e.M).toBe(Math.pow(3 * 2, 3));
     allClose(e.prob.reduce((a, b) => a + b, 0), 1, 1e-14);

@@ -2,13 +2,15 @@
  * GaussianMLPPolicy and TabularSoftmaxPolicy: first and second derivatives of log π against central
  * finite differences (every parameter block, first layer included) and the analytic softmax
  * derivatives; the Hessian of the KL at θ = θ0 against the Fisher information computed from the score;
- * seeded init and sampling; leading batch axes; shape errors.
+ * seeded init and sampling; leading batch axes; shape errors; log π and the KL through checkGrads (orders 1–3)
+ * on parameters arb.mlpParams draws.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Rng, Tensor, grad, hessian, hvp, randn, tensor, treeLeaves, treeUnflatten, zeros } from '@metagrad/autograd';
 import { DiagGaussian } from '@metagrad/rl/estimators';
 import { type GaussianMLPParams, GaussianMLPPolicy, TabularSoftmaxPolicy } from '@metagrad/rl/estimators';
+import { arb, checkGrads } from '@metagrad/autograd/testing';
 import { allClose, fdDirectional, fdGrad, flatten } from '../helpers.js';
 
 /** Policy parameters with every block perturbed off its init (non-zero biases, varied log σ). */
@@ -109,6 +111,31 @@ describe('GaussianMLPPolicy: derivatives of log π', () => {
         }
       }),
       { numRuns: 8, seed: 202 },
+    );
+  });
+});
+
+describe('GaussianMLPPolicy: checkGrads on fast-check parameters (arb.mlpParams)', () => {
+  /** Sizes, then parameters of those sizes with observations and actions [N, obsDim], [N, actDim]. */
+  const cases = fc
+    .record({ obsDim: fc.integer({ min: 1, max: 3 }), hidden: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }), actDim: fc.integer({ min: 1, max: 2 }), N: fc.integer({ min: 1, max: 2 }) })
+    .chain((s) => fc.record({
+      s: fc.constant(s),
+      p: arb.mlpParams(s),
+      p0: arb.mlpParams(s),
+      obs: arb.tensor({ shape: [s.N, s.obsDim], min: -2, max: 2 }),
+      act: arb.tensor({ shape: [s.N, s.actDim], min: -2, max: 2 }),
+    }));
+
+  it('log π(a|o) [N] and KL(π_θ0 ‖ π_θ) [N] as functions of every parameter block: orders 1–3, reverse and forward mode', () => {
+    fc.assert(
+      fc.property(cases, ({ s, p, p0, obs, act }) => {
+        const pol = new GaussianMLPPolicy(s);
+        const leaves = treeLeaves(p);
+        checkGrads((...ls) => pol.logProb(treeUnflatten(p, ls), obs, act), leaves, { order: 3 });
+        checkGrads((...ls) => pol.kl(p0, treeUnflatten(p, ls), obs), leaves, { order: 2 });
+      }),
+      { numRuns: 6, seed: 303 },
     );
   });
 });

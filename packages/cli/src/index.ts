@@ -24,4 +24,4 @@ export { reportMarkdown } from './report/markdown.js';
 export { renderSvg, svgToPng, writeChart, measureTextWidth } from './report/plot.js';
 export type { ChartSpec } from './report/plot.js';
 export { runGradientVariance } from './report/variance.js';
-export type { VarianceConfig } from './report/variance.js';
+export type { VarianceConfig, PerSamplePoint } from './report/variance.js';
