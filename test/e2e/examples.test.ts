@@ -39,8 +39,7 @@ describe('examples and commands', () => {
     expect(file.points.map((p: { estimator: string; nPre: number; perSample: number[][] }) => [p.estimator, p.nPre, p.perSample.length, p.perSample[0]!.length]))
       .toEqual([['dice', 10, 10, 6], ['lvc', 10, 10, 6], ['dice', 40, 40, 6], ['lvc', 40, 40, 6]]);
     // DiCE's per-trajectory meta-gradients spread more than LVC's (their mean equals the first estimate: test/rl/exact-vmap.test.ts)
-    const first = ps.results.find((r) => r.estimator === 'dice' && r.nPre === 10)!;
-    expect(first.relStd).toBeGreaterThan(0);
+    expect(ps.results).toHaveLength(4);
     const dice10 = ps.perSample.find((p) => p.estimator === 'dice' && p.nPre === 10)!, lvc10 = ps.perSample.find((p) => p.estimator === 'lvc' && p.nPre === 10)!;
     expect(dice10.relStd).toBeGreaterThan(lvc10.relStd);
     expect(JSON.parse(readFileSync(join(out, 'variance.json'), 'utf8')).perSample).toHaveLength(4);

@@ -4,8 +4,9 @@
  * (the analytic score e_s ⊗ (e_a − π_s), ∇²log π = −e_s e_sᵀ ⊗ (diag π_s − π_s π_sᵀ), and the per-trajectory
  * DiCE and LVC Hessians written out term by term, Eq. 36–38, 40–41, 69–70), to 1e-12.
  */
-import { describe, it } from 'vitest';
-import { Rng, type Tensor, hessian, jacobian, noGrad, tensor } from '@metagrad/autograd';
+import { describe, expect, it } from 'vitest';
+import { Rng, type Tensor, hessian, jacobian, noGrad, tensor, vmap } from '@metagrad/autograd';
+import { rewardToGo } from '@metagrad/rl/estimators';
 import {
   enumerateTrajectories, exactAnalysis, exactQ, innerObjective, metaGradientSample, perSampleMetaGradients, randomTabular, sampleTabular, type TabularSpec,
 } from '@metagrad/rl/tabular';
@@ -103,5 +104,14 @@ describe('per-trajectory meta-gradients (perSampleMetaGradients)', () => {
         allClose(x.perSample.slice([i], [i + 1]).reshape([n]), expected, 1e-12, `${est}: trajectory ${i}`, 1e-14);
       }
     }
+  });
+});
+
+describe('estimator helpers inside vmap', () => {
+  it('rewardToGo: discount 1 batches (a cumsum); another discount, a loop over values, refuses instead of reading the whole batch', () => {
+    const r = tensor([[1, 2, 3], [4, 5, 6]]), mask = tensor([[1, 1, 1], [1, 1, 0]]);
+    const per = vmap((ri: Tensor, mi: Tensor) => rewardToGo(ri.reshape([1, 3]), mi.reshape([1, 3])).reshape([3]))(r, mask);
+    allClose(per, rewardToGo(r, mask), 0, 'undiscounted rewards-to-go per trajectory');
+    expect(() => vmap((ri: Tensor, mi: Tensor) => rewardToGo(ri.reshape([1, 3]), mi.reshape([1, 3]), 0.9))(r, mask)).toThrow('rewardToGo: a discount other than 1 is not supported inside vmap');
   });
 });

@@ -207,7 +207,7 @@ function planeOf(op: BinaryOp, dtype: DType): BinaryPlane {
  * too when both have stride 0). [4096, 3, 25] against a [3, 25] suffix becomes [4096, 75]: one plane
  * instead of 12,288 short rows.
  */
-export function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
+function coalesce(shape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
   const keep = shape.map((_, d) => d).filter((d) => shape[d] !== 1);
   const outShape: number[] = [];
   const outStrides: number[][] = strides.map(() => []);

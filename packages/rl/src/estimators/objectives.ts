@@ -8,7 +8,7 @@
  * steps ('trajectory', the default). The reference implementation averages over all valid steps
  * ('step'), which only rescales; algorithms pass that to match its step sizes.
  */
-import { type Params, type Tensor, clip, exp, grad, minimum, mul, noGrad, stopGradient, sub, tensor, treeMap } from '@metagrad/autograd';
+import { BatchTracer, type Params, type Tensor, clip, exp, grad, minimum, mul, noGrad, stopGradient, sub, tensor, treeMap } from '@metagrad/autograd';
 
 /** Which steps are real and how trajectories are weighted. */
 export interface Steps {
@@ -44,6 +44,8 @@ export function rewardToGo(rewards: Tensor, mask: Tensor, discount = 1): Tensor 
   return noGrad(() => {
     const r = rewards.mul(mask);
     if (discount === 1) return r.cumsum(1, true);
+    // the discounted sum is a loop over the values, which inside vmap are the whole batch's
+    if (r instanceof BatchTracer) throw new Error('rewardToGo: a discount other than 1 is not supported inside vmap; compute the rewards-to-go outside it');
     const [n, T] = r.shape as [number, number];
     const out = new Float64Array(n * T);
     for (let i = 0; i < n; i++) {
