@@ -7,7 +7,7 @@
  * a primitive without a derivative does not compile.
  */
 import * as K from './kernels/cpu.js';
-import { matmulInto } from './kernels/backend.js';
+import { matmulInto, unaryInto } from './kernels/backend.js';
 import { type TangentScope, enableGrad, isCheckFinite, isGradEnabled, noGrad, tangentScopes, withTangentScopes, type Node } from './graph.js';
 import { gradients } from './autodiff.js';
 import { type BatchArg, BatchTracer, aligned, batchArgs, batchLevel, batchSize, rankOf, vmap, withBatch } from './batching.js';
@@ -135,7 +135,7 @@ function unaryFwd(op: K.UnaryOp) {
   return (xs: readonly Tensor[]): [K.Data, Shape] => {
     const x = xs[0]!;
     const out = K.alloc(x.dtype, x.size, op, x.shape);
-    K.unary(op, x.data, out);
+    unaryInto(op, x.data, out);
     return [out, x.shape];
   };
 }

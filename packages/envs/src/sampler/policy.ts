@@ -113,7 +113,8 @@ function gaussianMLP(spec: GaussianMLPSpec): BatchedPolicy {
   const block = (i: number): Float64Array => spec.params.subarray(layout.blocks[i]!.offset, layout.blocks[i]!.offset + layout.blocks[i]!.size);
   const L = layout.sizes.length - 1;
   const layers = Array.from({ length: L }, (_, l) => ({ W: tensor(block(2 * l), layout.blocks[2 * l]!.shape), b: tensor(block(2 * l + 1), layout.blocks[2 * l + 1]!.shape) }));
-  const std = Float64Array.from(block(2 * L), Math.exp);
+  // σ by the engine's exp, as the losses compute it (the same bits as rl's policy.std)
+  const std = noGrad(() => tensor(block(2 * L), [spec.actDim]).exp()).data;
   const actDim = spec.actDim, obsDim = spec.obsDim;
   return (obs, n, rngs, out) => {
     if (n === 0) return;

@@ -297,10 +297,51 @@ export class FunctionBuilder {
     for (const x of lanes) this.code.push(x);
     return this;
   }
+  /** `v128.load64_zero offset`: 8 bytes into the low half, the high half zeroed. */
+  v128Load64Zero(offset = 0): this { return this.simd(0x5d).memarg(3, offset); }
+  /** `v128.store64_lane offset lane`: stores the 8-byte lane `lane` (0 or 1). */
+  v128Store64Lane(offset: number, lane: 0 | 1): this {
+    this.simd(0x5b).memarg(3, offset);
+    this.code.push(lane);
+    return this;
+  }
+  /** `v128.const` of two float64 lanes (`b` defaults to `a`: a splat constant). */
+  f64x2Const(a: number, b = a): this {
+    this.simd(0x0c);
+    const bytes = new Uint8Array(new Float64Array([a, b]).buffer);
+    for (const x of bytes) this.code.push(x);
+    return this;
+  }
+  /** `v128.const` of two int64 lanes (`b` defaults to `a`). */
+  i64x2Const(a: bigint, b = a): this {
+    this.simd(0x0c);
+    const bytes = new Uint8Array(new BigInt64Array([a, b]).buffer);
+    for (const x of bytes) this.code.push(x);
+    return this;
+  }
   /** `f32x4.add`. */ f32x4Add(): this { return this.simd(0xe4); }
   /** `f32x4.mul`. */ f32x4Mul(): this { return this.simd(0xe6); }
   /** `f64x2.add`. */ f64x2Add(): this { return this.simd(0xf0); }
+  /** `f64x2.sub`. */ f64x2Sub(): this { return this.simd(0xf1); }
   /** `f64x2.mul`. */ f64x2Mul(): this { return this.simd(0xf2); }
+  /** `f64x2.div`. */ f64x2Div(): this { return this.simd(0xf3); }
+  /** `f64x2.min` (NaN if either lane is NaN). */ f64x2Min(): this { return this.simd(0xf4); }
+  /** `f64x2.max` (NaN if either lane is NaN). */ f64x2Max(): this { return this.simd(0xf5); }
+  /** `f64x2.abs`. */ f64x2Abs(): this { return this.simd(0xec); }
+  /** `f64x2.neg`. */ f64x2Neg(): this { return this.simd(0xed); }
+  /** `f64x2.floor`. */ f64x2Floor(): this { return this.simd(0x75); }
+  /** `f64x2.nearest`: round to the nearest integer, ties to even. */ f64x2Nearest(): this { return this.simd(0x94); }
+  /** `f64x2.promote_low_f32x4`: the two low float32 lanes widened. */ f64x2PromoteLowF32x4(): this { return this.simd(0x5f); }
+  /** `f32x4.demote_f64x2_zero`: both lanes narrowed into the two low float32 lanes, the high two zero. */ f32x4DemoteF64x2Zero(): this { return this.simd(0x5e); }
+  /** `i32x4.trunc_sat_f64x2_s_zero`: both lanes to int32 (saturating) in the two low lanes. */ i32x4TruncSatF64x2SZero(): this { return this.simd(0xfc); }
+  /** `i64x2.extend_low_i32x4_s`: the two low int32 lanes sign-extended. */ i64x2ExtendLowI32x4S(): this { return this.simd(0xc7); }
+  /** `i64x2.add`. */ i64x2Add(): this { return this.simd(0xce); }
+  /** `i64x2.sub`. */ i64x2Sub(): this { return this.simd(0xd1); }
+  /** `i64x2.shl` (shift count an i32 on the stack). */ i64x2Shl(): this { return this.simd(0xcb); }
+  /** `i64x2.shr_s` (shift count an i32 on the stack). */ i64x2ShrS(): this { return this.simd(0xcc); }
+  /** `v128.and`. */ v128And(): this { return this.simd(0x4e); }
+  /** `v128.andnot`: first & ~second. */ v128AndNot(): this { return this.simd(0x4f); }
+  /** `v128.or`. */ v128Or(): this { return this.simd(0x50); }
 }
 
 /** A function to put in a module, optionally exported under its name. */
