@@ -20,4 +20,5 @@ export type { Node } from './graph.js';
 export type { Primitive } from './primitives.js';
 export { Rng } from './random.js';
 export { setBackend, backendReport, cpuKernel, GPUJS_MIN_FLOPS } from './kernels/backend.js';
+export { setCpuThreads, cpuThreads } from './kernels/wasm/index.js';
 export type { BackendSetting, BackendReport, GpuInfo, GpuMode } from './kernels/backend.js';

@@ -15,7 +15,7 @@
  */
 import { type Data, type UnaryOp, unary } from './cpu.js';
 import { matmulJs } from './matmul.js';
-import { matmulF32, matmulF64, wasmSimdAvailable } from './wasm/index.js';
+import { cpuThreads, matmulF32, matmulF64, wasmSimdAvailable } from './wasm/index.js';
 import { vmath } from './wasm/vmath.js';
 import { envSetting } from '../settings.js';
 
@@ -94,6 +94,8 @@ export interface BackendReport {
   float64: 'cpu';
   /** The cpu backend's matmul kernel. */
   cpuKernel: 'wasm-simd' | 'js';
+  /** Threads the cpu backend's large matmuls run on (METAGRAD_THREADS, `setCpuThreads`; 1 with the js kernel). */
+  cpuThreads: number;
   /** The gpu.js report (mode, whether it is a GPU or software, why), or null when gpu.js is not installed or not probed. */
   gpujs: GpuInfo | null;
 }
@@ -125,7 +127,7 @@ export function backendReport(): BackendReport {
   else if (info.available && info.isGpu && !info.software)
     float32 = `gpujs (${info.mode}, hardware GPU) for matmuls of ≥ ${GPUJS_MIN_FLOPS} flops, cpu below`;
   else float32 = `cpu (gpu.js has no hardware GPU here: ${info.mode ?? 'none'}, ${info.software ? 'software' : 'unavailable'})`;
-  return { setting: now, float32, float64: 'cpu', cpuKernel: cpuKernel(), gpujs: info };
+  return { setting: now, float32, float64: 'cpu', cpuKernel: cpuKernel(), cpuThreads: useWasm() ? cpuThreads() : 1, gpujs: info };
 }
 
 function useGpujs(out: Data, flops: number): GpuMatmul | null {

@@ -419,9 +419,12 @@ export interface GemmExports {
 /**
  * The module binary: imports `env.memory` and exports `packA_<t>` / `packB_<t>` (panel packing), `gebp_<t>`
  * (the macro-kernel) for t = f32 | f64, and `compact` (squeezes the tile-padded C to m×n), all on byte addresses.
+ * With `sharedMaxPages` the memory import is shared (for worker threads), with that maximum.
  */
-export function buildGemmModule(cfg: GemmModuleConfig = DEFAULT_GEMM_CONFIG): Uint8Array {
-  const mod = new ModuleBuilder().importMemory({ module: 'env', field: 'memory', minPages: 1 });
+export function buildGemmModule(cfg: GemmModuleConfig = DEFAULT_GEMM_CONFIG, sharedMaxPages?: number): Uint8Array {
+  const mod = new ModuleBuilder().importMemory(
+    sharedMaxPages === undefined ? { module: 'env', field: 'memory', minPages: 1 } : { module: 'env', field: 'memory', minPages: 1, maxPages: sharedMaxPages, shared: true },
+  );
   for (const t of ['f32', 'f64'] as const) {
     const tile = cfg[t];
     mod.add(emitPack(t, 'A', tile.mr));

@@ -18,8 +18,11 @@ import { DEFAULT_GEMM_CONFIG } from './gemm.js';
 import { FunctionBuilder, ModuleBuilder } from './emitter.js';
 import { type FloatArray, matmulJs } from './jsloops.js';
 import { wasmApi } from './wasmapi.js';
+import { availableCores, startGemmThreads, threadsAvailable } from './threads.js';
+import { envSetting } from '../../settings.js';
 
-export { WasmGemm, DEFAULT_BLOCKING, type Blocking, type GemmBlocking } from './driver.js';
+export { WasmGemm, DEFAULT_BLOCKING, THREAD_MIN_FLOPS, type Blocking, type GemmBlocking, type GemmThreads } from './driver.js';
+export { startGemmThreads, threadsAvailable } from './threads.js';
 export { DEFAULT_GEMM_CONFIG, buildGemmModule, type GemmModuleConfig, type TileConfig, type KernelType } from './gemm.js';
 export { matmulJs, type FloatArray } from './jsloops.js';
 
@@ -40,6 +43,43 @@ export const JS_THRESHOLD: {
 
 let simd: boolean | undefined;
 let gemm: WasmGemm | null | undefined;
+/** Threads for large matmuls (the calling thread included); null until first read. */
+let threads: number | null = null;
+let pool: ReturnType<typeof startGemmThreads> | null = null;
+
+function parseThreads(v: string | undefined): number {
+  if (v === undefined) return threadsAvailable() ? Math.min(availableCores(), 8) : 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`METAGRAD_THREADS must be a positive integer, got '${v}'`);
+  return threadsAvailable() ? n : 1;
+}
+
+/**
+ * Threads the cpu backend's large matmuls run on, the calling thread included: METAGRAD_THREADS, by
+ * default every core Node reports (up to 8); always 1 in a browser. Each matmul of at least
+ * 2·96³ flops is split into one block of C's tiles per thread; the bits of the result do not depend
+ * on the count.
+ */
+export function cpuThreads(): number {
+  if (threads === null) threads = parseThreads(envSetting('METAGRAD_THREADS'));
+  return threads;
+}
+
+/**
+ * Sets the number of threads for large matmuls (1: the calling thread only). Throws on a count that is
+ * not a positive integer, or above 1 where threads cannot run (a browser, Node < 20.16).
+ */
+export function setCpuThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setCpuThreads: the count must be a positive integer, got ${String(n)}`);
+  if (n > 1 && !threadsAvailable()) throw new Error('setCpuThreads: worker threads are not available here (they need Node ≥ 20.16; a browser runs matmuls on one thread)');
+  if (n !== cpuThreads()) {
+    pool?.close();
+    pool = null;
+    gemm?.useThreads(null);
+    threads = n;
+  }
+  return n;
+}
 
 /** True when this Node has WebAssembly SIMD (it does on Node 20); kernels fall back to JS otherwise. */
 export function wasmSimdAvailable(): boolean {
@@ -61,7 +101,11 @@ export function wasmSimdAvailable(): boolean {
  * fails to compile where SIMD is available is a bug in ./gemm.ts, so that error is not swallowed.
  */
 function instance(): WasmGemm | null {
-  if (gemm === undefined) gemm = wasmSimdAvailable() ? new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING) : null;
+  if (gemm === undefined) gemm = wasmSimdAvailable() ? new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING, threadsAvailable()) : null;
+  if (gemm && pool === null && cpuThreads() > 1) {
+    pool = startGemmThreads(gemm, cpuThreads() - 1);
+    gemm.useThreads(pool);
+  }
   return gemm;
 }
 

@@ -18,7 +18,7 @@ export interface WasmApi {
   /** Synchronous instantiation. */
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
   /** Memory constructor (sizes in pages). */
-  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   /** Whether the bytes are a valid module for this engine. */
   validate(bytes: Uint8Array): boolean;
 }
