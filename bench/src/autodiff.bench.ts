@@ -7,7 +7,7 @@
  * cannot pass unnoticed.
  *
  * Each dtype is timed in its own child process, alternating over rounds (2 in a full run) whose samples
- * are pooled. The engine's matmul kernels are shared between
+ * are pooled, once per matmul thread count (METAGRAD_THREADS = 1, and every core: `--threads 1,2`). The engine's matmul kernels are shared between
  * Float64Array and Float32Array; once V8 has seen both, they stay polymorphic and run ~25% slower
  * (measured on meta_grad). A process per dtype times what a program using one dtype gets;
  * `--same-process` times both in this process instead, to see that cost.
@@ -44,6 +44,8 @@ const MATMUL_CASES = QUICK ? { minSamples: 2, maxTime: 0.1 } : { minSamples: 4, 
 const ROUNDS = Math.max(1, Math.floor(Number(arg('rounds') ?? (QUICK ? 1 : 2))));
 const DTYPES: readonly DType[] = ['float64', 'float32'];
 const SIZES = [256, 1024] as const;
+/** Matmul thread counts timed (METAGRAD_THREADS of each child): one core, and every core. `--threads 1,2` overrides. */
+const THREADS = (arg('threads') ?? [...new Set([1, Math.min(os.availableParallelism(), 8)])].join(',')).split(',').map(Number);
 
 /** Targets of the issue on the 2-core machine (medians, ms). */
 const TARGETS: Record<string, number> = { 'inner_grad/float64': 20, 'meta_grad/float64': 100, 'meta_grad/float32': 50 };
@@ -62,7 +64,7 @@ function arg(name: string): string | undefined {
 // ---------- timing (in a child process per dtype, or here with --same-process) ----------
 
 /** One timed case in one process: benchmark.js's samples (seconds per call) and benny's own median. */
-interface Timing { work: string; dtype: DType; samples_s: number[]; benny_median_ms: number }
+interface Timing { work: string; dtype: DType; threads?: number; samples_s: number[]; benny_median_ms: number }
 
 let sink: unknown; // results go here so no call can be optimized away
 
@@ -112,13 +114,16 @@ async function timeSuites(data: WorkloadData, dtypes: readonly DType[]): Promise
   return out;
 }
 
-/** Times one dtype in a fresh node process; the inputs go through a JSON file. */
-function timeInChild(dataFile: string, dtype: DType, dir: string, round: number): Timing[] {
-  const outFile = path.join(dir, `timings-${dtype}-${round}.json`);
+/** Times one dtype in a fresh node process with `threads` matmul threads; the inputs go through a JSON file. */
+function timeInChild(dataFile: string, dtype: DType, threads: number, dir: string, round: number): Timing[] {
+  const outFile = path.join(dir, `timings-${dtype}-${threads}-${round}.json`);
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [self, '--timing-child', dtype, '--data', dataFile, '--out', outFile], { stdio: 'inherit' });
+  console.log(`\n[${dtype}, ${threads} thread${threads > 1 ? 's' : ''}]`);
+  const r = spawnSync(process.execPath, [self, '--timing-child', dtype, '--data', dataFile, '--out', outFile], {
+    stdio: 'inherit', env: { ...process.env, METAGRAD_THREADS: String(threads) },
+  });
   if (r.status !== 0) throw new Error(`the ${dtype} timing process exited with ${r.status ?? r.signal}`);
-  return JSON.parse(readFileSync(outFile, 'utf8')) as Timing[];
+  return (JSON.parse(readFileSync(outFile, 'utf8')) as Timing[]).map((t) => ({ ...t, threads }));
 }
 
 // ---------- correctness, before timing ----------
@@ -202,7 +207,7 @@ async function main(): Promise<void> {
     writeFileSync(dataFile, JSON.stringify(data));
     for (let round = 1; round <= ROUNDS; round++) {
       if (ROUNDS > 1) console.log(`\n--- round ${round} of ${ROUNDS} ---`);
-      for (const dtype of DTYPES) timings.push(...timeInChild(dataFile, dtype, dir, round));
+      for (const threads of THREADS) for (const dtype of DTYPES) timings.push(...timeInChild(dataFile, dtype, threads, dir, round));
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -214,10 +219,11 @@ async function main(): Promise<void> {
   }
 
   // Pool the samples of every round: the median of all of them is the figure reported.
-  const pooled = new Map<string, { work: string; dtype: DType; samples: number[]; roundMedians: number[] }>();
+  const pooled = new Map<string, { work: string; dtype: DType; threads: number; samples: number[]; roundMedians: number[] }>();
   for (const t of timings) {
-    const key = `${t.work}/${t.dtype}`;
-    const e = pooled.get(key) ?? { work: t.work, dtype: t.dtype, samples: [], roundMedians: [] };
+    const threads = t.threads ?? backendReport().cpuThreads;
+    const key = `${t.work}/${t.dtype}/${threads}`;
+    const e = pooled.get(key) ?? { work: t.work, dtype: t.dtype, threads, samples: [], roundMedians: [] };
     e.samples.push(...t.samples_s.map((x) => x * 1e3));
     e.roundMedians.push(median(t.samples_s) * 1e3);
     pooled.set(key, e);
@@ -229,27 +235,29 @@ async function main(): Promise<void> {
       suite: n === null ? 'autodiff' : 'matmul', work: t.work, dtype: t.dtype, backend: 'cpu', mode: null,
       median_ms: sig(med, 4), gflops: n === null ? null : sig((2 * n ** 3) / (med * 1e6), 4),
       steps_per_s: null, rel_err: hvpErr[`${t.work}/${t.dtype}`] === undefined ? null : sig(hvpErr[`${t.work}/${t.dtype}`]!, 3),
-      machine: MACHINE, date: DATE, min_ms: sig(Math.min(...t.samples), 4), samples: t.samples.length,
+      machine: MACHINE, date: DATE, threads: t.threads, min_ms: sig(Math.min(...t.samples), 4), samples: t.samples.length,
       round_medians_ms: t.roundMedians.map((x) => sig(x, 4)).join(' '), same_process: sameProcess,
     };
   });
   const file = writeResults('autodiff', rows);
 
-  const ms = (w: string, d: DType): number => rows.find((r) => r.work === w && r.dtype === d)?.median_ms ?? NaN;
+  const one = THREADS[0]!;
+  const ms = (w: string, d: DType, th = one): number => rows.find((r) => r.work === w && r.dtype === d && r.threads === th)?.median_ms ?? NaN;
   console.log(`\nResults (medians; written to ${file}):`);
   console.table(
     rows.map((r) => {
       const target = TARGETS[`${r.work}/${r.dtype}`];
       return {
-        work: r.work, dtype: r.dtype, 'median ms': r.median_ms, 'min ms': r.min_ms, 'per-round medians': r.round_medians_ms, 'GFLOP/s': r.gflops, rel_err: r.rel_err, samples: r.samples,
-        'f64 time / f32 time': r.dtype === 'float32' ? sig(ms(r.work, 'float64') / ms(r.work, 'float32'), 3) : '',
+        work: r.work, dtype: r.dtype, threads: r.threads, 'median ms': r.median_ms, 'min ms': r.min_ms, 'per-round medians': r.round_medians_ms, 'GFLOP/s': r.gflops, rel_err: r.rel_err, samples: r.samples,
+        'f64 time / f32 time': r.dtype === 'float32' ? sig(ms(r.work, 'float64', r.threads as number) / ms(r.work, 'float32', r.threads as number), 3) : '',
+        [`time / ${one} thread`]: r.threads === one ? '' : sig(r.median_ms! / ms(r.work, r.dtype!, one), 3),
         target: target === undefined ? '' : `≤ ${target} ms: ${r.median_ms! <= target ? 'met' : 'MISSED'}`,
       };
     }),
   );
   const ratio = (a: string, c: string, d: DType): string => (ms(a, d) / ms(c, d)).toFixed(2);
   console.log(
-    `Ratios in this run: meta_grad / inner_grad = ${ratio('meta_grad', 'inner_grad', 'float64')} (float64), ${ratio('meta_grad', 'inner_grad', 'float32')} (float32); ` +
+    `Ratios in this run (${one} thread): meta_grad / inner_grad = ${ratio('meta_grad', 'inner_grad', 'float64')} (float64), ${ratio('meta_grad', 'inner_grad', 'float32')} (float32); ` +
       `hvp / inner_grad = ${ratio('hvp', 'inner_grad', 'float64')}; hvp / hvp_transform = ${ratio('hvp', 'hvp_transform', 'float64')}; hvp_forward / hvp_transform = ${ratio('hvp_forward', 'hvp_transform', 'float64')}; jvp / objective = ${ratio('jvp', 'objective', 'float64')} (float64).`,
   );
   if (!ok) {

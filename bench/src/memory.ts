@@ -9,7 +9,7 @@
  *
  * Writes bench/results/memory.json. Exit code 1 when the growth exceeds the limit.
  */
-import { setBackend } from '@metagrad/autograd';
+import { backendReport, setBackend } from '@metagrad/autograd';
 import { makeWorkload } from './workloads.js';
 import { machine, median, sig, writeResults } from './results.js';
 
@@ -52,7 +52,7 @@ const growth = (after.rss - before.rss) / MB;
 const fmt = (m: NodeJS.MemoryUsage): string =>
   `rss ${(m.rss / MB).toFixed(1)} MB, heapUsed ${(m.heapUsed / MB).toFixed(1)} MB, external ${(m.external / MB).toFixed(1)} MB, arrayBuffers ${(m.arrayBuffers / MB).toFixed(1)} MB`;
 
-console.log(`meta_grad (float64) × ${REPS} after ${WARMUP} warm-up calls${gc ? ' and a full GC' : ''}`);
+console.log(`meta_grad (float64, ${backendReport().cpuThreads} matmul thread(s)) × ${REPS} after ${WARMUP} warm-up calls${gc ? ' and a full GC' : ''}`);
 console.log(`  before: ${fmt(before)}`);
 console.log(`  after:  ${fmt(after)}`);
 console.log(`  peak RSS sampled every 50 reps: ${(peakRss / MB).toFixed(1)} MB; median meta_grad ${median(times).toFixed(1)} ms`);
@@ -63,7 +63,7 @@ console.log(`RSS growth: ${growth.toFixed(1)} MB (limit ${LIMIT_MB} MB): ${ok ? 
 const file = writeResults('memory', [{
   suite: 'memory', work: 'meta_grad', dtype: 'float64', backend: 'cpu', mode: null,
   median_ms: sig(median(times), 4), gflops: null, steps_per_s: null, rel_err: null,
-  machine: machine(), date: new Date().toISOString(),
+  machine: machine(), date: new Date().toISOString(), threads: backendReport().cpuThreads,
   reps: REPS, rss_growth_mb: sig(growth, 3), rss_before_mb: sig(before.rss / MB, 4), rss_after_mb: sig(after.rss / MB, 4),
   peak_rss_mb: sig(peakRss / MB, 4), heap_used_growth_mb: sig((after.heapUsed - before.heapUsed) / MB, 3),
   external_growth_mb: sig((after.external - before.external) / MB, 3), gc_exposed: gc !== undefined, limit_mb: LIMIT_MB,

@@ -235,7 +235,8 @@ if (process.argv.includes('--child')) {
   const self = fileURLToPath(import.meta.url);
   console.log(`running ${reps} meta_grad (float64) calls under node --cpu-prof (sampling every ${interval} µs) ...`);
   const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${interval}`, self, '--child', '--reps', String(reps)], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+    // one thread: a worker thread's share of a matmul would not be in the main thread's profile
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, METAGRAD_THREADS: '1' },
   });
   if (r.status !== 0) throw new Error(`profiled child exited with ${r.status}`);
   const { median_ms } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { median_ms: number };
