@@ -6,7 +6,7 @@
  * counts, and the cotangent reaching the op (w + u² ⊙ y) depends on x, so every path through each VJP
  * (including a VJP's dependence on its cotangent) is exercised at orders 2 and 3.
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as ag from '@metagrad/autograd';
 import { Rng, Tensor, gradients, grad, hvp, jvp, matmulT, rand, tensor } from '@metagrad/autograd';
@@ -337,4 +337,41 @@ function checkBatched(c: OpCase, rng: Rng): void {
 
 describe('every op batches under vmap: value, per-example gradient, HVP, third derivative and jvp equal a loop; grad of vmap equals the summed loop', () => {
   eachOp(checkBatched, 15, 20261130);
+});
+
+/**
+ * jit: every op's value, gradient, HVP, third derivative and jvp, traced on one set of inputs and
+ * replayed on another of the same shapes (fused and buffer-planned), equal the eager results bit for bit
+ * on both (toEqual compares with Object.is: −0 ≠ 0, NaN = NaN).
+ */
+function checkJit(c: OpCase, rng: Rng): void {
+  const outShape = [...c.f(c.inputs).shape];
+  const w = rand(outShape, rng, -1, 1), uu = rand(outShape, rng, -1, 1);
+  const F = (xs: Tensor[]): Tensor => {
+    const y = c.f(xs);
+    return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, uu))).mul(0.5));
+  };
+  const vs = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
+  const us = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
+  const fns: [string, (xs: Tensor[]) => ag.Params][] = [
+    ['value', (xs) => c.f(xs)],
+    ['gradient', (xs) => gradients(F(xs), xs, { allowUnused: true })],
+    ['hvp', (xs) => hvp(F, xs, vs)],
+    ['third derivative', (xs) => grad((ys: Tensor[]) => ag.sum(ag.stack(hvp(F, ys, vs).map((h, i) => ag.sum(ag.mul(h, us[i]!))))))(xs)],
+    ['jvp', (xs) => jvp(F, xs, vs)],
+    ['forward over reverse', (xs) => jvp((ys: Tensor[]) => gradients(F(ys), ys, { allowUnused: true }), xs, vs)[1]],
+  ];
+  // new values of the same shapes, inside each op's domain (positive where the case's inputs are, and so on)
+  const again = c.inputs.map((x) => ag.noGrad(() => ag.mul(x, ag.add(rand([...x.shape], rng, -1, 1).mul(1e-2), 1))));
+  for (const [what, fn] of fns) {
+    const jitted = ag.jit(fn);
+    for (const [when, xs] of [['trace', c.inputs], ['replay', again], ['replay again', c.inputs]] as const) {
+      const got = ag.treeLeaves(jitted(xs)), want = ag.treeLeaves(fn(xs));
+      got.forEach((g, i) => expect(g.data, `${what} (${when}), output ${i}`).toEqual(want[i]!.data));
+    }
+  }
+}
+
+describe('every op under jit: value, gradient, HVP, third derivative, jvp and forward-over-reverse equal eager bit for bit, traced and replayed', () => {
+  eachOp(checkJit, 8, 20261201);
 });

@@ -14,6 +14,8 @@ export {
 } from './ops.js';
 export { gradients, grad, valueAndGrad, vjp, hvp, jvp, customVjp, jacobian, hessian, treeLeaves, treeUnflatten, treeMap } from './autodiff.js';
 export { vmap, BatchTracer } from './batching.js';
+export { jit } from './jit.js';
+export type { Jitted, JitOptions } from './jit.js';
 export type { Params, GradientsOptions, GradOptions, JacobianOptions } from './autodiff.js';
 export { noGrad, enableGrad, isGradEnabled, checkFinite, setCheckFinite, isCheckFinite } from './graph.js';
 export type { Node } from './graph.js';

@@ -126,9 +126,10 @@ export function mean(x: T, axis?: number | readonly number[], keepDims = false):
 /** log Σ exp(x) over `axis`, stable: m + log Σ exp(x − m) with m = stopGradient(max x). */
 export function logSumExp(x: T, axis?: number | readonly number[], keepDims = false): T {
   const axes = normAxes('logSumExp', axis, unaryArg('logSumExp', x).ndim);
-  const m = max(x.detach(), axes, true).detach();
-  const md = m.data;
-  for (let i = 0; i < md.length; i++) if (!Number.isFinite(md[i]!)) md[i] = 0; // all −∞ rows stay −∞
+  const mx = max(x.detach(), axes, true).detach();
+  // a row of all −∞ (or a NaN) shifts by 0 instead, so it stays −∞ (NaN); |m| < ∞ is false for both.
+  // An op rather than a loop over m's values, so a jit trace replays it.
+  const m = where(less(abs(mx), Infinity), mx, 0);
   const r = add(log(sum(exp(sub(x, m)), axes, true)), m);
   return keepDims ? r : reshape(r, x.shape.filter((_, i) => !axes.includes(i)));
 }

@@ -10,6 +10,7 @@ import * as K from './kernels/cpu.js';
 import { matmulInto, unaryInto } from './kernels/backend.js';
 import { type TangentScope, enableGrad, isCheckFinite, isGradEnabled, noGrad, tangentScopes, withTangentScopes, type Node } from './graph.js';
 import { gradients } from './autodiff.js';
+import { atomic, recorder } from './trace.js';
 import { type BatchArg, BatchTracer, aligned, batchArgs, batchLevel, batchSize, rankOf, vmap, withBatch } from './batching.js';
 import { type Shape, broadcastShapes, broadcastStrides, fmtShape, shapeEq, sizeOf } from './shape.js';
 import { Tensor, zeros } from './tensor.js';
@@ -89,7 +90,9 @@ export function apply<P extends Primitive>(prim: P, inputs: readonly Tensor[], p
     if (active.length > 0 && !CONSTANT.has(prim)) propagateTangents(prim, inputs, params, out, active);
     return out;
   }
-  const [data, shape] = (rules[prim] as Rule<P>).forward(inputs, params);
+  const rec = recorder();
+  const fwd = (): [K.Data, Shape] => (rules[prim] as Rule<P>).forward(inputs, params);
+  const [data, shape] = rec ? atomic(fwd) : fwd();
   if (isCheckFinite()) {
     const i = K.firstNonFinite(data);
     if (i >= 0)
@@ -100,6 +103,7 @@ export function apply<P extends Primitive>(prim: P, inputs: readonly Tensor[], p
   }
   const node: Node<P> | null = isGradEnabled() && !CONSTANT.has(prim) ? { prim, inputs, params } : null;
   const out = new Tensor(data, shape, node);
+  rec?.op(prim, inputs, params, out);
   const active = tangentScopes();
   if (active.length > 0 && !CONSTANT.has(prim)) propagateTangents(prim, inputs, params, out, active);
   return out;
@@ -195,11 +199,11 @@ const when = (need: boolean | undefined, f: () => Tensor): Tensor | null => (nee
 /**
  * ∂aᵇ/∂a = b·aᵇ⁻¹, with PyTorch's value 0 where b = 0 (masked only where a = 0 too, 0·0⁻¹; elsewhere
  * b·aᵇ⁻¹ is 0 by itself and keeps its true derivative in b). Masked entries take a safe exponent (0),
- * so nothing infinite meets a zero at any higher order.
+ * so nothing infinite meets a zero at any higher order. Always the masked form, never a branch on the
+ * values, so a jit trace is right for every value.
  */
 function powDa(a: Tensor, b: Tensor): Tensor {
   const z = ops.mul(ops.equal(a, 0), ops.equal(b, 0)); // constant mask: no derivative flows into it
-  if (!K.anyNonZero(z.data)) return ops.mul(b, ops.pow(a, ops.sub(b, 1)));
   return ops.where(z, 0, ops.mul(b, ops.pow(a, ops.where(z, 0, ops.sub(b, 1)))));
 }
 
@@ -209,7 +213,6 @@ function powDa(a: Tensor, b: Tensor): Tensor {
  */
 function powDb(a: Tensor, b: Tensor, y: Tensor): Tensor {
   const m = ops.mul(ops.equal(a, 0), ops.greaterEqual(b, 0));
-  if (!K.anyNonZero(m.data)) return ops.mul(y, ops.log(a));
   return ops.where(m, 0, ops.mul(y, ops.log(ops.where(m, 1, a))));
 }
 

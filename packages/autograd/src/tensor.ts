@@ -7,6 +7,7 @@ import { type Shape, checkShape, fmtShape, fmtValue, sizeOf } from './shape.js';
 import type { Node } from './graph.js';
 import * as ops from './ops.js';
 import { Rng } from './random.js';
+import { recorder } from './trace.js';
 
 export type { Data, DType };
 
@@ -190,7 +191,11 @@ export class Tensor {
   softmax(axis = -1): Tensor { return ops.softmax(this, axis); }
 
   /** Same value, cut from the graph (derivative zero at every order). */
-  detach(): Tensor { return new Tensor(this.data, this.shape); }
+  detach(): Tensor {
+    const d = new Tensor(this.data, this.shape);
+    recorder()?.alias(this, d);
+    return d;
+  }
 }
 
 /** What {@link tensor} accepts: a number, nested arrays of numbers, or a Float64Array / Float32Array (copied). */

@@ -46,6 +46,11 @@ function allocError(op: string, dtype: DType, n: number, shape: Shape | undefine
  * the error names `op` (the op or constructor asking), the dtype, `shape` and the size.
  */
 export function alloc(dtype: DType, n: number, op = 'alloc', shape?: Shape): Data {
+  if (offered !== null && offered.length === n && dtypeOf(offered) === dtype) {
+    const b = offered;
+    offered = null;
+    return b;
+  }
   const bytes = n * (dtype === 'float64' ? 8 : 4);
   if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)))
     throw allocError(op, dtype, n, shape, 'the element count must be a non-negative integer below 2^53');
@@ -75,6 +80,17 @@ export function alloc(dtype: DType, n: number, op = 'alloc', shape?: Shape): Dat
   }
 }
 
+let offered: Data | null = null;
+
+/**
+ * Offers `buf` (or withdraws the offer, null) to the next {@link alloc} of its dtype and length, which
+ * returns it instead of new storage. jit's replay offers each step's planned buffer this way, so the
+ * ops' own forward functions write into it.
+ */
+export function offerBuffer(buf: Data | null): void {
+  offered = buf;
+}
+
 /** Zero-filled storage for n elements (for kernels that accumulate into their output); errors as {@link alloc}. */
 export function allocZeroed(dtype: DType, n: number, op = 'alloc', shape?: Shape): Data {
   const d = alloc(dtype, n, op, shape);
@@ -97,6 +113,21 @@ function perDtype<F extends (...args: never[]) => void>(kernel: F): { float64: F
   const copy = (): F => new Function(`return (${kernel.toString()})`)() as F;
   return { float64: copy(), float32: copy() };
 }
+
+/**
+ * Each unary op as an expression of x, exactly as `unaryLoop` below computes it (jit's fused kernels
+ * use these, so a fused chain gives the bits the ops give one at a time). exp and tanh have none: they
+ * run on the SIMD kernels of ./wasm/vmath.ts.
+ */
+export const UNARY_EXPR: { readonly [op in Exclude<UnaryOp, 'exp' | 'tanh'>]: string } = {
+  neg: '-x',
+  log: 'Math.log(x)',
+  sqrt: 'Math.sqrt(x)',
+  abs: 'Math.abs(x)',
+  sign: '(x > 0 ? 1 : x < 0 ? -1 : 0)',
+  sigmoid: '(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))',
+  softplus: '(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))))',
+};
 
 /** out[i] = op(x[i]). */
 export function unary(op: UnaryOp, x: Data, out: Data): void {
@@ -160,7 +191,7 @@ export type BinaryOp =
  * (below), so every op's loop is monomorphic and has no dispatch inside. NaN propagates through
  * maximum and minimum.
  */
-const BINARY_EXPR: { [op in BinaryOp]: string } = {
+export const BINARY_EXPR: { readonly [op in BinaryOp]: string } = {
   add: 'x + y',
   sub: 'x - y',
   mul: 'x * y',
