@@ -77,6 +77,9 @@ const AUTODIFF: readonly Timed[] = [
   { work: 'objective', call: (w) => w.objective() },
   { work: 'jvp', call: (w) => w.jvp() },
   { work: 'hvp_forward', call: (w) => w.hvpForward() },
+  { work: 'inner_grad_jit', call: (w) => w.innerGradJit() },
+  { work: 'meta_grad_jit', call: (w) => w.metaGradJit() },
+  { work: 'hvp_jit', call: (w) => w.hvpJit() },
 ];
 
 /** benny suites for `dtypes`: the autodiff calls, then the matmuls. benny's median is seconds per call. */
@@ -156,6 +159,14 @@ function runChecks(data: WorkloadData): { hvpErr: Record<string, number>; ok: bo
   hvpErr['hvp_transform/float32'] = record('hvp() transform vs float64 hvp', 'float32', treeRelErr(w32.hvpTransform(), hvp64), TOL.vs64);
 
   const inner64 = w64.innerGrad(), meta64 = w64.metaGrad();
+  // jit: the compiled calls give the eager bits (traced at the first call, checked on a replay)
+  for (const w of [w64, w32]) {
+    for (const [name, eager, compiled] of [['inner_grad', w.innerGrad, w.innerGradJit], ['meta_grad', w.metaGrad, w.metaGradJit], ['hvp', w.hvp, w.hvpJit]] as const) {
+      compiled();
+      const err = treeRelErr(compiled(), eager());
+      hvpErr[`${name}_jit/${w.dtype}`] = record(`${name} with jit (replayed) vs eager: identical bits expected`, w.dtype, err, 0);
+    }
+  }
   const frozen = frozenPreBatch(w64);
   record(`inner_grad·v vs directional FD of J^LR, ⊥ frozen at θ (h = ${H})`, 'float64',
     directionalRelErr((p) => lrObjective(p, frozen), inner64, w64, w64.v, H), TOL.fd64);
@@ -258,7 +269,8 @@ async function main(): Promise<void> {
   const ratio = (a: string, c: string, d: DType): string => (ms(a, d) / ms(c, d)).toFixed(2);
   console.log(
     `Ratios in this run (${one} thread): meta_grad / inner_grad = ${ratio('meta_grad', 'inner_grad', 'float64')} (float64), ${ratio('meta_grad', 'inner_grad', 'float32')} (float32); ` +
-      `hvp / inner_grad = ${ratio('hvp', 'inner_grad', 'float64')}; hvp / hvp_transform = ${ratio('hvp', 'hvp_transform', 'float64')}; hvp_forward / hvp_transform = ${ratio('hvp_forward', 'hvp_transform', 'float64')}; jvp / objective = ${ratio('jvp', 'objective', 'float64')} (float64).`,
+      `eager / jit: inner_grad ${ratio('inner_grad', 'inner_grad_jit', 'float64')}, meta_grad ${ratio('meta_grad', 'meta_grad_jit', 'float64')}, hvp ${ratio('hvp', 'hvp_jit', 'float64')} (float64), ` +
+      `meta_grad ${ratio('meta_grad', 'meta_grad_jit', 'float32')} (float32); hvp / inner_grad = ${ratio('hvp', 'inner_grad', 'float64')}; hvp / hvp_transform = ${ratio('hvp', 'hvp_transform', 'float64')}; hvp_forward / hvp_transform = ${ratio('hvp_forward', 'hvp_transform', 'float64')}; jvp / objective = ${ratio('jvp', 'objective', 'float64')} (float64).`,
   );
   if (!ok) {
     console.log('\nA CORRECTNESS CHECK FAILED (see the table at the top).');

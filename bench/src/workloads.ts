@@ -4,7 +4,7 @@
  * (hvp against central finite differences, gradients against directional finite differences).
  */
 import {
-  type Tensor, grad, hvp, jvp, matmul, noGrad, randn, tensor, treeLeaves, treeMap,
+  type Tensor, grad, hvp, jit, jvp, matmul, noGrad, randn, tensor, treeLeaves, treeMap,
 } from '@metagrad/autograd';
 import {
   type Batch, type DType, type PolicyParams, type PostBatch, ALPHA, BATCH,
@@ -37,6 +37,10 @@ export interface Workload {
   jvp(): Tensor;
   /** ∇²J^LVC(θ)·v forward over reverse: the jvp of the gradient along v. */
   hvpForward(): PolicyParams;
+  /** innerGrad, metaGrad and hvp compiled with `jit` (traced at the first call, replayed after). */
+  innerGradJit(): PolicyParams;
+  metaGradJit(): PolicyParams;
+  hvpJit(): PolicyParams;
 }
 
 /** A tensor as plain JSON: its shape and its values (float64, exact through JSON). */
@@ -94,8 +98,14 @@ export function workloadFromData(d: WorkloadData, dtype: DType): Workload {
   // Each call runs inside noGrad: the transforms still record what they differentiate (and the inner
   // grad still records its backward pass for the outer one), but the returned gradient is a constant,
   // as in an optimizer step, so nothing outlives the call.
+  const innerJ = jit((p: PolicyParams, b: Batch) => grad((q: PolicyParams) => lvcObjective(q, b))(p));
+  const metaJ = jit((p: PolicyParams, b: Batch, c: PostBatch) => grad((q: PolicyParams) => metaObjective(q, b, c, ALPHA))(p));
+  const hvpJ = jit((p: PolicyParams, b: Batch, u: PolicyParams) => grad((q: PolicyParams) => hvpObjective(q, b, u))(p));
   return {
     dtype, params, pre, post, v,
+    innerGradJit: () => noGrad(() => innerJ(params, pre)),
+    metaGradJit: () => noGrad(() => metaJ(params, pre, post)),
+    hvpJit: () => noGrad(() => hvpJ(params, pre, v)),
     innerGrad: () => noGrad(() => grad((p: PolicyParams) => lvcObjective(p, pre))(params)),
     metaGrad: () => noGrad(() => grad((p: PolicyParams) => metaObjective(p, pre, post, ALPHA))(params)),
     hvp: () => noGrad(() => grad((p: PolicyParams) => hvpObjective(p, pre, v))(params)),

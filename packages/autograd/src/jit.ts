@@ -85,12 +85,11 @@ interface Program {
   buffers: { dtype: DType; size: number; data: Data | null }[];
 }
 
-/** A jitted function; `describe()` lists its traces (for inspection and tests). */
-export interface Jitted<F> {
-  (...args: Parameters<F & ((...a: never[]) => unknown)>): ReturnType<F & ((...a: never[]) => unknown)>;
-  /** One line per signature traced so far: its primitives, fused loops and the primitives in them. */
+/** A jitted function: f's own signature, and `describe()`, which lists its traces (for inspection and tests). */
+export type Jitted<F> = F & {
+  /** One line per signature traced so far: its steps, fused loops and the primitives in them, constants and planned buffers. */
   describe(): string[];
-}
+};
 
 const UNARY_FUSABLE = new Set<string>(Object.keys(UNARY_EXPR));
 const BINARY_FUSABLE = new Set<string>(Object.keys(BINARY_EXPR));

@@ -2,7 +2,7 @@
  * The meta-trainer core end to end on point-corner at tiny sizes, in memory (no files): every
  * algorithm runs and hands out well-formed records and checkpoints; a run continued from a checkpoint
  * equals an unbroken one bit for bit; worker sampling equals serial sampling; evaluation adapts by
- * exactly training's code path. (The run directory on top of this is tested in test/cli/rundir.test.ts.)
+ * exactly training's code path; the jit-compiled outer steps (the default) equal eager ones bit for bit. (The run directory on top of this is tested in test/cli/rundir.test.ts.)
  */
 import { describe, it, expect } from 'vitest';
 import {
@@ -87,6 +87,18 @@ describe('continuing from a checkpoint', () => {
     await expect(train(tiny('lvc-vpg', { iterations: 2 }), { from: { version: 2 } as unknown as Checkpoint })).rejects.toThrow('not a metagrad checkpoint (version 1)');
     await expect(train(tiny('lvc-vpg', { iterations: 2, hidden: [8] }), { from: checkpoint! })).rejects.toThrow(/^the checkpoint has 84 parameters, the policy 44$/);
   });
+});
+
+describe('jit (the default) and eager outer steps', () => {
+  for (const algo of algoNames) {
+    it(`${algo}: 3 iterations with jit equal them with --no-jit bit for bit (records and parameters)${algo === 'promp' ? ', adaptive η retracing' : ''}`, async () => {
+      const extra: Partial<TrainConfig> = { iterations: 3, ...(algo === 'promp' ? { adaptiveInnerKLPenalty: true, numInnerGradSteps: 2 } : {}) };
+      const compiled = await train(tiny(algo, extra));
+      const eager = await train(tiny(algo, { ...extra, jit: false }));
+      expect(compiled.records.map(numbers)).toEqual(eager.records.map(numbers));
+      expect(compiled.checkpoint!.params).toEqual(eager.checkpoint!.params);
+    });
+  }
 });
 
 describe('sampling on worker threads', () => {

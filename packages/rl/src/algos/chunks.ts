@@ -7,7 +7,7 @@
  * instead of mapping fresh pages for every op (glibc serves blocks above 32 MB with new mmaps, whose
  * page faults cost more than the arithmetic), and peak memory stays bounded.
  */
-import { type Tensor, concat, enableGrad, gradients, noGrad, treeLeaves, treeMap, treeUnflatten } from '@metagrad/autograd';
+import { type Tensor, concat, enableGrad, gradients, jit, noGrad, treeLeaves, treeMap, treeUnflatten } from '@metagrad/autograd';
 import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import type { MetaBatch, StepBatch, TaskParams } from './common.js';
 
@@ -90,27 +90,57 @@ export function metaBatchChunks(batch: MetaBatch, budget = DEFAULT_CHUNK_ELEMENT
 }
 
 /**
+ * weight·loss and its gradient on one chunk: [weight·loss(p, batch, statics), ∇ over the trainable leaves].
+ * `statics` are the loss's settings that change between calls (ProMP's KL coefficients): JSON values.
+ */
+export type ChunkGradient<S> = (p: GaussianMLPParams, batch: MetaBatch, weight: number, statics: S) => [Tensor, Tensor[]];
+
+/**
+ * The chunk gradient of `loss`, compiled with the engine's jit when `compiled` (one trace per chunk shape
+ * and statics value, then replays: the same bits as eager). `loss` must depend on its arguments only:
+ * anything else it reads is frozen at the first call.
+ */
+export function chunkGradient<S>(
+  policy: GaussianMLPPolicy, loss: (p: GaussianMLPParams, batch: MetaBatch, statics: S) => Tensor, compiled: boolean,
+): ChunkGradient<S> {
+  const f = (p: GaussianMLPParams, batch: MetaBatch, weight: number, statics: S): [Tensor, Tensor[]] => enableGrad(() => {
+    const L = loss(p, batch, statics).mul(weight);
+    return [L, gradients(L, trainableLeaves(p, policy.learnStd), { allowUnused: true })];
+  });
+  if (!compiled) return f;
+  const jf = jit(f);
+  // the rounds without their processed arrays (`samples`, plain typed arrays the losses do not read), so
+  // the arguments are tensors and static numbers only
+  return (p, batch, weight, statics) => jf(p, { steps: batch.steps.map(tensorsOnly) } as unknown as MetaBatch, weight, statics);
+}
+
+/** A round without `samples`. */
+function tensorsOnly(d: StepBatch): Omit<StepBatch, 'samples'> {
+  const { samples: _, ...rest } = d;
+  return rest;
+}
+
+/**
  * The value and flat gradient of loss(θ) = Σ_chunks weight · loss_chunk(θ), with loss_chunk a mean over
  * the chunk's tasks: one forward and backward pass per chunk, each graph released before the next.
+ * `loss` is a plain function (run eagerly) or a {@link chunkGradient} with its statics.
  */
-export function chunkedValueAndGrad(
-  policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], loss: (p: GaussianMLPParams, chunk: MetaBatch) => Tensor,
+export function chunkedValueAndGrad<S = null>(
+  policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[],
+  loss: ((p: GaussianMLPParams, chunk: MetaBatch) => Tensor) | { gradient: ChunkGradient<S>; statics: S },
 ): {
   /** loss(θ). */
   value: number;
   /** ∇loss(θ), flat (0 on log σ when σ is fixed). */
   grad: Float64Array;
 } {
+  const cg = typeof loss === 'function' ? { gradient: chunkGradient(policy, (p, b) => loss(p, b), false), statics: null as S } : loss;
   const p = policy.unflatten(theta);
-  const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: a fixed log σ keeps a zero gradient
-  const grad = new Float64Array(theta.length);
+  const grad = new Float64Array(theta.length); // the trainable leaves are a prefix of θ: a fixed log σ keeps a zero gradient
   let value = 0;
   for (const c of chunks) {
-    const gs = enableGrad(() => {
-      const L = loss(p, c.batch).mul(c.weight);
-      value += L.item();
-      return gradients(L, leaves, { allowUnused: true });
-    });
+    const [L, gs] = cg.gradient(p, c.batch, c.weight, cg.statics);
+    value += L.item();
     let o = 0;
     for (const g of gs) {
       for (let i = 0; i < g.size; i++) grad[o + i]! += g.data[i]!;

@@ -46,7 +46,7 @@ export class MamlTrpo implements MetaAlgorithm {
     this.innerStep = { alpha: s.innerLr, inner: s.innerObjective, firstOrder: s.firstOrder, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.trpo = {
-      stepSize: s.trpoStepSize, cgIters: s.cgIters, damping: s.cgDamping, backtrackRatio: s.backtrackRatio, maxBacktracks: s.maxBacktracks, chunkElements: s.chunkElements,
+      stepSize: s.trpoStepSize, cgIters: s.cgIters, damping: s.cgDamping, backtrackRatio: s.backtrackRatio, maxBacktracks: s.maxBacktracks, chunkElements: s.chunkElements, jit: s.jit,
     };
   }
 

@@ -11,7 +11,7 @@
  * [target/1.5, target·1.5]).
  */
 import type { Tensor } from '@metagrad/autograd';
-import { chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
+import { type ChunkGradient, chunkGradient, chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
 import type { GaussianMLPParams } from '../policies.js';
 import { Adam, type AdamState } from '../optim.js';
 import {
@@ -79,6 +79,8 @@ export class ProMP implements MetaAlgorithm {
   private readonly adam: Adam;
   /** η_k per inner step. */
   klCoeffs: number[];
+  /** The chunk gradient of the loss, with η as its static argument (compiled unless s.jit is false). */
+  private readonly gradient: ChunkGradient<number[]>;
 
   constructor(s: AlgoSettings) {
     this.s = s;
@@ -86,6 +88,8 @@ export class ProMP implements MetaAlgorithm {
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
     this.klCoeffs = new Array<number>(s.numInnerGradSteps).fill(s.initInnerKLPenalty);
+    const step = this.innerStep, clipEps = s.clipEps;
+    this.gradient = chunkGradient(s.policy, (p, b, klCoeffs: number[]) => prompLoss(p, b, { step, clipEps, klCoeffs }).loss, s.jit);
   }
 
   /** The loss with this instance's settings. */
@@ -99,7 +103,7 @@ export class ProMP implements MetaAlgorithm {
     const S = batch.steps.length - 1;
     let lossBefore = NaN;
     for (let i = 0; i < this.s.numPrompSteps; i++) {
-      const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, (p, b) => this.loss(p, b).loss);
+      const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, { gradient: this.gradient, statics: this.klCoeffs });
       if (i === 0) lossBefore = value;
       this.adam.step(theta, grad); // θ ← θ + β Adam(∇θ Σ_τ J^ProMP_τ)
     }

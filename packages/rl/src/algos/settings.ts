@@ -79,6 +79,11 @@ export const ALGO_SETTINGS = {
   backtrackRatio: number({ default: 0.8, above: 0, below: 1, help: 'TRPO: step shrink factor of the line search', flag: 'backtrack-ratio' }),
   /** TRPO: line-search steps before the update is rejected; default 15. */
   maxBacktracks: integer({ default: 15, help: 'TRPO: line-search steps before the update is rejected', flag: 'max-backtracks' }),
+  /**
+   * Compile the outer steps' gradients (ProMP, VPG) and TRPO's Hessian-vector products with the engine's
+   * jit: the same bits as eager, faster; default true (`--no-jit` runs them eagerly).
+   */
+  jit: boolean({ default: true, help: "compile the outer steps' gradients and TRPO's Hessian-vector products with jit (bit-identical to eager, faster)", flag: 'no-jit', sets: false }),
 };
 
 /** The algorithms' configuration: one field per ALGO_SETTINGS entry. */

@@ -11,7 +11,7 @@
  * with cotangent v. When D̄_KL depends on θ through the recorded inner step θ'(θ), these products
  * differentiate through that step too (third derivatives of the inner objective).
  */
-import { type Tensor, enableGrad, gradients, noGrad } from '@metagrad/autograd';
+import { type Tensor, enableGrad, gradients, jit, noGrad } from '@metagrad/autograd';
 import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import { type MetaBatch, flatOf, splitLike } from './common.js';
 import { type Chunk, chunkedValues, metaBatchChunks } from './chunks.js';
@@ -30,6 +30,8 @@ export interface TrpoOptions {
   maxBacktracks: number;
   /** Task-chunk element budget (algos/chunks.ts). */
   chunkElements?: number;
+  /** Compile the Hessian-vector products with jit (the same bits, faster); default true. */
+  jit?: boolean;
 }
 
 /** What one TRPO step did. */
@@ -105,7 +107,7 @@ export function dot(a: Float64Array, b: Float64Array): number {
  * The curvature of D̄_KL at θ as a function v ↦ (∇²D̄_KL + λI) v, and the loss gradient, from one graph per
  * task chunk: the forward pass, ∇L (not recorded) and ∇D̄_KL (recorded, kept and reused by every product).
  */
-export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective, damping: number): {
+export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array, chunks: readonly Chunk[], objective: TrpoObjective, damping: number, compiled = true): {
   /** L(θ). */
   loss: number;
   /** D̄_KL(θ). */
@@ -119,7 +121,9 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
   const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
   const grad = new Float64Array(theta.length);
   let loss = 0, constraint = 0;
-  const curv: { outs: Tensor[]; used: boolean[] }[] = [];
+  // per chunk: vs ↦ ∇(∇D̄_KL · v) = H v, one backward pass through the recorded ∇D̄_KL (traced by jit at
+  // the first product, whose later ones replay it: the graph's tensors are the trace's constants)
+  const curv: { product: ((vs: Tensor[]) => Tensor[]) | null; used: boolean[] }[] = [];
   for (const c of chunks) {
     const { g, gC } = enableGrad(() => {
       const o = objective(p, c.batch);
@@ -131,14 +135,16 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
     const gf = flatOf(g);
     for (let i = 0; i < gf.length; i++) grad[i]! += gf[i]!;
     const used = gC.map((t) => t.node !== null);
-    curv.push({ outs: gC.filter((_, i) => used[i]), used });
+    const outs = gC.filter((_, i) => used[i]);
+    const product = (vs: Tensor[]): Tensor[] => gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true });
+    curv.push({ product: outs.length === 0 ? null : compiled ? jit(product) : product, used });
   }
   const Hx = (v: Float64Array): Float64Array => {
     const hv = v.map((x) => damping * x);
     const vs = splitLike(v, leaves);
-    for (const { outs, used } of curv) {
-      if (outs.length === 0) continue;
-      const h = noGrad(() => flatOf(gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true }))); // ∇(∇D̄_KL · v) = H v
+    for (const { product } of curv) {
+      if (!product) continue;
+      const h = noGrad(() => flatOf(product(vs))); // ∇(∇D̄_KL · v) = H v
       for (let i = 0; i < h.length; i++) hv[i]! += h[i]!;
     }
     return hv;
@@ -160,7 +166,7 @@ export function evaluateObjective(policy: GaussianMLPPolicy, theta: Float64Array
 /** One TRPO step from θ on a meta-batch (see the module comment). */
 export function trpoStep(policy: GaussianMLPPolicy, theta: Float64Array, batch: MetaBatch, objective: TrpoObjective, opts: TrpoOptions): TrpoResult {
   const chunks = metaBatchChunks(batch, opts.chunkElements);
-  const lin = trpoLinearization(policy, theta, chunks, objective, opts.damping);
+  const lin = trpoLinearization(policy, theta, chunks, objective, opts.damping, opts.jit ?? true);
   const { x: d, Ax: Hd } = conjugateGradientWithProduct(lin.Hx, lin.grad, opts.cgIters); // d ≈ H⁻¹ ∇L, and H d
   const dHd = dot(d, Hd);
   const beta = Math.sqrt((2 * opts.stepSize) / (dHd + 1e-8));

@@ -4,7 +4,7 @@
  * whose gradient goes through the recorded inner step (second order unless firstOrder).
  */
 import type { Tensor } from '@metagrad/autograd';
-import { chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
+import { type ChunkGradient, chunkGradient, chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
 import type { GaussianMLPParams } from '../policies.js';
 import { Adam, type AdamState } from '../optim.js';
 import {
@@ -23,6 +23,8 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
   private readonly s: AlgoSettings;
   private readonly objective: OuterObjective;
   private readonly adam: Adam;
+  /** The chunk gradient of the loss (compiled unless s.jit is false). */
+  private readonly gradient: ChunkGradient<null>;
 
   constructor(name: AlgoName, s: AlgoSettings, objective: OuterObjective) {
     this.name = name;
@@ -31,6 +33,7 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
     this.innerStep = { alpha: s.innerLr, inner: s.innerObjective, firstOrder: s.firstOrder, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
+    this.gradient = chunkGradient(s.policy, (p, b) => this.loss(p, b), s.jit);
   }
 
   /** The loss −objective(θ) on a meta-batch. */
@@ -42,7 +45,7 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
   optimize(theta0: Float64Array, batch: MetaBatch): OuterResult {
     const theta = theta0.slice();
     const chunks = metaBatchChunks(batch, this.s.chunkElements);
-    const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, (p, b) => this.loss(p, b));
+    const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, { gradient: this.gradient, statics: null });
     this.adam.step(theta, grad);
     const S = batch.steps.length - 1;
     const after = chunkedValues(this.s.policy, theta, chunks, (p, b) => {
