@@ -426,6 +426,7 @@ function signature(leaves: readonly Tensor[], statics: string): string {
  * Arguments are pytrees of tensors (arrays and plain objects) whose other leaves (numbers, strings,
  * booleans, null) are static: part of the signature, so a new value traces again. f returns a pytree of
  * tensors.
+ * @typeParam F  f's type, kept by the jitted function (plus `describe`)
  */
 export function jit<F extends (...args: never[]) => Params>(f: F, opts: JitOptions = {}): Jitted<F> {
   const g = f as unknown as (...a: unknown[]) => Params;

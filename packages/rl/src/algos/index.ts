@@ -38,6 +38,6 @@ export type { OuterObjective } from './vpg.js';
 export { trpoStep, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, evaluateObjective, dot } from './trpo.js';
 export type { TrpoOptions, TrpoResult, TrpoObjective } from './trpo.js';
 export {
-  DEFAULT_CHUNK_ELEMENTS, chunkSizes, metaBatchChunks, chunkedValueAndGrad, chunkedValues, sliceStep, sliceTaskParams, concatTaskParams,
+  DEFAULT_CHUNK_ELEMENTS, chunkSizes, metaBatchChunks, chunkedValueAndGrad, chunkGradient, chunkedValues, sliceStep, sliceTaskParams, concatTaskParams,
 } from './chunks.js';
-export type { Chunk } from './chunks.js';
+export type { Chunk, ChunkGradient } from './chunks.js';

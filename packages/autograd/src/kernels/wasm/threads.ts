@@ -74,7 +74,10 @@ export function threadsAvailable(): boolean {
 }
 
 /** A pool of `workers` threads on `gemm`'s shared memory. Throws where threads are not available. */
-export function startGemmThreads(gemm: WasmGemm, workers: number): GemmThreads & { close(): void } {
+export function startGemmThreads(gemm: WasmGemm, workers: number): GemmThreads & {
+  /** Stops the workers; a matmul started on them afterwards throws. */
+  close(): void;
+} {
   const wt = workerThreads();
   if (!wt || typeof SharedArrayBuffer === 'undefined') throw new Error('matmul threads need Node ≥ 20.16 (process.getBuiltinModule) and SharedArrayBuffer');
   const pool = Array.from({ length: workers }, () => {
