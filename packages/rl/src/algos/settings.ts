@@ -83,7 +83,7 @@ export const ALGO_SETTINGS = {
    * Compile the outer steps' gradients (ProMP, VPG) and TRPO's Hessian-vector products with the engine's
    * jit: the same bits as eager, faster; default true (`--no-jit` runs them eagerly).
    */
-  jit: boolean({ default: true, help: "compile the outer steps' gradients and TRPO's Hessian-vector products with jit (bit-identical to eager, faster)", flag: 'no-jit', sets: false }),
+  jit: boolean({ default: true, help: "compile the outer steps' gradients and TRPO's Hessian-vector products with jit (the same bits as eager, faster); --no-jit runs them eagerly", flag: 'no-jit', sets: false }),
 };
 
 /** The algorithms' configuration: one field per ALGO_SETTINGS entry. */
