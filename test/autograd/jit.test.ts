@@ -40,6 +40,22 @@ describe('jit', () => {
     });
   }
 
+  it('sums over all axes but the last, or over the last, join the loop of the chain they read (both dtypes, keepDims), with the eager bits', () => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const f = (x: Tensor, y: Tensor, b: Tensor): Tensor[] => {
+        const z = x.mul(y).add(b).square();
+        return [sum(z, [0, 1]), sum(z, 2, true), z.matmul(tensor([[1], [2], [3], [4], [5]], undefined, { dtype }))];
+      };
+      const jf = jit(f);
+      for (const seed of [1, 2]) {
+        const x = randn([3, 4, 5], seed, { dtype }), y = randn([3, 4, 5], seed + 10, { dtype }), b = randn([5], seed + 20, { dtype });
+        expect(bits(jf(x, y, b))).toEqual(bits(f(x, y, b)));
+      }
+      // [mul, add] (their result is read twice, by square), then [square, sum over axes 0, 1]; the second sum and the matmul stay
+      expect(jf.describe()[0]).toMatch(/: 4 steps \(2 fused loops of 4 primitives\)/);
+    }
+  });
+
   it('a replay does not overwrite the results of earlier calls (planned buffers stay inside)', () => {
     const f = jit((x: Tensor) => {
       const h = tanh(x.mul(2).add(1)).mul(x).sub(3);

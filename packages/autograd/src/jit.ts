@@ -52,7 +52,7 @@ interface OpStep {
 /** A fused chain: one generated loop from its inputs to its output. */
 interface FusedStep {
   kind: 'fused';
-  run: (out: Data, rows: number, inner: number, ...ins: Data[]) => void;
+  run: (out: Data, rows: number, inner: number, red: Data | null, ...ins: Data[]) => void;
   ins: number[];
   out: number;
   shape: number[];
@@ -65,6 +65,11 @@ interface FusedStep {
   epilogue: 'exp' | 'tanh' | null;
   /** The planned buffer the output is written to on every replay, or -1 for a fresh one (see planBuffers). */
   buffer: number;
+  /**
+   * A sum of the chain's result computed in the same loop: over every axis but the last ('cols', one sum
+   * per column) or over the last ('rows'), into slot `out`, in the order eager `sum` adds them.
+   */
+  reduce: { kind: 'cols' | 'rows'; out: number; shape: number[] } | null;
 }
 
 type Step = OpStep | FusedStep;
@@ -216,10 +221,22 @@ function fuse(p: Program): void {
     members.sort((a, b) => a - b);
     chains.set(k, members);
   });
+  // a sum over all axes but the last, or over the last, of a chain's result joins the chain's loop
+  const sums = new Map<number, { k: number; kind: 'cols' | 'rows' }>();
+  steps.forEach((st, k) => {
+    if (st.prim !== 'sum') return;
+    const q = producer[st.ins[0]!]!;
+    if (q < 0 || !chains.has(q) || EPILOGUE.has(steps[q]!.prim) || sums.has(q) || p.dtypes[st.out] !== p.dtypes[st.ins[0]!]) return;
+    const rank = p.shapes[st.ins[0]!]!.length, axes = (st.params as { axes: number[] }).axes;
+    const kind = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i) ? 'cols' : axes.length === 1 && axes[0] === rank - 1 ? 'rows' : null;
+    if (kind) sums.set(q, { k, kind });
+  });
   const replaced = new Map<number, FusedStep>();
   const dropped = new Set<number>();
   for (const [root, members] of chains) {
-    if (members.length < 2) continue;
+    const sum = sums.get(root) ?? null;
+    if (members.length < 2 && !sum) continue;
+    if (sum) dropped.add(sum.k);
     const last = steps[root]!;
     const epilogue = EPILOGUE.has(last.prim) ? (last.prim as 'exp' | 'tanh') : null;
     const body = (epilogue ? members.slice(0, -1) : members).map((k) => steps[k]!);
@@ -231,8 +248,9 @@ function fuse(p: Program): void {
     const inner = shape[shape.length - 1]!;
     const reads = inputs.map((i) => readOf(p.shapes[i]!, shape)!);
     replaced.set(root, {
-      kind: 'fused', run: compileChain(body, inputs, reads, p.dtypes[out]!), ins: inputs, out, shape, dtype: p.dtypes[out]!,
-      rows: sizeOf(shape) / inner, inner, prims: members.map((k) => steps[k]!.prim), epilogue, buffer: -1,
+      kind: 'fused', run: compileChain(body, inputs, reads, p.dtypes[out]!, sum?.kind ?? null), ins: inputs, out, shape, dtype: p.dtypes[out]!,
+      rows: sizeOf(shape) / inner, inner, prims: [...members.map((k) => steps[k]!.prim), ...(sum ? ['sum' as const] : [])], epilogue, buffer: -1,
+      reduce: sum ? { kind: sum.kind, out: steps[sum.k]!.out, shape: [...p.shapes[steps[sum.k]!.out]!] } : null,
     });
     for (const k of members) if (k !== root) dropped.add(k);
   }
@@ -314,7 +332,7 @@ function planBuffers(p: Program): void {
 
 /** Generates the loop of a fused chain. */
 function compileChain(
-  chain: { prim: Primitive; ins: number[]; out: number }[], inputs: number[], reads: Read[], dtype: DType,
+  chain: { prim: Primitive; ins: number[]; out: number }[], inputs: number[], reads: Read[], dtype: DType, reduce: 'cols' | 'rows' | null,
 ): FusedStep['run'] {
   const name = new Map<number, string>();
   inputs.forEach((s, j) => name.set(s, `x${j}`));
@@ -333,16 +351,23 @@ function compileChain(
     name.set(st.out, `v${k}`);
   });
   const params = inputs.map((_, j) => `in${j}`);
+  // a chain of no primitive (a sum of an exp/tanh-free single step is still one) reads its value from x0
+  const last = chain.length ? `v${chain.length - 1}` : 'x0';
+  // the sums add in eager reduce's order: column t over rows 0, 1, …; row r over columns 0, 1, …
+  const init = reduce === 'cols' ? 'for (let t = 0; t < inner; t++) red[t] = 0;' : reduce === 'rows' ? 'for (let r = 0; r < rows; r++) red[r] = 0;' : '';
+  const acc = reduce === 'cols' ? `red[t] += ${last};` : reduce === 'rows' ? `red[r] += ${last};` : '';
   const body = `
     ${hoisted.join('\n    ')}
+    ${init}
     for (let r = 0, o = 0; r < rows; r++, o += inner) {
       ${perRow.join('\n      ')}
       for (let t = 0; t < inner; t++) {
         ${perElem.join('\n        ')}
-        out[o + t] = v${chain.length - 1};
+        out[o + t] = ${last};
+        ${acc}
       }
     }`;
-  return new Function('out', 'rows', 'inner', ...params, body) as FusedStep['run'];
+  return new Function('out', 'rows', 'inner', 'red', ...params, body) as FusedStep['run'];
 }
 
 
@@ -370,13 +395,18 @@ function replay(p: Program, leaves: readonly Tensor[]): Tensor[] {
         const b = p.buffers[st.buffer]!;
         data = b.data ??= alloc(b.dtype, b.size, 'jit', st.shape);
       }
-      st.run(data, st.rows, st.inner, ...st.ins.map((i) => vals[i]!.data));
+      const red = st.reduce ? alloc(st.dtype, sizeOf(st.reduce.shape), 'jit', st.reduce.shape) : null;
+      st.run(data, st.rows, st.inner, red, ...st.ins.map((i) => vals[i]!.data));
       if (st.epilogue) unaryInto(st.epilogue, data, data);
+      if (st.reduce) vals[st.reduce.out] = new Tensor(red!, st.reduce.shape);
       shape = st.shape;
     }
     if (check) {
       const i = firstNonFinite(data);
       if (i >= 0) throw new Error(`checkFinite: ${st.kind === 'op' ? st.prim : 'a fused chain'} produced ${data[i]} at flat index ${i} of its output ${fmtShape(shape)} (jit replay)`);
+      const red = st.kind === 'fused' && st.reduce ? vals[st.reduce.out]!.data : null;
+      const j = red ? firstNonFinite(red) : -1;
+      if (j >= 0) throw new Error(`checkFinite: sum produced ${red![j]} at flat index ${j} of its output (jit replay)`);
     }
     vals[st.out] = new Tensor(data, shape);
   }
