@@ -49,17 +49,18 @@ const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 /**
  * Seeded initial parameters: weights N(0, 1/fan_in) (so tanh units start unsaturated), small random
  * biases (0.1·N(0, 1): non-zero so every second-order term of the check is exercised), logStd = −0.5.
- * The same seed gives the same values in both dtypes (float32 is the rounded float64 draw).
+ * The same seed gives the same values in both dtypes (float32 is the rounded float64 draw). `width` is
+ * the hidden layers' width (the scaling benchmark varies it).
  */
-export function initPolicy(seed: number, dtype: DType = 'float64'): PolicyParams {
+export function initPolicy(seed: number, dtype: DType = 'float64', width: number = HIDDEN): PolicyParams {
   const rng = new Rng(seed);
   const o = { dtype };
   const weight = (fanIn: number, fanOut: number): Tensor => noGrad(() => randn([fanIn, fanOut], rng, o).mul(1 / Math.sqrt(fanIn)));
   const bias = (n: number): Tensor => noGrad(() => randn([n], rng, o).mul(0.1));
   return {
-    W1: weight(OBS_DIM, HIDDEN), b1: bias(HIDDEN),
-    W2: weight(HIDDEN, HIDDEN), b2: bias(HIDDEN),
-    W3: weight(HIDDEN, ACT_DIM), b3: bias(ACT_DIM),
+    W1: weight(OBS_DIM, width), b1: bias(width),
+    W2: weight(width, width), b2: bias(width),
+    W3: weight(width, ACT_DIM), b3: bias(ACT_DIM),
     logStd: noGrad(() => zeros([ACT_DIM], o).sub(0.5)),
   };
 }
