@@ -110,6 +110,8 @@ function categorize(f: CallFrame): Category | null {
   const { url, functionName: fn } = f;
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(program)' || fn === '(idle)' || fn === '(root)') return 'other (runtime, module loading, idle)';
+  // exp and tanh run in wasm too (kernels/wasm/vmath.ts: functions exp_f64, tanh_f32, ...): elementwise
+  if (url.includes('/kernels/wasm/vmath') || (url.startsWith('wasm://') && /^(exp|tanh)_f(32|64)$/.test(fn))) return 'elementwise, reduction & copy kernels';
   if (url.startsWith('wasm://') || /\/kernels\/(matmul|backend|wasm|gpujs)/.test(url)) return 'matmul kernels';
   if (url.includes('/kernels/cpu.')) return fn === 'alloc' || fn === 'allocZeroed' ? 'storage allocation' : 'elementwise, reduction & copy kernels';
   // per-dtype kernel copies are compiled with new Function: no file, but their own names

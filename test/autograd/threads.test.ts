@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backendReport, cpuThreads, grad, matmul, noGrad, randn, setCpuThreads, sum, tanh, type Tensor } from '@metagrad/autograd';
 import {
-  DEFAULT_BLOCKING, DEFAULT_GEMM_CONFIG, THREAD_MIN_FLOPS, WasmGemm, matmulF64, startGemmThreads, threadsAvailable, wasmSimdAvailable,
+  DEFAULT_BLOCKING, DEFAULT_GEMM_CONFIG, THREAD_MIN_FLOPS, WasmGemm, matmulF64, startGemmThreads, threadsAvailable, wasmSimdAvailable, worthSplitting,
 } from '@metagrad/autograd/kernels';
 
 const initial = cpuThreads();
@@ -34,20 +34,22 @@ describe.skipIf(!wasmSimdAvailable() || !threadsAvailable())('matmul on worker t
       }), { numRuns: 40 });
   });
 
-  it('a product above the threshold is handed to the workers (tall, wide and odd), one below is not; the report counts the threads', () => {
+  it('a product worth splitting is handed to the workers (tall, wide, odd), a small or shallow one is not; the report counts the threads', () => {
     const g = new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING, true);
     const real = startGemmThreads(g, 2);
     let starts = 0;
     g.useThreads({ workers: 2, start: (w, job) => { starts++; real.start(w, job); }, wait: (w) => real.wait(w) });
     try {
-      for (const [m, k, n] of [[2000, 64, 8], [8, 64, 2000], [97, 131, 89], [20, 20, 20]] as const) {
+      // tall (rows split), wide (columns split), odd, small, and large but shallow (k < THREAD_MIN_K)
+      for (const [m, k, n] of [[4000, 64, 64], [64, 64, 4000], [197, 131, 389], [20, 20, 20], [4000, 16, 200]] as const) {
         const a = randn([m, k], 5).data as Float64Array, b = randn([k, n], 6).data as Float64Array;
         const want = new Float64Array(m * n), got = new Float64Array(m * n);
         matmulF64(a, b, want, m, k, n, false, false);
         const before = starts;
         expect(g.run('f64', a, b, got, m, k, n, false, false)).toBe(true);
         expect(got).toEqual(want);
-        expect(starts - before).toBe(2 * m * k * n >= THREAD_MIN_FLOPS ? 2 : 0);
+        expect(starts - before).toBe(worthSplitting('f64', m, k, n) ? 2 : 0);
+        expect(worthSplitting('f64', m, k, n)).toBe(2 * m * k * n >= THREAD_MIN_FLOPS.f64 && k >= 32);
       }
     } finally {
       real.close();

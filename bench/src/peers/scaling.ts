@@ -147,7 +147,9 @@ function printTables(rows: readonly BenchResult[]): void {
 
 /** docs/scaling.svg and .png: three panels (batch, width, inner steps), a line per peer and dtype. */
 async function writeChart(rows: readonly BenchResult[]): Promise<string[]> {
-  const values = rows.filter((r) => r['supported'] && r.median_ms !== null).map((r) => ({ ...r, series: `${r['peer']} ${r.dtype}` }));
+  // metagrad's reference row is its jit (the trainer's default); say so in the legend
+  const label = (peer: unknown): string => (peer === 'metagrad' ? 'metagrad jit' : String(peer));
+  const values = rows.filter((r) => r['supported'] && r.median_ms !== null).map((r) => ({ ...r, peer: label(r['peer']), series: `${label(r['peer'])} ${r.dtype}` }));
   const panel = (title: string, filter: string, x: string, xTitle: string, logY: boolean, xScale: object, ticks: number[]) => ({
     title, width: 260, height: 240, transform: [{ filter }],
     mark: { type: 'line', point: true },
@@ -168,8 +170,8 @@ async function writeChart(rows: readonly BenchResult[]): Promise<string[]> {
     data: { values },
     hconcat: [
       panel('Batch size N (width 64, 1 step)', 'datum.width == 64 && datum.inner_steps == 1', 'n', 'N (log scale)', true, { type: 'log' }, SWEEPS.batch.map((s) => s.n)),
-      panel('Hidden width H (N = 2000, 1 step)', 'datum.n == 2000 && datum.inner_steps == 1', 'width', 'H (log₂ scale)', false, { type: 'log', base: 2 }, SWEEPS.width.map((s) => s.width)),
-      panel('Inner steps k (N = 2000, width 64)', 'datum.n == 2000 && datum.width == 64', 'inner_steps', 'k', false, { padding: 12 }, SWEEPS.steps.map((s) => s.steps)),
+      panel('Hidden width H (N = 2000, 1 step)', 'datum.n == 2000 && datum.inner_steps == 1', 'width', 'H (log₂ scale)', true, { type: 'log', base: 2 }, SWEEPS.width.map((s) => s.width)),
+      panel('Inner steps k (N = 2000, width 64)', 'datum.n == 2000 && datum.width == 64', 'inner_steps', 'k', true, { padding: 12 }, SWEEPS.steps.map((s) => s.steps)),
     ],
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
     config: { font: 'DejaVu Sans', legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolSize: 300, symbolBaseStrokeColor: '#555' } },

@@ -10,7 +10,7 @@
  */
 export {
   matmulF32, matmulF64, matmulJs, wasmSimdAvailable, WasmGemm, JS_THRESHOLD, DEFAULT_BLOCKING, DEFAULT_GEMM_CONFIG, buildGemmModule,
-  THREAD_MIN_FLOPS, startGemmThreads, threadsAvailable, cpuThreads, setCpuThreads,
+  THREAD_MIN_FLOPS, THREAD_MIN_K, worthSplitting, startGemmThreads, threadsAvailable, cpuThreads, setCpuThreads,
 } from './kernels/wasm/index.js';
 export { vmath, buildVmathModule, type VmathOp } from './kernels/wasm/vmath.js';
 export type { GemmThreads, Blocking, GemmBlocking, GemmModuleConfig, TileConfig, KernelType, FloatArray } from './kernels/wasm/index.js';

@@ -54,8 +54,20 @@ const PAGE = 65536;
 const MAX_BYTES = 0x7fff0000;
 /** The most pages a shared memory may grow to (its maximum must be declared up front). */
 const MAX_PAGES = Math.floor(MAX_BYTES / PAGE);
-/** Below this many flops (2mkn) a matmul runs on the calling thread alone (a hand-off costs ~20–50 µs). */
-export const THREAD_MIN_FLOPS = 2 * 96 * 96 * 96;
+/**
+ * Below this many flops (2mkn) a matmul runs on the calling thread alone. A split pays for the workers'
+ * wake-up (tens of µs), the copies into shared memory and kernels ~20 % slower on shared memory
+ * (measured); float32 products, twice as fast, need twice the work. Measured on 2 cores: [2000×64]·[64×64]
+ * float64 0.67× the one-thread time on two, float32 1.05×; 1024³ float32 0.54×.
+ */
+export const THREAD_MIN_FLOPS: { readonly f64: number; readonly f32: number } = { f64: 2 * 2000 * 64 * 64, f32: 2 * 256 ** 3 };
+/** Nor below this reduction depth k: the copies of A and C outweigh the arithmetic ([2000×20]·[20×64] was 1.3× slower split). */
+export const THREAD_MIN_K = 32;
+
+/** Whether op(A)[m×k]·op(B)[k×n] of type `t` is worth splitting over threads. */
+export function worthSplitting(t: KernelType, m: number, k: number, n: number): boolean {
+  return 2 * m * k * n >= THREAD_MIN_FLOPS[t] && k >= THREAD_MIN_K;
+}
 
 const align64 = (x: number): number => Math.ceil(x / 64) * 64;
 const roundUp = (x: number, q: number): number => Math.ceil(x / q) * q;
@@ -202,7 +214,7 @@ export class WasmGemm {
     const mPad = roundUp(m, MR), nPad = roundUp(n, NR);
     const kcMax = Math.min(k, KC), mcMax = Math.min(mPad, MC), ncMax = Math.min(nPad, NC);
     const mTiles = mPad / MR, nTiles = nPad / NR;
-    const parts = this.threads && 2 * m * k * n >= THREAD_MIN_FLOPS ? Math.min(this.threads.workers + 1, Math.max(mTiles, nTiles)) : 1;
+    const parts = this.threads && worthSplitting(t, m, k, n) ? Math.min(this.threads.workers + 1, Math.max(mTiles, nTiles)) : 1;
 
     const GUARD = align64(Math.max(MR, NR) * E); // zeroed bytes after each operand copy
     // per part: its packed A block and packed B block

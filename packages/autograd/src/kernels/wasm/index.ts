@@ -13,7 +13,7 @@
  * use, so the first few large calls are up to ~4× slower than the steady state (measured 1024³ f32:
  * 10 GFLOP/s on the first call, 35–45 from the second or third on).
  */
-import { DEFAULT_BLOCKING, WasmGemm } from './driver.js';
+import { DEFAULT_BLOCKING, WasmGemm, worthSplitting } from './driver.js';
 import { DEFAULT_GEMM_CONFIG } from './gemm.js';
 import { FunctionBuilder, ModuleBuilder } from './emitter.js';
 import { type FloatArray, matmulJs } from './jsloops.js';
@@ -21,7 +21,7 @@ import { wasmApi } from './wasmapi.js';
 import { availableCores, startGemmThreads, threadsAvailable } from './threads.js';
 import { envSetting } from '../../settings.js';
 
-export { WasmGemm, DEFAULT_BLOCKING, THREAD_MIN_FLOPS, type Blocking, type GemmBlocking, type GemmThreads } from './driver.js';
+export { WasmGemm, DEFAULT_BLOCKING, THREAD_MIN_FLOPS, THREAD_MIN_K, worthSplitting, type Blocking, type GemmBlocking, type GemmThreads } from './driver.js';
 export { startGemmThreads, threadsAvailable } from './threads.js';
 export { DEFAULT_GEMM_CONFIG, buildGemmModule, type GemmModuleConfig, type TileConfig, type KernelType } from './gemm.js';
 export { matmulJs, type FloatArray } from './jsloops.js';
@@ -42,7 +42,14 @@ export const JS_THRESHOLD: {
 } = { f64: 64, f32: 64 };
 
 let simd: boolean | undefined;
+/** The instance on private memory: every product one thread computes. */
 let gemm: WasmGemm | null | undefined;
+/**
+ * The instance on shared memory with its worker threads, made at the first product that is split. Kept
+ * apart because copying operands into and out of shared memory is slower (TypedArray.set on a
+ * SharedArrayBuffer copies word by word: measured 1.2× on a [2000×64]·[64×64] float64 product).
+ */
+let shared: WasmGemm | null = null;
 /** Threads for large matmuls (the calling thread included); null until first read. */
 let threads: number | null = null;
 let pool: ReturnType<typeof startGemmThreads> | null = null;
@@ -56,9 +63,9 @@ function parseThreads(v: string | undefined): number {
 
 /**
  * Threads the cpu backend's large matmuls run on, the calling thread included: METAGRAD_THREADS, by
- * default every core Node reports (up to 8); always 1 in a browser. Each matmul of at least
- * 2·96³ flops is split into one block of C's tiles per thread; the bits of the result do not depend
- * on the count.
+ * default every core Node reports (up to 8); always 1 in a browser. Each matmul large enough to pay for it
+ * (`worthSplitting`) is split into one block of C's tiles per thread; the bits of the result do not
+ * depend on the count.
  */
 export function cpuThreads(): number {
   if (threads === null) threads = parseThreads(envSetting('METAGRAD_THREADS'));
@@ -75,7 +82,7 @@ export function setCpuThreads(n: number): number {
   if (n !== cpuThreads()) {
     pool?.close();
     pool = null;
-    gemm?.useThreads(null);
+    shared = null;
     threads = n;
   }
   return n;
@@ -97,16 +104,20 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /**
- * The shared kernel instance, created at first use; null when wasm SIMD is unavailable. A module that
- * fails to compile where SIMD is available is a bug in ./gemm.ts, so that error is not swallowed.
+ * The kernel instance for a product: the private one, or (a product worth splitting, with more than one
+ * thread) the shared one with its threads; both made at first use; null when wasm SIMD is
+ * unavailable. A module that fails to compile where SIMD is available is a bug in ./gemm.ts, so that
+ * error is not swallowed.
  */
-function instance(): WasmGemm | null {
-  if (gemm === undefined) gemm = wasmSimdAvailable() ? new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING, threadsAvailable()) : null;
-  if (gemm && pool === null && cpuThreads() > 1) {
-    pool = startGemmThreads(gemm, cpuThreads() - 1);
-    gemm.useThreads(pool);
+function instance(t: 'f32' | 'f64', m: number, k: number, n: number): WasmGemm | null {
+  if (gemm === undefined) gemm = wasmSimdAvailable() ? new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING) : null;
+  if (!gemm || cpuThreads() < 2 || !worthSplitting(t, m, k, n)) return gemm;
+  if (!shared) {
+    shared = new WasmGemm(DEFAULT_GEMM_CONFIG, DEFAULT_BLOCKING, true);
+    pool = startGemmThreads(shared, cpuThreads() - 1);
+    shared.useThreads(pool);
   }
-  return gemm;
+  return shared;
 }
 
 function isDim(x: number): boolean {
@@ -130,7 +141,7 @@ function matmul(t: 'f32' | 'f64', kernel: string, a: FloatArray, b: FloatArray, 
     return;
   }
   if (k * n >= JS_THRESHOLD[t]) {
-    const g = instance();
+    const g = instance(t, m, k, n);
     if (g && g.run(t, a, b, out, m, k, n, transA, transB)) return;
   }
   matmulJs(a, b, out, m, k, n, transA, transB);
