@@ -60,7 +60,12 @@ const MAX_PAGES = Math.floor(MAX_BYTES / PAGE);
  * (measured); float32 products, twice as fast, need twice the work. Measured on 2 cores: [2000×64]·[64×64]
  * float64 0.67× the one-thread time on two, float32 1.05×; 1024³ float32 0.54×.
  */
-export const THREAD_MIN_FLOPS: { readonly f64: number; readonly f32: number } = { f64: 2 * 2000 * 64 * 64, f32: 2 * 256 ** 3 };
+export const THREAD_MIN_FLOPS: {
+  /** float64: 2·2000·64·64. */
+  readonly f64: number;
+  /** float32: 2·256³. */
+  readonly f32: number;
+} = { f64: 2 * 2000 * 64 * 64, f32: 2 * 256 ** 3 };
 /** Nor below this reduction depth k: the copies of A and C outweigh the arithmetic ([2000×20]·[20×64] was 1.3× slower split). */
 export const THREAD_MIN_K = 32;
 
