@@ -247,16 +247,29 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /**
+ * The scalar every check differentiates: F(x) = Σ w ⊙ y + ½ Σ (u ⊙ y)² with y = op(x) and random w, u
+ * (drawn from rng, in that order), so every output element counts and the cotangent reaching the op
+ * depends on x.
+ */
+function scalarized(c: OpCase, rng: Rng): (xs: Tensor[]) => Tensor {
+  const outShape = [...c.f(c.inputs).shape];
+  const w = rand(outShape, rng, -1, 1), u = rand(outShape, rng, -1, 1);
+  return (xs) => {
+    const y = c.f(xs);
+    return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, u))).mul(0.5));
+  };
+}
+
+/** The third derivative along v and u: ∇(uᵀ·∇²F·v), one tensor per input. */
+const thirdDerivative = (F: (xs: Tensor[]) => Tensor, vs: Tensor[], us: Tensor[]) => (xs: Tensor[]): Tensor[] =>
+  grad((ys: Tensor[]) => ag.sum(ag.stack(hvp(F, ys, vs).map((h, i) => ag.sum(ag.mul(h, us[i]!))))))(xs);
+
+/**
  * One case: checkGrads of F (orders 1–3, reverse and forward mode, against finite differences), then the
  * engine's own identities: jvp = gradient·v and forward-over-reverse H·v = reverse-over-reverse H·v.
  */
 function checkCase(c: OpCase, rng: Rng): void {
-  const outShape = [...c.f(c.inputs).shape];
-  const w = rand(outShape, rng, -1, 1), u = rand(outShape, rng, -1, 1);
-  const F = (xs: Tensor[]): Tensor => {
-    const y = c.f(xs);
-    return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, u))).mul(0.5));
-  };
+  const F = scalarized(c, rng);
   checkGrads((...xs) => F(xs), c.inputs, { order: 3, seed: rng.int(2 ** 31) });
   const vs = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
   const v = flatten(vs);
@@ -304,16 +317,10 @@ function checkBatched(c: OpCase, rng: Rng): void {
   const stacked = c.inputs.map((x, i) => (batched[i] ? ag.stack(examples.map((e) => e[i]!), axes[i]!) : x));
   const inAxes = [axes];
   const stack0 = (ts: Tensor[]): Tensor => ag.stack(ts, 0);
-  const outShape = [...c.f(c.inputs).shape];
-  const w = rand(outShape, rng, -1, 1), uu = rand(outShape, rng, -1, 1);
-  const F = (xs: Tensor[]): Tensor => {
-    const y = c.f(xs);
-    return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, uu))).mul(0.5));
-  };
+  const F = scalarized(c, rng);
   const vs = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
   const us = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
-  const third = (xs: Tensor[]): Tensor[] =>
-    grad((ys: Tensor[]) => ag.sum(ag.stack(hvp(F, ys, vs).map((h, i) => ag.sum(ag.mul(h, us[i]!))))))(xs);
+  const third = thirdDerivative(F, vs, us);
   // value
   allClose(ag.vmap((xs: Tensor[]) => c.f(xs), inAxes)(stacked), stack0(examples.map((e) => c.f(e))), 1e-12, 'vmap value', 1e-14);
   // per-example gradient, HVP, third derivative and jvp, one stacked tensor per input
@@ -345,19 +352,14 @@ describe('every op batches under vmap: value, per-example gradient, HVP, third d
  * on both (toEqual compares with Object.is: −0 ≠ 0, NaN = NaN).
  */
 function checkJit(c: OpCase, rng: Rng): void {
-  const outShape = [...c.f(c.inputs).shape];
-  const w = rand(outShape, rng, -1, 1), uu = rand(outShape, rng, -1, 1);
-  const F = (xs: Tensor[]): Tensor => {
-    const y = c.f(xs);
-    return ag.add(ag.sum(ag.mul(y, w)), ag.sum(ag.square(ag.mul(y, uu))).mul(0.5));
-  };
+  const F = scalarized(c, rng);
   const vs = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
   const us = c.inputs.map((x) => rand([...x.shape], rng, -1, 1));
   const fns: [string, (xs: Tensor[]) => ag.Params][] = [
     ['value', (xs) => c.f(xs)],
     ['gradient', (xs) => gradients(F(xs), xs, { allowUnused: true })],
     ['hvp', (xs) => hvp(F, xs, vs)],
-    ['third derivative', (xs) => grad((ys: Tensor[]) => ag.sum(ag.stack(hvp(F, ys, vs).map((h, i) => ag.sum(ag.mul(h, us[i]!))))))(xs)],
+    ['third derivative', thirdDerivative(F, vs, us)],
     ['jvp', (xs) => jvp(F, xs, vs)],
     ['forward over reverse', (xs) => jvp((ys: Tensor[]) => gradients(F(ys), ys, { allowUnused: true }), xs, vs)[1]],
   ];

@@ -211,23 +211,14 @@ class WasmVmath {
   }
 
   run(op: VmathOp, x: FloatArray, out: FloatArray): void {
+    const f64 = x instanceof Float64Array;
+    const k = this.fns[`${op}_${f64 ? 'f64' : 'f32'}`]!, view = f64 ? this.f64 : this.f32;
     const n = x.length;
-    if (x instanceof Float64Array) {
-      const k = this.fns[`${op}_f64`]!, view = this.f64;
-      for (let i = 0; i < n; i += CHUNK) {
-        const c = Math.min(CHUNK, n - i);
-        view.set(c === n ? x : x.subarray(i, i + c));
-        k(0, Math.ceil(c / (2 * G)));
-        out.set(c === CHUNK ? view : view.subarray(0, c), i);
-      }
-    } else {
-      const k = this.fns[`${op}_f32`]!, view = this.f32;
-      for (let i = 0; i < n; i += CHUNK) {
-        const c = Math.min(CHUNK, n - i);
-        view.set(c === n ? x : x.subarray(i, i + c));
-        k(0, Math.ceil(c / (2 * G)));
-        out.set(c === CHUNK ? view : view.subarray(0, c), i);
-      }
+    for (let i = 0; i < n; i += CHUNK) {
+      const c = Math.min(CHUNK, n - i);
+      view.set(c === n ? x : x.subarray(i, i + c));
+      k(0, Math.ceil(c / (2 * G)));
+      out.set(c === CHUNK ? view : view.subarray(0, c), i);
     }
   }
 }
