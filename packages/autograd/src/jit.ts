@@ -107,6 +107,9 @@ const MIN_PLANNED = 1024;
 /** Primitives whose result may share its input's storage. */
 const VIEWS = new Set<string>(['reshape', 'custom']);
 
+/** Stands for each output leaf in a program's output tree. */
+const PLACEHOLDER = new Tensor(new Float64Array(0), [0]);
+
 /** The trace of one call of f on `args`. */
 function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[]): { program: Program; result: Params } {
   const slot = new Map<Tensor, number>();
@@ -116,7 +119,6 @@ function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[]
   const consts: Tensor[] = [];
   const steps: OpStep[] = [];
   let next = leaves.length;
-  const opSlots: number[] = [];
   const slotOf = (t: Tensor): number => {
     let s = slot.get(t);
     if (s === undefined) {
@@ -132,7 +134,6 @@ function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[]
       op(prim, inputs, params, out) {
         const ins = inputs.map(slotOf);
         const s = next++;
-        opSlots.push(s);
         slot.set(out, s);
         steps.push({ kind: 'op', prim, params, ins, out: s });
       },
@@ -157,8 +158,10 @@ function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[]
     shapes[remap(s)] = t.shape;
     dtypes[remap(s)] = t.dtype;
   }
+  // the output's structure, without holding on to the traced call's values
+  const outTree = treeUnflatten(result, outLeaves.map(() => PLACEHOLDER));
   return {
-    program: { nArgs, consts, steps, outs: outs.map(remap), outTree: result, nSlots, shapes, dtypes, buffers: [] },
+    program: { nArgs, consts, steps, outs: outs.map(remap), outTree, nSlots, shapes, dtypes, buffers: [] },
     result,
   };
 }
