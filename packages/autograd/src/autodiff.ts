@@ -9,6 +9,7 @@ import { apply, rules, type Primitive, type Rule } from './primitives.js';
 import { Tensor, ones, zeros } from './tensor.js';
 import { add, concat } from './ops.js';
 import { fmtShape, shapeEq } from './shape.js';
+import { jitOutputs } from './trace.js';
 
 /** Options of {@link gradients}. */
 export interface GradientsOptions {
@@ -48,6 +49,10 @@ export function gradients(outputs: Tensor | Tensor[], inputs: Tensor[], opts: Gr
   });
   if (opts.gradOutputs && opts.gradOutputs.length !== outs.length)
     throw new Error(`gradients: ${opts.gradOutputs.length} gradOutputs for ${outs.length} outputs`);
+  outs.forEach((o, i) => {
+    if (jitOutputs.has(o) && !inputs.includes(o))
+      throw new Error(`gradients: output ${i} was returned by a jit-compiled function, whose outputs are constants (no graph); take the derivative inside it, e.g. jit(grad(f))`);
+  });
 
   // 1. every tensor reachable backwards from the outputs
   const seen = new Set<Tensor>();

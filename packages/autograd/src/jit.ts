@@ -15,7 +15,7 @@
  * As in JAX, f must be a function of its arguments through the engine's ops: values it closes over are
  * constants of the trace (a tensor created inside f, randn included, is baked in), and Python-style
  * control flow on values (`if (x.item() > 0)`) is fixed by the traced call. Its outputs are constants:
- * take derivatives inside (`jit(grad(f))`), not of a jitted function. Called on vmap tracers, inside a
+ * take derivatives inside (`jit(grad(f))`), not of a jitted function (`gradients` of one throws, saying so). Called on vmap tracers, inside a
  * jvp, or while another function is being traced, a jitted function runs f as it is.
  */
 import { treeLeaves, treeUnflatten, type Params } from './autodiff.js';
@@ -27,7 +27,7 @@ import { rules, type Primitive, type Rule } from './primitives.js';
 import { fmtShape, shapeEq, sizeOf } from './shape.js';
 import { dtypeOf as dtypeOfData } from './kernels/cpu.js';
 import { Tensor } from './tensor.js';
-import { isTracing, withRecorder } from './trace.js';
+import { isTracing, jitOutputs, withRecorder } from './trace.js';
 
 /** Options of {@link jit}. */
 export interface JitOptions {
@@ -443,6 +443,12 @@ function argLeaves(args: readonly unknown[]): { leaves: Tensor[]; statics: strin
   return { leaves, statics: JSON.stringify(structure) };
 }
 
+/** Marks tensors as a jitted function's outputs (see `jitOutputs`); returns them. */
+function marked(ts: Tensor[]): Tensor[] {
+  for (const t of ts) jitOutputs.add(t);
+  return ts;
+}
+
 /** The cache key of a call: each tensor's dtype and shape, the static rest, and which tensors are the same object. */
 function signature(leaves: readonly Tensor[], statics: string): string {
   const first = new Map<Tensor, number>();
@@ -470,11 +476,11 @@ export function jit<F extends (...args: never[]) => Params>(f: F, opts: JitOptio
     if (isTracing() || tangentScopes().length > 0 || leaves.some((t) => t instanceof BatchTracer)) return g(...args);
     const key = signature(leaves, statics);
     const program = cache.get(key);
-    if (program) return treeUnflatten(program.outTree, replay(program, leaves));
+    if (program) return treeUnflatten(program.outTree, marked(replay(program, leaves)));
     const { program: p, result } = trace(g, args, leaves);
     if (doFuse) fuse(p);
     cache.set(key, p);
-    return treeUnflatten(result, treeLeaves(result).map((t) => t.detach()));
+    return treeUnflatten(result, marked(treeLeaves(result).map((t) => t.detach())));
   };
   const jitted = call as unknown as Jitted<F>;
   jitted.describe = () => [...cache.entries()].map(([key, p]) => {

@@ -48,3 +48,6 @@ export function atomic<T>(fn: () => T): T {
     depth--;
   }
 }
+
+/** Tensors a jitted function returned: constants, which `gradients` names when asked to differentiate them. */
+export const jitOutputs = new WeakSet<Tensor>();
