@@ -8,12 +8,12 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@metagrad/autograd';
-import { RUN_FILES, runCli, type CliIO } from 'metagrad';
+import { RUN_FILES, lockHolder, lockRunDir, runCli, type CliIO } from 'metagrad';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BOOT = new URL('../../packages/cli/src/ts-boot.mjs', import.meta.url).href;
@@ -108,13 +108,42 @@ describe('kill -9 at any moment: the same command or --resume finishes to the un
       clearTimeout(timer);
       if (r.code === 0) break; // finished before the kill
     }
-    const last = existsSync(join(dir, RUN_FILES.checkpoint)) ? await cli(['train', '--resume', dir, '-q']) : await cli([...TINY, '--out', dir]);
-    expect(last.code === 0 || /has already finished/.test(last.stderr)).toBe(true);
+    // as in the loop: once the run directory has its config (even if every kill came before the first
+    // checkpoint), the way on is --resume
+    const last = existsSync(join(dir, RUN_FILES.config)) ? await cli(['train', '--resume', dir, '-q']) : await cli([...TINY, '--out', dir]);
+    expect(last.code === 0 || /has already finished/.test(last.stderr), `exit ${last.code}: ${last.stderr}`).toBe(true);
     expect(snapshot(dir)).toEqual(reference);
   }, 180_000);
 });
 
 describe('one writer per run directory', () => {
+  it.skipIf(process.platform !== 'linux')('a lock held by a zombie (a killed trainer no one reaped) is stale', async () => {
+    const dir = join(root, 'zombie-lock');
+    mkdirSync(dir, { recursive: true });
+    // sleep 0 exits at once, a child of the exec'd `sleep 3`, which never reaps it: a zombie for 3 s
+    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = Number(await new Promise<string>((r) => sh.stdout!.once('data', (d: Buffer) => r(d.toString().trim()))));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+    writeFileSync(join(dir, RUN_FILES.lock), JSON.stringify({ pid, host: (await import('node:os')).hostname(), since: '2026-01-01T00:00:00Z' }));
+    expect(lockHolder(dir)).toBeNull();
+    const release = lockRunDir(dir); // taken over
+    expect((JSON.parse(readFileSync(join(dir, RUN_FILES.lock), 'utf8')) as { pid: number }).pid).toBe(process.pid);
+    release();
+    sh.kill();
+  });
+
+  it('a directory holding only a stale lock (killed right after taking it) is started again by the same command', async () => {
+    const dir = join(root, 'only-lock');
+    mkdirSync(dir, { recursive: true });
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => gone.on('exit', r));
+    writeFileSync(join(dir, RUN_FILES.lock), JSON.stringify({ pid: gone.pid, host: (await import('node:os')).hostname(), since: '2026-01-01T00:00:00Z' }));
+    const r = await cli([...TINY, '--out', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(snapshot(dir)).toEqual(reference);
+  }, 60_000);
+
   it('a second process on the same directory is refused while the first trains; a stale lock (killed holder) is taken over', async () => {
     const dir = join(root, 'locked');
     const first = start([...TINY, '--iterations', '100', '--out', dir]); // several seconds

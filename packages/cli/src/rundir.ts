@@ -186,9 +186,14 @@ export function isUnstartedRun(dir: string): boolean {
   return existsSync(join(dir, RUN_FILES.config)) && !hasRun(dir);
 }
 
-/** True when `dir` does not exist or is an empty directory. */
+/**
+ * True when `dir` does not exist, is empty, or holds nothing but a stale lock (a run killed after taking
+ * its lock, before it wrote anything else: the same command starts it again).
+ */
 export function isFreshDir(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).length === 0;
+  if (!existsSync(dir)) return true;
+  const files = readdirSync(dir);
+  return files.length === 0 || (files.length === 1 && files[0] === RUN_FILES.lock && lockHolder(dir) === null);
 }
 
 /** Reads and validates the TrainConfig of a run directory (its `meta` is left out). */
@@ -294,12 +299,23 @@ export class RunLockedError extends Error {
   override readonly name = 'RunLockedError';
 }
 
+/**
+ * Whether process `pid` on this host is running. A zombie is not: a trainer killed together with its
+ * supervisor is reparented to PID 1, and in a container whose PID 1 does not reap children it stays a
+ * zombie, which `kill(pid, 0)` still finds (seen: a stale lock held by a defunct process).
+ */
 const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …", the state after the last ')'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): kill(pid, 0) is all there is
   }
 };
 
