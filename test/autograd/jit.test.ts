@@ -92,6 +92,23 @@ describe('jit', () => {
     expect(f.describe()).toHaveLength(4);
   });
 
+  it('keeps the cacheSize most recently used signatures (their buffers with them), tracing a dropped one again', () => {
+    let traces = 0;
+    const f = jit((x: Tensor) => {
+      traces++;
+      return x.mul(2);
+    }, { cacheSize: 2 });
+    const [a, b, c] = [tensor([1]), tensor([1, 2]), tensor([1, 2, 3])];
+    f(a); f(b); f(a); f(c); // c drops b, the least recently used
+    expect(traces).toBe(3);
+    expect(f.describe()).toHaveLength(2);
+    f(a);
+    expect(traces).toBe(3);
+    expect(Array.from(f(b).data)).toEqual([2, 4]);
+    expect(traces).toBe(4);
+    expect(() => jit((x: Tensor) => x, { cacheSize: 0 })).toThrow(/cacheSize must be a positive integer/);
+  });
+
   it('outputs are constants: differentiate inside (jit(grad(f))); a gradient of a jitted call says so, traced or replayed', () => {
     const f = jit((x: Tensor) => sum(x.square()));
     const x = tensor([1, 2]);

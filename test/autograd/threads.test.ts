@@ -32,6 +32,15 @@ describe.skipIf(!wasmSimdAvailable() || !threadsAvailable())('matmul on worker t
         expect(two.data).toEqual(one.data);
         expect(three.data).toEqual(one.data);
       }), { numRuns: 40 });
+    // and products that are surely split, in both dtypes and every transpose form (above THREAD_MIN_FLOPS)
+    for (const dtype of ['float64', 'float32'] as const)
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const [m, k, n] = [301, 257, 509];
+        expect(worthSplitting(dtype === 'float64' ? 'f64' : 'f32', m, k, n)).toBe(true);
+        const a = randn(tA ? [k, m] : [m, k], 3, { dtype }), b = randn(tB ? [n, k] : [k, n], 4, { dtype });
+        const f = (): Tensor => noGrad(() => matmul(tA ? a.T : a, tB ? b.T : b));
+        expect(withThreads(2, f).data).toEqual(withThreads(1, f).data);
+      }
   });
 
   it('a product worth splitting is handed to the workers (tall, wide, odd), a small or shallow one is not; the report counts the threads', () => {
@@ -59,7 +68,8 @@ describe.skipIf(!wasmSimdAvailable() || !threadsAvailable())('matmul on worker t
   });
 
   it('second-order gradients through threaded matmuls equal the single-threaded ones bit for bit', () => {
-    const W = randn([64, 64], 1), x = randn([500, 64], 2);
+    const W = randn([64, 64], 1), x = randn([2000, 64], 2); // [2000×64]·[64×64]: split on 2 threads
+    expect(worthSplitting('f64', 2000, 64, 64)).toBe(true);
     const f = (w: Tensor): Tensor => sum(tanh(x.matmul(w)).square());
     const hv = (): Float64Array => grad((w: Tensor) => sum(grad(f)(w).mul(W)))(W).data as Float64Array;
     expect(withThreads(2, hv)).toEqual(withThreads(1, hv));

@@ -33,6 +33,11 @@ import { isTracing, jitOutputs, withRecorder } from './trace.js';
 export interface JitOptions {
   /** Fuse chains of elementwise primitives into single loops. Default true. */
   fuse?: boolean;
+  /**
+   * How many signatures' programs to keep (each holds its planned buffers); the least recently used is
+   * dropped beyond it, and traced again if it comes back. Default 8.
+   */
+  cacheSize?: number;
 }
 
 /** How a fused loop reads one of its inputs, for an output of `rows` × `inner` elements (inner = last axis). */
@@ -471,15 +476,22 @@ export function jit<F extends (...args: never[]) => Params>(f: F, opts: JitOptio
   const g = f as unknown as (...a: unknown[]) => Params;
   const cache = new Map<string, Program>();
   const doFuse = opts.fuse ?? true;
+  const cacheSize = opts.cacheSize ?? 8;
+  if (!Number.isInteger(cacheSize) || cacheSize < 1) throw new Error(`jit: cacheSize must be a positive integer, got ${String(opts.cacheSize)}`);
   const call = (...args: unknown[]): Params => {
     const { leaves, statics } = argLeaves(args);
     if (isTracing() || tangentScopes().length > 0 || leaves.some((t) => t instanceof BatchTracer)) return g(...args);
     const key = signature(leaves, statics);
     const program = cache.get(key);
-    if (program) return treeUnflatten(program.outTree, marked(replay(program, leaves)));
+    if (program) {
+      cache.delete(key); // most recently used last
+      cache.set(key, program);
+      return treeUnflatten(program.outTree, marked(replay(program, leaves)));
+    }
     const { program: p, result } = trace(g, args, leaves);
     if (doFuse) fuse(p);
     cache.set(key, p);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
     return treeUnflatten(result, marked(treeLeaves(result).map((t) => t.detach())));
   };
   const jitted = call as unknown as Jitted<F>;
