@@ -5,6 +5,7 @@
  * derivative in this repo is checked against; the signatures below are the ones the tests were written
  * with (a tolerance argument, flat Float64Array results).
  */
+import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Tensor } from '@metagrad/autograd';
 import { assertAllClose, centralDifference, flatten, unflatten, type Numeric } from '@metagrad/autograd/testing';
@@ -44,4 +45,15 @@ export function fdDirectional(F: (xs: Tensor[]) => Float64Array, xs: readonly Te
 /** Asserts that `fn` throws an error whose message matches `re`. */
 export function expectThrows(fn: () => unknown, re: RegExp): void {
   expect(fn).toThrow(re);
+}
+
+/**
+ * Points gpu.js's webgpu mode at Chromium's SwiftShader Vulkan driver when Chromium is installed and the
+ * caller chose no driver (METAGRAD_VULKAN_ICD), so the webgpu tests run on any machine with Chromium, as
+ * in CI. Returns whether the webgpu tests must run: METAGRAD_EXPECT_WEBGPU set (CI), or SwiftShader found.
+ */
+export function webgpuForTests(): boolean {
+  const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env['METAGRAD_VULKAN_ICD'] && existsSync(icd)) process.env['METAGRAD_VULKAN_ICD'] = 'swiftshader';
+  return Boolean(process.env['METAGRAD_EXPECT_WEBGPU']) || process.env['METAGRAD_VULKAN_ICD'] !== undefined;
 }

@@ -1,6 +1,10 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import fc from 'fast-check';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gpujsInfo, setGpujsMode, matmulGpujs, disposeGpujs, type GpuMode } from '@metagrad/autograd/gpujs';
+import { webgpuForTests } from '../../helpers.js';
 
 /** float64 reference plus the per-element scale Σ|a||b| the float32 error is measured against. */
 function reference(
@@ -54,14 +58,15 @@ function check(
   return worst;
 }
 
-/** Modes that can run here: cpu always, webasm and headlessgl when gpu.js says so. */
-const candidates: GpuMode[] = ['cpu', 'webasm', 'headlessgl'];
+/** Modes that can run here: cpu always, webasm, headlessgl and webgpu when gpu.js says so (webgpu: always where it must). */
+const mustWebgpu = webgpuForTests();
+const candidates: GpuMode[] = ['cpu', 'webasm', 'headlessgl', 'webgpu'];
 const modes = candidates.filter((mode) => {
   try {
     setGpujsMode(mode);
     return true;
   } catch {
-    return false;
+    return mode === 'webgpu' && mustWebgpu; // then its tests run and fail with the reason
   }
 });
 const TRANS: Array<[boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]];
@@ -77,7 +82,7 @@ describe('gpujsInfo', () => {
     expect(info.available).toBe(true);
     expect(info.mode).not.toBeNull();
     expect(info.reason).toContain(info.mode!);
-    expect(info.isGpu).toBe(['headlessgl', 'webgl', 'webgl2'].includes(info.mode!));
+    expect(info.isGpu).toBe(['webgpu', 'headlessgl', 'webgl', 'webgl2'].includes(info.mode!));
     if (!info.isGpu) expect(info.software).toBe(true);
   });
 
@@ -86,14 +91,52 @@ describe('gpujsInfo', () => {
   });
 });
 
-describe('setGpujsMode errors', () => {
-  it('refuses webgpu with a message naming what is missing', () => {
-    setGpujsMode('cpu');
-    expect(() => setGpujsMode('webgpu')).toThrowError(/gpu\.js mode "webgpu" is not available: webgpu: .*(probeWebgpu|adapter).*asynchronous/);
-    // the previous mode stays live
-    expect(gpujsInfo().mode).toBe('cpu');
+describe('webgpu: the adapter, and what is missing when there is none', () => {
+  const withIcd = (icd: string, fn: () => void): void => {
+    const saved = process.env['METAGRAD_VULKAN_ICD'];
+    disposeGpujs(); // forget the running worker (or an earlier failure)
+    process.env['METAGRAD_VULKAN_ICD'] = icd;
+    try {
+      fn();
+    } finally {
+      if (saved === undefined) delete process.env['METAGRAD_VULKAN_ICD'];
+      else process.env['METAGRAD_VULKAN_ICD'] = saved;
+      disposeGpujs();
+    }
+  };
+
+  it.runIf(mustWebgpu)('on SwiftShader the report names the adapter and says software', () => {
+    const info = setGpujsMode('webgpu');
+    expect(info.mode).toBe('webgpu');
+    expect(info.isGpu).toBe(true);
+    if (process.env['METAGRAD_VULKAN_ICD'] === 'swiftshader') {
+      expect(info.reason).toMatch(/^webgpu \(SwiftShader, software\): adapter '.*SwiftShader driver/);
+      expect(info.software).toBe(true);
+      expect(info.renderer).toMatch(/swiftshader/i);
+    }
   });
 
+  it('a driver file that does not exist: the error names the setting and the path', () => {
+    withIcd('/nonexistent/icd.json', () => {
+      setGpujsMode('cpu');
+      expect(() => setGpujsMode('webgpu')).toThrowError(/gpu\.js mode "webgpu" is not available: webgpu: METAGRAD_VULKAN_ICD=\/nonexistent\/icd\.json: no such file/);
+      expect(gpujsInfo().mode).toBe('cpu'); // the previous mode stays live
+    });
+  });
+
+  it.runIf(mustWebgpu)('a driver that does not load: Dawn answers with no adapter, and the error says so', () => {
+    // a loader (Chromium's, by a link next to the manifest) and an ICD manifest whose library is missing
+    const dir = mkdtempSync(join(tmpdir(), 'metagrad-icd-'));
+    symlinkSync('/usr/lib/chromium/libvulkan.so.1', join(dir, 'libvulkan.so.1'));
+    const icd = join(dir, 'broken_icd.json');
+    writeFileSync(icd, JSON.stringify({ file_format_version: '1.0.0', ICD: { library_path: './no_such_driver.so', api_version: '1.1.0' } }));
+    withIcd(icd, () => {
+      expect(() => setGpujsMode('webgpu')).toThrowError(/webgpu: Dawn \(the webgpu package\) loaded, but no adapter answered: no Vulkan driver that Dawn accepts at .*broken_icd\.json/);
+    });
+  });
+});
+
+describe('setGpujsMode errors', () => {
   it('refuses an unknown name and lists the real ones', () => {
     expect(() => setGpujsMode('wasm')).toThrowError(/unknown gpu\.js mode "wasm"; gpu\.js 2\.24 modes are headlessgl, webgl2, webgl, webgpu, webasm, cpu/);
   });

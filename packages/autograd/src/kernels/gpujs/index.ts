@@ -2,22 +2,25 @@
  * float32 matmul on gpu.js 2.24 (the forward/backward forms op(A)·op(B), batched), plus an honest
  * account of which gpu.js backend is live.
  *
- * gpu.js 2.24's backends ("modes") are headlessgl (Node, needs the optional native `gl` package and an
- * X display, e.g. xvfb-run), webgl2 / webgl (browsers only), webgpu (needs `navigator.gpu`; its kernels
- * return Promises), webasm (generated WebAssembly, SIMD, synchronous) and cpu (generated JavaScript).
- * `new GPU()` with no mode picks the first supported of headlessgl, webgl2, webgl, webasm, else cpu;
- * webgpu is never auto-picked. This module follows the same order. webgpu is refused because the
- * matmul here is synchronous.
+ * gpu.js 2.24's backends ("modes") are webgpu (WGSL compute shaders; in Node through Dawn, the optional
+ * `webgpu` package, on a Vulkan driver), headlessgl (Node, needs the optional native `gl` package and an
+ * X display, e.g. xvfb-run), webgl2 / webgl (browsers only), webasm (generated WebAssembly, SIMD,
+ * synchronous) and cpu (generated JavaScript). gpu.js's webgpu kernels are asynchronous; here they run
+ * in a worker thread that the synchronous matmul blocks on (./webgpu.ts).
  *
- * On a machine without a GPU, headlessgl still works under Xvfb, but Mesa's llvmpipe then renders on
- * the CPU; `gpujsInfo()` says so (`software: true`, and the renderer by name).
+ * 'auto' picks webgpu when its adapter is a hardware GPU, else gpu.js's own order: the first supported
+ * of headlessgl, webgl2, webgl, webasm, else cpu. headless-gl never reaches a server's GPU (GLX
+ * through Xvfb is Mesa's llvmpipe, on the CPU); WebGPU on a Vulkan driver is the route to one.
+ * `gpujsInfo()` always says which mode runs and whether it is software (`software: true`, and the
+ * renderer or adapter by name).
  */
 import * as gpujs from 'gpu.js';
 import type { GPU as GpuClass, IKernelRunShortcut, IGPUKernelSettings, Input as InputClass } from 'gpu.js';
 import type { GpuInfo, GpuMode } from '../backend.js';
 import { envSetting } from '../../settings.js';
-import { browserGlRenderer, loadGl, glDriverDescription, nodeProcess, webgpuDescription } from './probe.js';
-import { glMatmulSource, packASource, packBSource, scalarMatmulSource } from './sources.js';
+import { browserGlRenderer, loadGl, glDriverDescription, nodeProcess } from './probe.js';
+import { glMatmulSource, packASource, packBSource, scalarMatmulSource, webgpuMatmulSource } from './sources.js';
+import { adapterText, runWebgpu, startWebgpu, stopWebgpu, webgpuLine, webgpuState } from './webgpu.js';
 
 export type { GpuInfo, GpuMode };
 
@@ -27,6 +30,8 @@ type GpuJs = typeof gpujs;
 const ALL_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webgpu', 'webasm', 'cpu'];
 const AUTO_ORDER: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl', 'webasm', 'cpu'];
 const GL_MODES: readonly GpuMode[] = ['headlessgl', 'webgl2', 'webgl'];
+/** The modes that compute through a GPU API (on a GPU, or a software one such as SwiftShader or llvmpipe). */
+const GPU_MODES: readonly GpuMode[] = ['webgpu', ...GL_MODES];
 /** Most compiled (shape, flags) plans kept alive per process; the least recently used is destroyed. */
 const MAX_PLANS = 24;
 /** Largest flat index a float32 index expression represents exactly. */
@@ -56,7 +61,8 @@ interface GpuInternals {
 /** The requested mode; null until read from METAGRAD_GPUJS_MODE (default 'auto') at first use. */
 let requestedMode: string | null = null;
 const requested = (): string => (requestedMode ??= envSetting('METAGRAD_GPUJS_MODE') ?? 'auto');
-let live: { mode: GpuMode; gpu: GpuClass } | null = null;
+/** The live mode; `gpu` is null for webgpu, whose gpu.js instance lives in the worker thread. */
+let live: { mode: GpuMode; gpu: GpuClass | null } | null = null;
 const gpus = new Map<GpuMode, GpuClass>();
 const plans = new Map<string, Plan>();
 
@@ -70,10 +76,12 @@ function whyNot(g: GpuJs, mode: GpuMode): string | null {
     case 'webasm':
       return g.GPU.isWebAssemblySupported ? null : 'webasm: WebAssembly is not available in this runtime';
     case 'webgpu':
-      // webgpu kernels' run() returns a Promise (mapAsync readback); matmulGpujs must be synchronous
-      return webgpuDescription().includes('asynchronous')
-        ? webgpuDescription()
-        : `${webgpuDescription()}; and gpu.js webgpu kernels are asynchronous, which the synchronous matmulGpujs cannot use`;
+      try {
+        startWebgpu();
+        return null;
+      } catch (e) {
+        return e instanceof Error ? e.message : String(e);
+      }
     case 'webgl':
     case 'webgl2':
       if (mode === 'webgl' ? g.GPU.isWebGLSupported : g.GPU.isWebGL2Supported) return null;
@@ -94,11 +102,16 @@ function whyNot(g: GpuJs, mode: GpuMode): string | null {
 }
 
 function describe(g: GpuJs, mode: GpuMode): GpuInfo {
-  const isGpu = GL_MODES.includes(mode);
+  const isGpu = GPU_MODES.includes(mode);
   const parts: string[] = [];
   let renderer: string | null = null;
   let software = !isGpu;
-  if (mode === 'headlessgl') {
+  if (mode === 'webgpu') {
+    const adapter = webgpuState().adapter!;
+    renderer = adapterText(adapter);
+    software = adapter.software;
+    parts.push(`${webgpuLine()}; kernels run in a worker thread, the matmul blocks on it`);
+  } else if (mode === 'headlessgl') {
     const driver = glDriverDescription();
     renderer = driver.renderer;
     software = driver.software;
@@ -116,7 +129,7 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
     if (usable.length > 0) parts.push(`also available: ${usable.join(', ')}`);
     if (before.includes('headlessgl') && !usable.includes('headlessgl')) parts.push(whyNot(g, 'headlessgl')!);
   }
-  if (mode !== 'webgpu') parts.push(webgpuDescription());
+  if (mode !== 'webgpu') parts.push(webgpuLine());
   if (requested() !== 'auto') parts.push(`requested mode '${requested()}'`);
   return { available: true, mode, isGpu, software, renderer, reason: parts.join('; ') };
 }
@@ -126,12 +139,20 @@ function wasmSimd(g: GpuJs): boolean {
   return k.isSIMDSupported === true;
 }
 
+/** Whether webgpu starts here on a hardware adapter (what 'auto' asks; a software adapter's worker stays idle). */
+function hardwareWebgpu(g: GpuJs): boolean {
+  return whyNot(g, 'webgpu') === null && !webgpuState().adapter!.software;
+}
+
 /** Picks the mode for `want` ('auto', 'gpu' or a mode name); throws naming what is missing. */
 function resolveMode(g: GpuJs, want: string): GpuMode {
-  if (want === 'auto' || want === 'gpu') {
-    const order = want === 'auto' ? AUTO_ORDER : GL_MODES;
-    for (const m of order) if (whyNot(g, m) === null) return m;
-    throw new Error(`gpu.js mode "gpu" is not available: ${GL_MODES.map((m) => whyNot(g, m)).join('; ')}`);
+  if (want === 'auto') {
+    if (hardwareWebgpu(g)) return 'webgpu';
+    for (const m of AUTO_ORDER) if (whyNot(g, m) === null) return m;
+  }
+  if (want === 'gpu') {
+    for (const m of GPU_MODES) if (whyNot(g, m) === null) return m;
+    throw new Error(`gpu.js mode "gpu" is not available: ${GPU_MODES.map((m) => whyNot(g, m)).join('; ')}`);
   }
   if (!(ALL_MODES as readonly string[]).includes(want)) {
     throw new Error(`unknown gpu.js mode "${want}"; gpu.js 2.24 modes are ${ALL_MODES.join(', ')} (or 'auto', 'gpu')`);
@@ -142,17 +163,18 @@ function resolveMode(g: GpuJs, want: string): GpuMode {
   return mode;
 }
 
-function activate(): { mode: GpuMode; gpu: GpuClass } {
-  if (live) return live;
-  const g = gpujs;
-  const mode = resolveMode(g, requested());
-  let gpu = gpus.get(mode);
-  if (!gpu) {
+/** Makes `mode` live: its gpu.js instance, made once (none here for webgpu: the worker has its own). */
+function makeLive(g: GpuJs, mode: GpuMode): { mode: GpuMode; gpu: GpuClass | null } {
+  let gpu = gpus.get(mode) ?? null;
+  if (!gpu && mode !== 'webgpu') {
     gpu = new g.GPU({ mode });
     gpus.set(mode, gpu);
   }
-  live = { mode, gpu };
-  return live;
+  return (live = { mode, gpu });
+}
+
+function activate(): { mode: GpuMode; gpu: GpuClass | null } {
+  return live ?? makeLive(gpujs, resolveMode(gpujs, requested()));
 }
 
 /**
@@ -171,21 +193,16 @@ export function gpujsInfo(): GpuInfo {
 }
 
 /**
- * Forces a gpu.js mode ('headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu'), 'gpu' (the first
- * available GL backend) or 'auto'. Throws an Error naming what is missing when the mode cannot run
- * here (e.g. `gl` not loadable, no X display, no navigator.gpu); the previous mode then stays live.
- * 'webgpu' always throws: its gpu.js kernels are asynchronous. Returns the new {@link gpujsInfo}.
+ * Forces a gpu.js mode ('webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu'), 'gpu' (the
+ * first available GPU-API backend, webgpu first) or 'auto'. Throws an Error naming what is missing when
+ * the mode cannot run here (e.g. the webgpu package or a Vulkan driver missing, `gl` not loadable, no X
+ * display); the previous mode then stays live. Returns the new {@link gpujsInfo}.
  */
 export function setGpujsMode(mode: string): GpuInfo {
   const g = gpujs;
   const resolved = resolveMode(g, mode);
   requestedMode = mode;
-  let gpu = gpus.get(resolved);
-  if (!gpu) {
-    gpu = new g.GPU({ mode: resolved });
-    gpus.set(resolved, gpu);
-  }
-  live = { mode: resolved, gpu };
+  makeLive(g, resolved);
   return describe(g, resolved);
 }
 
@@ -221,9 +238,11 @@ export function matmulGpujs(
     plans.delete(key); // re-insert: Map order is the LRU order
   } else {
     const g = gpujs;
-    plan = GL_MODES.includes(mode)
-      ? glPlan(g, gpu, mode, batch, m, k, n, transA, transB)
-      : scalarPlan(g, gpu, mode, batch, m, k, n, transA, transB);
+    plan = mode === 'webgpu'
+      ? webgpuPlan(key, batch, m, k, n, transA, transB)
+      : GL_MODES.includes(mode)
+        ? glPlan(g, gpu!, mode, batch, m, k, n, transA, transB)
+        : scalarPlan(g, gpu!, mode, batch, m, k, n, transA, transB);
     while (plans.size >= MAX_PLANS) {
       const oldest = plans.keys().next().value as string;
       plans.get(oldest)?.destroy();
@@ -254,6 +273,7 @@ export function disposeGpujs(): void {
     }
   }
   gpus.clear();
+  stopWebgpu();
   live = null;
 }
 
@@ -310,8 +330,6 @@ function glPlan(g: GpuJs, gpu: GpuClass, mode: GpuMode, batch: number, m: number
   const runs = [packA, packB, mm];
   const sizeA: [number, number, number] = transA ? [m, k, batch] : [k, m, batch];
   const sizeB: [number, number, number] = transB ? [k, n, batch] : [n, k, batch];
-  const W = Np / 2;
-  const H = Mp / 2;
   let checked = false;
   return {
     run(a, b, out) {
@@ -322,32 +340,62 @@ function glPlan(g: GpuJs, gpu: GpuClass, mode: GpuMode, batch: number, m: number
         checkNoFallback(mode, runs);
         checked = true;
       }
-      const raw = tc.renderRawOutput();
-      const oddN = (n & 1) === 1;
-      const oddM = (m & 1) === 1;
-      for (let z = 0; z < batch; z++) {
-        const zo = z * m * n;
-        for (let y = 0; y < H; y++) {
-          const r = 2 * y;
-          const lastRow = oddM && y === H - 1;
-          const o0 = zo + r * n;
-          const o1 = o0 + n;
-          let p = ((z * H + y) * W) * 4;
-          for (let x = 0; x < W; x++, p += 4) {
-            const c = 2 * x;
-            const lastCol = oddN && x === W - 1;
-            out[o0 + c] = raw[p]!;
-            if (!lastCol) out[o0 + c + 1] = raw[p + 1]!;
-            if (!lastRow) {
-              out[o1 + c] = raw[p + 2]!;
-              if (!lastCol) out[o1 + c + 1] = raw[p + 3]!;
-            }
-          }
-        }
-      }
+      scatterBlocks(tc.renderRawOutput(), out, batch, m, n);
     },
     destroy() {
       for (const run of runs) run.destroy();
+    },
+  };
+}
+
+/**
+ * Writes the 2×2-block kernels' output (texel (z, y, x) = [C(2y,2x), C(2y,2x+1), C(2y+1,2x),
+ * C(2y+1,2x+1)], ⌈n/2⌉ texels per row, ⌈m/2⌉ rows per slice) into row-major C, dropping the padding
+ * row and column of odd m and n.
+ */
+function scatterBlocks(raw: Float32Array, out: Float32Array, batch: number, m: number, n: number): void {
+  const W = (n + 1) >> 1;
+  const H = (m + 1) >> 1;
+  const oddN = (n & 1) === 1;
+  const oddM = (m & 1) === 1;
+  for (let z = 0; z < batch; z++) {
+    const zo = z * m * n;
+    for (let y = 0; y < H; y++) {
+      const lastRow = oddM && y === H - 1;
+      const o0 = zo + 2 * y * n;
+      const o1 = o0 + n;
+      let p = ((z * H + y) * W) * 4;
+      for (let x = 0; x < W; x++, p += 4) {
+        const c = 2 * x;
+        const lastCol = oddN && x === W - 1;
+        out[o0 + c] = raw[p]!;
+        if (!lastCol) out[o0 + c + 1] = raw[p + 1]!;
+        if (!lastRow) {
+          out[o1 + c] = raw[p + 2]!;
+          if (!lastCol) out[o1 + c + 1] = raw[p + 3]!;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * webgpu plan: the 2×2-block WGSL kernel reads A and B as stored (no packing pass); the worker thread
+ * compiles it on first use of `key` and runs it; the blocks are scattered here.
+ */
+function webgpuPlan(key: string, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): Plan {
+  const W = (n + 1) >> 1;
+  const H = (m + 1) >> 1;
+  const job = {
+    key, source: webgpuMatmulSource(transA, transB), output: [W, H, batch], constants: { M: m, K: k, N: n },
+    sizeA: transA ? [m, k, batch] : [k, m, batch], sizeB: transB ? [k, n, batch] : [n, k, batch], lenOut: 4 * W * H * batch,
+  };
+  return {
+    run(a, b, out) {
+      scatterBlocks(runWebgpu(job, a, b), out, batch, m, n);
+    },
+    destroy() {
+      // the worker keeps its own least-recently-used set of kernels
     },
   };
 }

@@ -4,6 +4,7 @@
  * through `process.getBuiltinModule` when it exists, so this file has no `node:` import and bundles
  * for the browser, where those checks simply report that there is no Node.
  */
+import { adapterText, startWebgpu, webgpuLine } from './webgpu.js';
 
 /** The slice of Node's `process` read here (absent in browsers). */
 interface NodeProcess {
@@ -103,7 +104,7 @@ export function browserGlRenderer(mode: 'webgl' | 'webgl2'): { renderer: string;
   return { renderer, software: SOFTWARE_RENDERER.test(renderer) };
 }
 
-/** What {@link probeWebgpu} found: whether the `webgpu` package (Dawn) loaded and which adapter answered. */
+/** What {@link probeWebgpu} found: whether WebGPU (navigator.gpu, or Dawn from the `webgpu` package) loaded and which adapter answered. */
 export interface WebgpuProbe {
   /** The `webgpu` package loaded and created a navigator.gpu. */
   loaded: boolean;
@@ -113,56 +114,37 @@ export interface WebgpuProbe {
   reason: string;
 }
 
-let webgpuProbe: WebgpuProbe | null = null;
-
-const ASYNC_NOTE = "gpu.js webgpu kernels are asynchronous (run() returns a Promise) and the engine's matmul is synchronous, so matmuls are not routed there";
-
 /**
- * Asks WebGPU for an adapter, once: through the global navigator.gpu if there is one, else through the
- * optional `webgpu` package (Dawn for Node, `create([])`). Never throws; the result also feeds the
- * WebGPU line of every later gpu.js report ({@link gpujsInfo}). Dawn may print its own warnings to stderr
- * (for instance when Vulkan has no usable device).
+ * Asks WebGPU for an adapter. In Node: starts the webgpu worker (Dawn from the optional `webgpu`
+ * package, on the Vulkan driver; METAGRAD_VULKAN_ICD picks another), which is what
+ * `setGpujsMode('webgpu')` runs on. In a browser: asks `navigator.gpu` (the engine's synchronous
+ * matmul runs there on WebGL2). Never throws; a failure is the reason, naming what is missing.
  */
 export async function probeWebgpu(timeoutMs = 10_000): Promise<WebgpuProbe> {
-  if (webgpuProbe) return webgpuProbe;
   type Adapter = { info?: { vendor?: string; architecture?: string; device?: string; description?: string } };
   type Gpu = { requestAdapter(): Promise<Adapter | null> };
-  let gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
-  let source = 'navigator.gpu';
-  if (!gpu) {
+  const gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+  if (nodeProcess()?.getBuiltinModule || !gpu) {
     try {
-      // a specifier in a variable: bundlers leave this Node-only optional package out of browser builds
-      const specifier = 'webgpu';
-      const mod = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as { create(flags: string[]): Gpu; globals: object };
-      Object.assign(globalThis, mod.globals);
-      gpu = mod.create([]);
-      source = 'the webgpu package (Dawn)';
+      const a = startWebgpu();
+      return { loaded: true, adapter: adapterText(a), reason: webgpuLine() };
     } catch (e) {
-      return (webgpuProbe = { loaded: false, adapter: null, reason: `webgpu: no navigator.gpu, and the optional webgpu package did not load (${firstLine(e)})` });
+      const reason = firstLine(e);
+      return { loaded: !/not installed|did not load|runs in Node/.test(reason), adapter: null, reason };
     }
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  const note = "the engine's synchronous matmul runs on WebGL2 in a browser";
   try {
     const got = await Promise.race([gpu.requestAdapter(), timeout]);
-    if (got === 'timeout') return (webgpuProbe = { loaded: true, adapter: null, reason: `webgpu: ${source} loaded, requestAdapter() did not answer within ${timeoutMs} ms` });
-    if (got === null) {
-      return (webgpuProbe = { loaded: true, adapter: null, reason: `webgpu: ${source} loaded, but no adapter answered (no Vulkan GPU that Dawn accepts on this machine)` });
-    }
-    const i = got.info ?? {};
-    const adapter = [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ') || 'unnamed adapter';
-    return (webgpuProbe = { loaded: true, adapter, reason: `webgpu: adapter '${adapter}' answers through ${source}; ${ASYNC_NOTE}` });
+    if (got === 'timeout') return { loaded: true, adapter: null, reason: `webgpu: navigator.gpu.requestAdapter() did not answer within ${timeoutMs} ms` };
+    if (got === null) return { loaded: true, adapter: null, reason: `webgpu: navigator.gpu present, but no adapter answered; ${note}` };
+    const adapter = adapterText({ vendor: '', architecture: '', device: '', description: '', ...got.info });
+    return { loaded: true, adapter, reason: `webgpu: adapter '${adapter}' answers through navigator.gpu; ${note}` };
   } catch (e) {
-    return (webgpuProbe = { loaded: true, adapter: null, reason: `webgpu: ${source} loaded, requestAdapter() failed (${firstLine(e)})` });
+    return { loaded: true, adapter: null, reason: `webgpu: navigator.gpu.requestAdapter() failed (${firstLine(e)})` };
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** One line on WebGPU: what {@link probeWebgpu} found, or, before it ran, whether navigator.gpu exists. */
-export function webgpuDescription(): string {
-  if (webgpuProbe) return webgpuProbe.reason;
-  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-  if (!nav || !nav.gpu) return 'webgpu: not probed yet (await probeWebgpu() asks the optional webgpu package for an adapter)';
-  return `webgpu: navigator.gpu present, adapter not requested yet; ${ASYNC_NOTE}`;
 }

@@ -132,3 +132,37 @@ export function scalarMatmulSource(transA: boolean, transB: boolean, flat: boole
   return (s0 + s1) + (s2 + s3);
 }`;
 }
+
+/**
+ * webgpu (WGSL compute shader from gpu.js): a 2×2 block of C per invocation, read straight from A and
+ * B in their stored layouts (storage buffers need no packing pass). Inputs come as input(x, [.., .., batch])
+ * so the reads are 3-D lookups whose flat index gpu.js computes in integers. The block's second row and
+ * column are clamped into range (their results are dropped when m or n is odd). Output texel (z, y, x)
+ * = [C(2y,2x), C(2y,2x+1), C(2y+1,2x), C(2y+1,2x+1)], the GL kernel's layout.
+ */
+export function webgpuMatmulSource(transA: boolean, transB: boolean): string {
+  const A = (r: string, p: string): string => (transA ? `a[z][${p}][${r}]` : `a[z][${r}][${p}]`);
+  const B = (p: string, c: string): string => (transB ? `b[z][${c}][${p}]` : `b[z][${p}][${c}]`);
+  return `function mm(a, b) {
+  const z = this.thread.z;
+  const r0 = this.thread.y * 2;
+  const c0 = this.thread.x * 2;
+  const r1 = Math.min(r0 + 1, this.constants.M - 1);
+  const c1 = Math.min(c0 + 1, this.constants.N - 1);
+  let s00 = 0.0;
+  let s01 = 0.0;
+  let s10 = 0.0;
+  let s11 = 0.0;
+  for (let p = 0; p < this.constants.K; p++) {
+    const a0 = ${A('r0', 'p')};
+    const a1 = ${A('r1', 'p')};
+    const b0 = ${B('p', 'c0')};
+    const b1 = ${B('p', 'c1')};
+    s00 += a0 * b0;
+    s01 += a0 * b1;
+    s10 += a1 * b0;
+    s11 += a1 * b1;
+  }
+  return [s00, s01, s10, s11];
+}`;
+}
