@@ -27,7 +27,16 @@
  * llvmpipe, which uses its own threads (LP_NUM_THREADS, default one per core), while the wasm and webasm
  * kernels run on one thread.
  *
+ * `npm run bench:gpu` is the same script as `--suite gpu`: square sizes 256 … 4096, the GPU-API modes and
+ * webasm against the cpu backend's wasm kernel (no JS kernel, no gpu.js cpu mode), results in
+ * bench/results/gpu.json. Every row names the adapter it ran on (the webgpu adapter, the GL renderer, the
+ * CPU). A size is skipped for a path when the previous size's call predicts (×8 per doubling) more than
+ * `--max-call-s` seconds per call (default 20), so software GPUs (SwiftShader, llvmpipe) stop early and
+ * say so. gpu.js's webgpu mode needs a Vulkan driver: the machine's, or `METAGRAD_VULKAN_ICD=swiftshader`
+ * for Chromium's software one.
+ *
  *   npx tsc -b && xvfb-run -a node bench/dist/matmul-backends.js
+ *   METAGRAD_VULKAN_ICD=swiftshader npm run bench:gpu
  *   node bench/dist/matmul-backends.js --sizes 256,1024 --modes webasm,cpu --js-max 1024 --gpujs-cpu-max 256
  *   BENCH_QUICK=1 node bench/dist/matmul-backends.js      # sizes 256 and 1024, few samples
  */
@@ -60,8 +69,14 @@ function arg(name: string): string | undefined {
 }
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
 
-const SIZES = list(arg('sizes') ?? (QUICK ? '256,1024' : '256,1024,2048')).map(Number);
-const MODES = list(arg('modes') ?? GPUJS_MODES.join(','));
+/** 'matmul' (bench:matmul, every kernel and mode) or 'gpu' (bench:gpu: 256 … 4096, GPU modes and webasm vs cpu wasm). */
+const SUITE = arg('suite') ?? 'matmul';
+if (SUITE !== 'matmul' && SUITE !== 'gpu') throw new Error(`--suite must be matmul or gpu, got ${SUITE}`);
+const GPU = SUITE === 'gpu';
+const SIZES = list(arg('sizes') ?? (QUICK ? '256,1024' : GPU ? '256,512,1024,2048,4096' : '256,1024,2048')).map(Number);
+const MODES = list(arg('modes') ?? (GPU ? 'webgpu,headlessgl,webgl2,webasm' : GPUJS_MODES.join(',')));
+/** Largest predicted seconds per call of a size for a path (from its previous size, ×8 per doubling). */
+const MAX_CALL_S = Number(arg('max-call-s') ?? (GPU ? 20 : Infinity));
 /** Largest square size timed with the JS kernel and with gpu.js's cpu mode (both ~1–2 GFLOP/s here). */
 const JS_MAX = Number(arg('js-max') ?? 2048);
 const GPUJS_CPU_MAX = Number(arg('gpujs-cpu-max') ?? 2048);
@@ -87,6 +102,8 @@ interface CaseOut {
   /** backendReport().float32 while the case ran. */
   route: string;
   renderer: string | null;
+  /** What computed: the webgpu adapter, the GL renderer, or the CPU model. */
+  adapter: string;
   software: boolean | null;
 }
 
@@ -139,6 +156,29 @@ async function timeSuite(title: string, cases: Timed[]): Promise<CaseOut[]> {
   });
 }
 
+/**
+ * The sizes worth timing on the current path: one untimed call per size, ascending; a size whose call is
+ * predicted (from the previous size's, ×(n/prev)³) to take over MAX_CALL_S is skipped with the larger ones.
+ */
+function affordable(sizes: number[], label: string, say: (s: string) => void): number[] {
+  if (!Number.isFinite(MAX_CALL_S)) return sizes;
+  const kept: number[] = [];
+  let prev: { n: number; s: number } | null = null;
+  for (const n of [...sizes].sort((x, y) => x - y)) {
+    const predicted = prev ? prev.s * (n / prev.n) ** 3 : 0;
+    if (predicted > MAX_CALL_S) {
+      say(`  ${label}: matmul_${n} and larger skipped: ${predicted.toFixed(0)} s per call predicted from matmul_${prev!.n} (--max-call-s ${MAX_CALL_S})`);
+      break;
+    }
+    const [x, y] = matmulOperands(n, 'float32');
+    const t0 = performance.now();
+    matmulNoGrad(x, y);
+    prev = { n, s: (performance.now() - t0) / 1e3 };
+    kept.push(n);
+  }
+  return kept;
+}
+
 function matmulCases(sizes: number[], label: string, meta: Timed['meta'], heavy: (n: number) => boolean): Timed[] {
   return sizes.map((n) => {
     const [x, y] = matmulOperands(n, 'float32');
@@ -172,8 +212,8 @@ async function child(kind: 'wasm' | 'js', data: WorkloadData): Promise<ChildOut>
   const kernel = cpuKernel();
   const label = `cpu/${kernel}`;
   say(`backend cpu, kernel ${kernel} (METAGRAD_CPU_KERNEL=${process.env['METAGRAD_CPU_KERNEL'] || '(unset)'}): float32 matmuls → ${backendReport().float32}`);
-  const cpuMeta = { backend: 'cpu' as const, mode: null, kernel, route: backendReport().float32, renderer: null, software: null, work: '' };
-  const sizes = kind === 'js' ? SIZES.filter((n) => n <= JS_MAX) : SIZES;
+  const cpuMeta = { backend: 'cpu' as const, mode: null, kernel, route: backendReport().float32, renderer: null, software: null, adapter: `CPU: ${machine()}`, work: '' };
+  const sizes = affordable(kind === 'js' ? SIZES.filter((n) => n <= JS_MAX) : SIZES, label, say);
   // the JS kernel runs ~2.5 GFLOP/s here: its 1024 and 2048 products take ~1 s and ~8 s per call
   out.push(...(await timeSuite(label, [
     ...matmulCases(sizes, label, cpuMeta, (n) => kernel === 'js' && n >= 1024),
@@ -197,9 +237,12 @@ async function child(kind: 'wasm' | 'js', data: WorkloadData): Promise<ChildOut>
     const route = backendReport().float32;
     say(`gpu.js ${mode}: ran: ${info.reason}`);
     say(`  float32 matmuls → ${route}`);
-    const gmeta = { backend: 'gpujs' as const, mode: info.mode, kernel: null, route, renderer: info.renderer, software: info.software, work: '' };
+    const adapter = info.mode === 'webasm' || info.mode === 'cpu'
+      ? `CPU: ${machine()}`
+      : `${info.renderer ?? 'unknown renderer'} (${info.software ? 'software' : 'hardware'})`;
+    const gmeta = { backend: 'gpujs' as const, mode: info.mode, kernel: null, route, renderer: info.renderer, software: info.software, adapter, work: '' };
     const glabel = `gpujs/${info.mode}`;
-    const s = mode === 'cpu' ? SIZES.filter((n) => n <= GPUJS_CPU_MAX) : SIZES;
+    const s = affordable(mode === 'cpu' ? SIZES.filter((n) => n <= GPUJS_CPU_MAX) : SIZES, glabel, say);
     out.push(...(await timeSuite(glabel, [
       ...matmulCases(s, glabel, gmeta, (n) => n >= 1024),
       metaCase(data, glabel, gmeta),
@@ -257,8 +300,8 @@ async function main(): Promise<void> {
   const data = workloadData(BATCH);
   const ref64 = flatGrad(workloadFromData(data, 'float64').metaGrad());
   console.log(
-    `metagrad matmul backends${QUICK ? ' (BENCH_QUICK=1)' : ''}: float32 square matmuls ${SIZES.join(', ')} ` +
-      `(cpu/js up to ${JS_MAX}, gpujs/cpu up to ${GPUJS_CPU_MAX}) and meta_grad (Gaussian MLP 20 → 64 → 64 → 6, ` +
+    `metagrad ${GPU ? 'bench:gpu' : 'matmul backends'}${QUICK ? ' (BENCH_QUICK=1)' : ''}: float32 square matmuls ${SIZES.join(', ')} ` +
+      `${GPU ? `(sizes over ${MAX_CALL_S} s per call skipped)` : `(cpu/js up to ${JS_MAX}, gpujs/cpu up to ${GPUJS_CPU_MAX})`} and meta_grad (Gaussian MLP 20 → 64 → 64 → 6, ` +
       `${paramCount(workloadFromData(data, 'float64').params)} parameters, N = ${BATCH}, α = ${ALPHA}); ${MACHINE}; node ${process.version}; ` +
       `DISPLAY=${process.env['DISPLAY'] ?? '(unset)'}; LP_NUM_THREADS=${process.env['LP_NUM_THREADS'] ?? `(unset: llvmpipe uses ${os.cpus().length} threads)`}\n`,
   );
@@ -266,7 +309,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'metagrad-mm-'));
   const dataFile = path.join(dir, 'workload.json');
   writeFileSync(dataFile, JSON.stringify(data));
-  const children = [runChild('js', dataFile, dir), runChild('wasm', dataFile, dir)];
+  const children = GPU ? [runChild('wasm', dataFile, dir)] : [runChild('js', dataFile, dir), runChild('wasm', dataFile, dir)];
   rmSync(dir, { recursive: true, force: true });
   const cases = children.flatMap((c) => c?.cases ?? []);
   const lines = children.flatMap((c) => c?.lines ?? []);
@@ -296,19 +339,19 @@ async function main(): Promise<void> {
       }
     }
     return {
-      suite: 'matmul-backends', work: c.work, dtype: 'float32', backend: c.backend, mode: c.mode,
+      suite: GPU ? 'gpu' : 'matmul-backends', work: c.work, dtype: 'float32', backend: c.backend, mode: c.mode,
       median_ms: sig(med, 4), gflops: n === null ? null : sig((2 * n ** 3) / (med * 1e6), 4), steps_per_s: null,
       rel_err: relErrVal === null ? null : sig(relErrVal, 3), machine: MACHINE, date: DATE, kernel: c.kernel,
       rel_err_ref: ref, rel_err_f64: errF64 === null ? null : sig(errF64, 3),
       min_ms: sig(Math.min(...c.samples_s) * 1e3, 4), samples: c.samples_s.length, first_call_ms: sig(c.first_call_ms, 4),
-      vs_best: null, route: c.route, renderer: c.renderer, software: c.software,
+      vs_best: null, route: c.route, renderer: c.renderer, software: c.software, adapter: c.adapter,
     };
   });
   const works = [...new Set(rows.map((r) => r.work))].sort((x, y) => (x === 'meta_grad' ? 1 : y === 'meta_grad' ? -1 : Number(x.slice(7)) - Number(y.slice(7))));
   const best = new Map(works.map((w) => [w, Math.min(...rows.filter((r) => r.work === w).map((r) => r.median_ms!))]));
   for (const r of rows) r['vs_best'] = sig(r.median_ms! / best.get(r.work)!, 3);
   rows.sort((x, y) => works.indexOf(x.work) - works.indexOf(y.work) || x.median_ms! - y.median_ms!);
-  const file = writeResults('matmul-backends', rows);
+  const file = writeResults(GPU ? 'gpu' : 'matmul-backends', rows);
 
   console.log('\nModes (as reported while timing):');
   for (const l of lines) console.log(`  ${l}`);
@@ -318,6 +361,7 @@ async function main(): Promise<void> {
     rel_err: r.rel_err === null ? '' : r.rel_err.toExponential(2), 'rel_err vs': SHORT_REF(r.rel_err_ref as string),
     'rel_err vs f64': r.rel_err_f64 === null ? '' : (r.rel_err_f64 as number).toExponential(2),
     samples: r.samples, 'first call ms': r.first_call_ms, '× best': r['vs_best'],
+    ...(GPU ? { adapter: String(r['adapter']).slice(0, 60) } : {}),
   })));
   console.log('Ratios in this run (median of the path / median of the fastest path for that work):');
   for (const w of works) {
@@ -326,7 +370,7 @@ async function main(): Promise<void> {
   }
   const ms = (w: string, p: string): number => rows.find((r) => r.work === w && pathOf(r) === p)?.median_ms ?? NaN;
   const pairs = (a: string, c: string): string => works.map((w) => `${w} ${sig(ms(w, a) / ms(w, c), 3)}×`).filter((s) => !s.includes('NaN')).join(', ');
-  console.log(`  cpu/js ÷ cpu/wasm-simd: ${pairs('cpu/js', 'cpu/wasm-simd')}`);
+  if (!GPU) console.log(`  cpu/js ÷ cpu/wasm-simd: ${pairs('cpu/js', 'cpu/wasm-simd')}`);
   for (const m of MODES) {
     const p = `gpujs/${m}`;
     if (rows.some((r) => pathOf(r) === p)) console.log(`  ${p} ÷ cpu/wasm-simd: ${pairs(p, 'cpu/wasm-simd')}`);

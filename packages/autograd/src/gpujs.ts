@@ -3,13 +3,15 @@
  * backward pass at any order. gpu.js is an optional peer dependency (`npm install gpu.js`); the root
  * entry never loads it. `installGpujs()` plugs the kernels into the engine's backend, after which
  * `setBackend('gpujs')` forces them and `setBackend('auto')` uses them where gpu.js runs on a hardware
- * GPU. Which gpu.js mode is live (headlessgl, webgl2, webgl, webasm, cpu) and whether it is software is
- * always reported, never hidden.
+ * GPU. Which gpu.js mode is live (webgpu, headlessgl, webgl2, webgl, webasm, cpu), on which adapter or
+ * renderer, and whether it is software is always reported, never hidden. In Node, webgpu runs on Dawn
+ * (the optional `webgpu` package) on the machine's Vulkan driver, or the one `METAGRAD_VULKAN_ICD`
+ * names (`swiftshader` for Chromium's software driver).
  *
  * ```ts
  * import { setBackend } from '@metagrad/autograd';
  * import { installGpujs, gpujsInfo } from '@metagrad/autograd/gpujs';
- * installGpujs();            // or installGpujs({ mode: 'webgl2' })
+ * installGpujs();            // or installGpujs({ mode: 'webgpu' })
  * setBackend('gpujs');       // every float32 matmul on gpu.js
  * gpujsInfo().reason;        // e.g. "webgl2: WebGL context available; webgpu: ..."
  * ```
@@ -27,9 +29,10 @@ export type { GpuInfo, GpuMode, BackendReport } from './kernels/backend.js';
 /** Options of {@link installGpujs}. */
 export interface InstallGpujsOptions {
   /**
-   * The gpu.js mode to make live first ('headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu', 'gpu'
-   * for the first GL mode that works, or 'auto', the default: METAGRAD_GPUJS_MODE in Node, else
-   * gpu.js's own order). Throws naming what is missing when that mode cannot run here.
+   * The gpu.js mode to make live first ('webgpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu',
+   * 'gpu' for the first GPU-API mode that works, or 'auto', the default: METAGRAD_GPUJS_MODE in Node,
+   * else webgpu on a hardware adapter, else gpu.js's own order). Throws naming what is missing when that
+   * mode cannot run here.
    */
   mode?: string;
 }

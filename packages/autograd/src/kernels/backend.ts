@@ -34,14 +34,15 @@ export interface GpuInfo {
   available: boolean;
   /** The live gpu.js mode, or null when none is. */
   mode: GpuMode | null;
-  /** true for the GPU-API backends (headlessgl, webgl, webgl2); false for the webasm/cpu fallbacks. */
+  /** true for the GPU-API backends (webgpu, headlessgl, webgl, webgl2); false for the webasm/cpu fallbacks. */
   isGpu: boolean;
   /**
-   * true when the arithmetic runs on the CPU: cpu/webasm, and also a GL backend whose driver is a
-   * software rasterizer (Mesa llvmpipe under Xvfb). A GL backend on an unrecognized driver reads false.
+   * true when the arithmetic runs on the CPU: cpu/webasm, a GL backend whose driver is a software
+   * rasterizer (Mesa llvmpipe under Xvfb), and webgpu on a software Vulkan (SwiftShader, lavapipe). A GL
+   * backend on an unrecognized driver reads false.
    */
   software: boolean;
-  /** The GL driver behind headlessgl as far as it can be told, else null. */
+  /** The WebGPU adapter (vendor | architecture | device | description), or the GL driver or renderer as far as it can be told, else null. */
   renderer: string | null;
   /** One line: why this mode is live and what the others lack. */
   reason: string;

@@ -107,7 +107,7 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
   let renderer: string | null = null;
   let software = !isGpu;
   if (mode === 'webgpu') {
-    const adapter = webgpuState().adapter!;
+    const adapter = startWebgpu(); // the running worker's, or a restarted one's if its thread died; throws why not
     renderer = adapterText(adapter);
     software = adapter.software;
     parts.push(`${webgpuLine()}; kernels run in a worker thread, the matmul blocks on it`);
