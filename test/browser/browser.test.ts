@@ -12,7 +12,11 @@
  *   in 10) and the softmax policy goes through both;
  * - gpu.js: its mode with a reason (webgl2 on Chromium's SwiftShader when METAGRAD_EXPECT_BROWSER=1, as
  *   CI sets), and a float32 matmul on setBackend('gpujs') equal to setBackend('cpu') within float32
- *   tolerance.
+ *   tolerance;
+ * - gpu.js's webgpu mode in the browser: the engine in a Web Worker (webgpu-worker.ts), the page serving
+ *   its navigator.gpu (SwiftShader with --enable-unsafe-webgpu) over a MessagePort; the page is served
+ *   cross-origin isolated (COOP/COEP) for SharedArrayBuffer. The report, a matmul, and the value,
+ *   gradient and HVP of a float32 MLP objective on webgpu equal the cpu backend's.
  *
  * Without `chromium` on PATH the browser tests skip, naming why, unless METAGRAD_EXPECT_BROWSER=1.
  */
@@ -30,16 +34,20 @@ import * as autograd from '@metagrad/autograd';
 import * as estimators from '@metagrad/rl/estimators';
 import * as tabular from '@metagrad/rl/tabular';
 import { machine } from '../../bench/src/results.js';
-import { float64Workload, matmulNow, matmulOperands, MM, type Float64Numbers } from './workload.js';
+import { float32Objective, float64Workload, matmulNow, matmulOperands, MM, type Float64Numbers, type WebgpuNumbers } from './workload.js';
 import type { PageResult } from './page.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE_ENTRY = fileURLToPath(new URL('./page.ts', import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL('./webgpu-worker.ts', import.meta.url));
 const RESULTS = new URL('../../bench/results/bundles.json', import.meta.url);
 const EXPECT_BROWSER = process.env.METAGRAD_EXPECT_BROWSER === '1';
 
-/** Chromium flags: WebGL2 on SwiftShader (Vulkan) through ANGLE, so gpu.js gets webgl2 without a GPU. */
-const CHROMIUM_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+/**
+ * Chromium flags: WebGL2 on SwiftShader (Vulkan) through ANGLE, so gpu.js gets webgl2 without a GPU; and
+ * WebGPU, which headless Chromium only exposes with --enable-unsafe-webgpu (its adapter is then SwiftShader).
+ */
+const CHROMIUM_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu'];
 
 /** The first executable `chromium` on PATH, or null. */
 function onPath(name: string): string | null {
@@ -211,21 +219,28 @@ const bundles = once(async () => {
     return { work: e.work, raw, min };
   }));
   const page = await bundle({ entry: PAGE_ENTRY }, false, 'the test page (test/browser/page.ts)').then((b) => ({ ok: true as const, b }), (error: Error) => ({ ok: false as const, error }));
+  const worker = await bundle({ entry: WORKER_ENTRY }, false, 'the webgpu test worker (test/browser/webgpu-worker.ts)').then((b) => ({ ok: true as const, b }), (error: Error) => ({ ok: false as const, error }));
   const ms = { dist: tBuilt - t0, bundle: performance.now() - tBuilt };
-  return { settled, page, ms };
+  return { settled, page, worker, ms };
 });
 
 /** The page's numbers from headless Chromium, with what the page logged. */
 const browserRun = once(async () => {
   if (CHROMIUM === null) throw new Error('METAGRAD_EXPECT_BROWSER=1, but there is no `chromium` on PATH (CI installs Debian\'s chromium package)');
-  const { page: built } = await bundles();
+  const { page: built, worker } = await bundles();
   if (!built.ok) throw built.error;
+  if (!worker.ok) throw worker.error;
   const html = '<!doctype html><html><head><meta charset="utf-8"><title>metagrad browser test</title></head>' +
     '<body><script type="module" src="/page.js"></script></body></html>';
   const server: Server = createServer((req, res) => {
     const [status, type, body] = req.url === '/' || req.url === '/index.html' ? [200, 'text/html', html]
-      : req.url === '/page.js' ? [200, 'text/javascript', built.b.text] : [404, 'text/plain', 'not found'];
-    res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
+      : req.url === '/page.js' ? [200, 'text/javascript', built.b.text]
+        : req.url === '/webgpu-worker.js' ? [200, 'text/javascript', worker.b.text] : [404, 'text/plain', 'not found'];
+    // cross-origin isolated: SharedArrayBuffer, which the webgpu route blocks on
+    res.writeHead(status, {
+      'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store',
+      'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp',
+    });
     res.end(body);
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
@@ -246,8 +261,10 @@ const browserRun = once(async () => {
     }
     const tLoaded = performance.now();
     const result = await page.evaluate(() => window.metagradRun!());
-    const ms = { launch: tLaunched - t0, load: tLoaded - tLaunched, run: performance.now() - tLoaded };
-    return { result: result as PageResult, logs, ms, browserVersion: browser.version() };
+    const tRun = performance.now();
+    const webgpu = await page.evaluate(() => window.metagradWebgpu!());
+    const ms = { launch: tLaunched - t0, load: tLoaded - tLaunched, run: tRun - tLoaded, webgpu: performance.now() - tRun };
+    return { result: result as PageResult, webgpu: webgpu as WebgpuNumbers & { mainThread: string }, logs, ms, browserVersion: browser.version() };
   } finally {
     await browser.close();
     server.close();
@@ -431,5 +448,44 @@ describe.skipIf(SKIP_BROWSER)(`the bundle in headless Chromium${SKIP_BROWSER ? '
     console.log(`matmul in the page (${result.gpujs.info.mode} vs cpu/${cpuKernel}): max |Δ| ${fmt(maxAbs)}, max |Δ|/Σ|a||b| ${fmt(worst)}; ` +
       `cpu vs float64 dots max ${fmt(maxRelToScale)}·Σ|a||b|; page cpu vs Node cpu (${autograd.cpuKernel()}): ${sameAsNode}/${cpu.length} identical, max |Δ| ${fmt(nodeMax)}`);
     expect(nodeMax).toBeLessThanOrEqual(1e-5);
+  });
+
+  it("gpu.js's webgpu mode from a Web Worker, served by the page's navigator.gpu: report, matmul, value, gradient and HVP equal the cpu backend's", async () => {
+    const { webgpu: w, ms } = await browserRun();
+    // asked on the page's own thread, it refuses and says where the engine must run
+    expect(w.mainThread).toMatch(/webgpu: the engine must run in a Web Worker to use the page's WebGPU/);
+    if (w.error !== undefined) {
+      // Chromium without WebGPU (no adapter headless without --enable-unsafe-webgpu): the error names it
+      console.log(`webgpu in the page's worker: not available: ${w.error}`);
+      if (EXPECT_BROWSER) throw new Error(`METAGRAD_EXPECT_BROWSER=1 expects webgpu in the worker (SwiftShader); it said: ${w.error}`);
+      expect(w.error).toMatch(/^webgpu: |gpu\.js mode "webgpu" is not available: webgpu: /);
+      return;
+    }
+    console.log(`webgpu in the page's worker (${ms.webgpu.toFixed(0)} ms): ${w.info.reason}\n  float32 matmuls: ${w.float32Report}`);
+    expect(w.crossOriginIsolated).toBe(true);
+    expect(w.info.mode).toBe('webgpu');
+    expect(w.info.isGpu).toBe(true);
+    expect(w.info.reason).toMatch(/^webgpu \([^)]*, (software|hardware GPU)\): adapter '.*' through the page's navigator\.gpu/);
+    if (/swiftshader/i.test(w.info.renderer ?? '')) {
+      expect(w.info.reason).toMatch(/^webgpu \(SwiftShader, software\)/);
+      expect(w.info.software).toBe(true);
+    }
+    expect(w.float32Report).toBe(`gpujs in mode webgpu (forced)${w.info.software ? ', which computes on the CPU' : ''}`);
+    const { a, b } = matmulOperands();
+    const { m, k, n } = MM;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let scale = 0;
+        for (let t = 0; t < k; t++) scale += Math.abs(a[i * k + t]! * b[t * n + j]!);
+        expect(Math.abs(w.matmul.webgpu[i * n + j]! - w.matmul.cpu[i * n + j]!), `C[${i}][${j}]`).toBeLessThanOrEqual(1e-5 * scale);
+      }
+    // the objective: the worker's cpu numbers are Node's (same wasm kernels), webgpu's within float32 tolerance of them
+    autograd.setBackend('cpu');
+    const node = float32Objective(autograd);
+    autograd.setBackend('auto');
+    const cpuVsNode = compare('objective, page cpu vs Node cpu', w.objective.cpu, node, 1e-6);
+    const gpuVsCpu = compare('objective, webgpu vs cpu', w.objective.webgpu, w.objective.cpu, 2e-4);
+    expect(node.some((x, i) => i > 0 && Math.abs(x) > 1e-2)).toBe(true); // nontrivial derivatives
+    console.log(`  value, gradient, HVP (${node.length} numbers): webgpu vs cpu max |Δ| ${fmt(gpuVsCpu.maxAbs)} (${gpuVsCpu.identical} identical); page cpu vs Node ${fmt(cpuVsNode.maxAbs)}`);
   });
 });

@@ -7,7 +7,7 @@ import * as autograd from '@metagrad/autograd';
 import * as gpujs from '@metagrad/autograd/gpujs';
 import * as estimators from '@metagrad/rl/estimators';
 import * as tabular from '@metagrad/rl/tabular';
-import { float64Workload, gpujsWorkload, type Float64Numbers, type GpujsNumbers } from './workload.js';
+import { float64Workload, gpujsWorkload, type Float64Numbers, type GpujsNumbers, type WebgpuNumbers } from './workload.js';
 
 /** What the page returns to the test. */
 export interface PageResult {
@@ -41,12 +41,38 @@ function run(): PageResult {
   return { userAgent: navigator.userAgent, float64, gpujs: gpu, webgl: webglRenderer(), ms: { float64: t1 - t0, gpujs: t2 - t1 } };
 }
 
+/** Starts the engine in a Web Worker (/webgpu-worker.js), serves the page's WebGPU to it, and returns what it computed. */
+function runWebgpu(): Promise<(WebgpuNumbers | { error: string }) & { mainThread: string }> {
+  // on the page's own thread the engine may not block: the error says to use a Web Worker
+  let mainThread = 'no error';
+  try {
+    gpujs.connectWebgpu(new MessageChannel().port1);
+    gpujs.setGpujsMode('webgpu');
+  } catch (e) {
+    mainThread = e instanceof Error ? e.message : String(e);
+  }
+  gpujs.disposeGpujs();
+  return new Promise((resolve) => {
+    const worker = new Worker('/webgpu-worker.js', { type: 'module' });
+    const { port1, port2 } = new MessageChannel();
+    gpujs.serveWebgpu(port1);
+    worker.onmessage = (e: MessageEvent<WebgpuNumbers>) => {
+      resolve({ ...e.data, mainThread });
+      worker.terminate();
+    };
+    worker.onerror = (e) => resolve({ error: `worker error: ${e.message}`, mainThread });
+    worker.postMessage({ port: port2 }, [port2]);
+  });
+}
+
 declare global {
   interface Window {
+    metagradWebgpu?: () => Promise<(WebgpuNumbers | { error: string }) & { mainThread: string }>;
     metagradRun?: () => PageResult;
     metagradReady?: boolean;
   }
 }
 
 window.metagradRun = run;
+window.metagradWebgpu = runWebgpu;
 window.metagradReady = true;

@@ -146,3 +146,44 @@ export function gpujsWorkload(autograd: typeof Autograd, gpujs: typeof Gpujs): G
   autograd.setBackend('auto');
   return { info, float32Report: report.float32, gpujs: onGpujs, cpu: onCpu, cpuKernel: autograd.cpuKernel() };
 }
+
+/**
+ * Value, gradient and Hessian-vector product of a float32 tanh MLP objective (all three matmuls of each
+ * derivative order on the matmul backend now set), flat: [value, ∇W1, ∇W2, HVP W1, HVP W2].
+ * Inputs from integer arithmetic, so both sides build the same bits.
+ */
+export function float32Objective(autograd: typeof Autograd): number[] {
+  const f32 = { dtype: 'float32' as const };
+  const fill = (n: number, a: number, c: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => ((((i * a + c) % 89) - 44) / 44) * s);
+  const X = autograd.tensor(fill(37 * 7, 31, 5, 1), [37, 7], f32);
+  const p = { W1: autograd.tensor(fill(7 * 33, 17, 3, 0.3), [7, 33], f32), W2: autograd.tensor(fill(33 * 5, 13, 9, 0.3), [33, 5], f32) };
+  const v = { W1: autograd.tensor(fill(7 * 33, 23, 1, 1), [7, 33], f32), W2: autograd.tensor(fill(33 * 5, 29, 4, 1), [33, 5], f32) };
+  const f = (q: typeof p): Autograd.Tensor => X.matmul(q.W1).tanh().matmul(q.W2).tanh().square().sum();
+  const g = autograd.grad(f)(p);
+  const h = autograd.hvp(f, p, v);
+  return [f(p), g.W1, g.W2, h.W1, h.W2].flatMap((t) => Array.from(t.data));
+}
+
+/** What the engine's Web Worker of the webgpu page test returns (or the error that stopped it). */
+export interface WebgpuNumbers {
+  error?: string;
+  crossOriginIsolated: boolean;
+  info: Autograd.GpuInfo;
+  float32Report: string;
+  matmul: { webgpu: number[]; cpu: number[] };
+  objective: { webgpu: number[]; cpu: number[] };
+}
+
+/** In the engine's worker: the matmul and the objective on webgpu (served by the page) and on cpu. */
+export function webgpuWorkload(autograd: typeof Autograd, gpujs: typeof Gpujs): WebgpuNumbers {
+  const info = gpujs.installGpujs({ mode: 'webgpu' }).gpujs!;
+  const report = autograd.setBackend('gpujs');
+  const onGpu = { matmul: matmulNow(autograd), objective: float32Objective(autograd) };
+  autograd.setBackend('cpu');
+  const onCpu = { matmul: matmulNow(autograd), objective: float32Objective(autograd) };
+  autograd.setBackend('auto');
+  return {
+    crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, info, float32Report: report.float32,
+    matmul: { webgpu: onGpu.matmul, cpu: onCpu.matmul }, objective: { webgpu: onGpu.objective, cpu: onCpu.objective },
+  };
+}

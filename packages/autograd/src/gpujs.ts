@@ -21,7 +21,8 @@
 import { type BackendReport, backendReport, installGpuMatmul } from './kernels/backend.js';
 import { gpujsInfo, matmulGpujs, setGpujsMode } from './kernels/gpujs/index.js';
 
-export { gpujsInfo, setGpujsMode, disposeGpujs, matmulGpujs } from './kernels/gpujs/index.js';
+export { gpujsInfo, setGpujsMode, disposeGpujs, matmulGpujs, serveWebgpu, connectWebgpu } from './kernels/gpujs/index.js';
+export type { WebgpuPort } from './kernels/gpujs/index.js';
 export { probeWebgpu } from './kernels/gpujs/probe.js';
 export type { WebgpuProbe } from './kernels/gpujs/probe.js';
 export type { GpuInfo, GpuMode, BackendReport } from './kernels/backend.js';

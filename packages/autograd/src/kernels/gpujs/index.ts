@@ -20,7 +20,9 @@ import type { GpuInfo, GpuMode } from '../backend.js';
 import { envSetting } from '../../settings.js';
 import { browserGlRenderer, loadGl, glDriverDescription, nodeProcess } from './probe.js';
 import { glMatmulSource, packASource, packBSource, scalarMatmulSource, webgpuMatmulSource } from './sources.js';
-import { adapterText, runWebgpu, startWebgpu, stopWebgpu, webgpuLine, webgpuState } from './webgpu.js';
+import { type WebgpuPort, adapterText, runWebgpu, serveWebgpuWith, startWebgpu, stopWebgpu, webgpuLine, webgpuState } from './webgpu.js';
+
+export { connectWebgpu, type WebgpuPort } from './webgpu.js';
 
 export type { GpuInfo, GpuMode };
 
@@ -110,7 +112,7 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
     const adapter = startWebgpu(); // the running worker's, or a restarted one's if its thread died; throws why not
     renderer = adapterText(adapter);
     software = adapter.software;
-    parts.push(`${webgpuLine()}; kernels run in a worker thread, the matmul blocks on it`);
+    parts.push(`${webgpuLine()}; ${adapter.icd !== null || adapter.via.startsWith('Dawn') ? 'kernels run in a worker thread, the matmul blocks on it' : 'kernels run on the page, this worker blocks on it'}`);
   } else if (mode === 'headlessgl') {
     const driver = glDriverDescription();
     renderer = driver.renderer;
@@ -255,6 +257,24 @@ export function matmulGpujs(
     b.length === lenB ? b : b.subarray(0, lenB),
     out,
   );
+}
+
+/**
+ * Browser, on the page: serves the page's WebGPU (navigator.gpu) and gpu.js's webgpu kernels to an engine
+ * running in a Web Worker, which calls `connectWebgpu(port)` with the other end of the channel and then
+ * `setGpujsMode('webgpu')`. The page must be cross-origin isolated (SharedArrayBuffer).
+ *
+ * ```ts
+ * // page
+ * const { port1, port2 } = new MessageChannel();
+ * serveWebgpu(port1);
+ * worker.postMessage({ port: port2 }, [port2]);
+ * // worker
+ * onmessage = (e) => { connectWebgpu(e.data.port); installGpujs({ mode: 'webgpu' }); setBackend('gpujs'); ... };
+ * ```
+ */
+export function serveWebgpu(port: WebgpuPort): void {
+  serveWebgpuWith(port, gpujs);
 }
 
 /**
