@@ -292,15 +292,27 @@ describe('compare and explore at toy sizes', () => {
     expect(r.err).toMatch(/(promp|lvc-vpg) s1 in .* failed: .*ENOTDIR.*rerun to resume/);
   }, 60_000);
 
-  it('explore draws pre- and post-update trajectories per algorithm', async () => {
+  it('explore (Fig. 4) draws pre- and post-update trajectories per arm on point-momentum and counts the goal regions reached', async () => {
     const out = join(root, 'explore');
-    const r = await cli('explore', '--algos', 'promp,maml-trpo', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--out', out, '--jobs', '2');
+    const r = await cli('explore', '--algos', 'lvc-trpo,promp', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--eval-tasks', '3', '--out', out, '--jobs', '2');
     expect(r.code).toBe(0);
     const svg = readFileSync(join(out, 'exploration.svg'), 'utf8');
+    expect(svg).toContain('lvc-trpo (return');
     expect(svg).toContain('promp (return');
-    expect(svg).toContain('maml-trpo (return');
+    expect(svg).toContain('point-momentum');
     const json = JSON.parse(readFileSync(join(out, 'explore.json'), 'utf8'));
+    expect(json.env).toBe('point-momentum');
     expect(json.panels).toHaveLength(2);
+    // LVC-TRPO is MAML-TRPO with the likelihood-ratio inner objective
+    expect(json.evaluation[0].config).toEqual({ algo: 'maml-trpo', innerObjective: 'likelihood-ratio' });
+    expect(JSON.parse(readFileSync(join(out, 'runs', 'lvc-trpo', 'config.json'), 'utf8'))).toMatchObject({ algo: 'maml-trpo', env: 'point-momentum', innerObjective: 'likelihood-ratio' });
+    for (const e of json.evaluation) {
+      expect(e.regionsReached).toBeGreaterThanOrEqual(0);
+      expect(e.regionsReached).toBeLessThanOrEqual(4);
+      expect(e.ownGoalReached).toBeGreaterThanOrEqual(0);
+    }
+    expect(r.out).toMatch(/lvc-trpo .*regions \d\.\d\d of 4; {2}own goal \d+ %/);
+    expect(json.panels[0].paths[0].points[0]).toHaveLength(2); // positions, not the velocities
     const paths = json.panels[0].paths;
     expect(paths.filter((p: { phase: string }) => p.phase === 'pre-update')).toHaveLength(2);
     expect(paths[0].points).toHaveLength(6); // 5 steps + the final position

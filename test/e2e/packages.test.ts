@@ -138,6 +138,9 @@ async function runModule<T>(cwd: string, file: string, source: string, timeoutS 
   }
 }
 
+/** Chromium's SwiftShader Vulkan driver, which the webgpu check runs on. */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
 let tmp = '';
 let packDir = '';
 let consumer = '';
@@ -445,5 +448,34 @@ describe('the packed packages, installed from their tarballs into an empty proje
       expect(r[mode]!.product, mode).toEqual([4, 5, 10, 11]);
       expect(r[mode]!.gradErr, mode).toBeLessThan(1e-4);
     }
+  }, 300_000);
+
+  it.runIf(existsSync(SWIFTSHADER_ICD))("webgpu: when the webgpu package does not load, the mode says so with the loader's error; with webgpu@0.3.10 it runs (SwiftShader)", async () => {
+    const script = `
+      process.env.METAGRAD_VULKAN_ICD = 'swiftshader';
+      import('@metagrad/autograd/gpujs').then(({ setGpujsMode, matmulGpujs, gpujsInfo }) => {
+        let error = null, product = null;
+        try {
+          setGpujsMode('webgpu');
+          const out = new Float32Array(4);
+          matmulGpujs(new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 0, 0, 1, 1, 1]), out, 1, 2, 3, 2, false, false);
+          product = Array.from(out);
+        } catch (e) {
+          error = e.message;
+        }
+        console.log(JSON.stringify({ error, product, reason: gpujsInfo().reason }));
+      });
+    `;
+    type Out = { error: string | null; product: number[] | null; reason: string };
+    // gpu.js depends on webgpu@0.2.9, which npm hoists where the engine finds it; it needs a newer libstdc++ than Debian 12's
+    const hoisted = JSON.parse(readFileSync(join(consumer, 'node_modules', 'webgpu', 'package.json'), 'utf8')) as { version: string };
+    const before = await runModule<Out>(consumer, 'webgpu-before.mjs', script, 120);
+    if (hoisted.version.startsWith('0.2.')) expect(before.error).toMatch(/^gpu\.js mode "webgpu" is not available: webgpu: the webgpu package did not load \(.+\)$/);
+    await npmInstall(consumer, ['webgpu@0.3.10']);
+    const after = await runModule<Out>(consumer, 'webgpu-after.mjs', script, 120);
+    expect(after.error).toBeNull();
+    expect(after.product).toEqual([4, 5, 10, 11]);
+    expect(after.reason).toMatch(/^webgpu \(SwiftShader, software\)/);
+    console.log(`webgpu@${hoisted.version} (gpu.js's, hoisted): ${before.error ?? 'loaded'}\nwebgpu@0.3.10: ${after.reason.split(';')[0]}`);
   }, 300_000);
 });

@@ -23,14 +23,14 @@ function randomAction(env: MetaEnv<unknown>, rng: Rng): number[] {
   return Array.from(sp.low, (lo, i) => rng.uniformIn(lo, sp.high[i]!));
 }
 
-/** 5 rewards from seed 1234 (task, reset, uniform actions), recorded from this implementation. */
+/** 5 rewards from seed 1234 (task, reset, uniform actions), recorded from this implementation (ant, humanoid: with 2-D directions). */
 const PINNED: Record<Name, number[]> = {
   'half-cheetah-fwd-back': [0.2138279099481096, 0.4142591141297131, 0.34396731170429307, -0.7117976741356888, -0.8512276800858204],
-  'ant-rand-dir': [-0.3465195630112152, -0.06485442071788738, 0.34009637103803536, -0.44706234073565576, -0.8139039843407487],
+  'ant-rand-dir': [-0.9210333181036505, -0.07800009348389225, 0.30522778749894086, -0.5280727257718476, 0.2285906224377473],
   'walker2d-fwd-back': [1.1749724310695275, 1.7608663717707809, 2.5842366009257587, 2.3758874995208124, 1.6227187269096455],
   'hopper-rand-params': [1.0077934355569516, 1.007508329484369, 1.0088691985879776, 0.9977109237068147, 1.0033607620634384],
   'walker2d-rand-params': [0.7741579539239009, 0.5696640617660258, 0.5037131846831979, 0.4476028718187955, 0.42835481351569804],
-  'humanoid-rand-dir': [4.904886419659172, 4.906579015732371, 4.93360261234248, 4.872659699349039, 4.904680884916248],
+  'humanoid-rand-dir': [4.904050345914086, 4.919796960273321, 4.938057497281797, 4.892361384676343, 4.909072566138306],
 };
 
 /** Model facts: nq, nv, nu, nbody, frame skip, dt. */
@@ -100,7 +100,7 @@ describe.each(MUJOCO)('%s', (name) => {
 });
 
 describe('direction tasks: ±1 with probability 1/2', () => {
-  it.each(['half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back', 'humanoid-rand-dir'] as const)('%s', async (name) => {
+  it.each(['half-cheetah-fwd-back', 'walker2d-fwd-back'] as const)('%s', async (name) => {
     const env = await raw(name);
     const tasks = env.sampleTasks(2000, new Rng(3)) as number[];
     expect(tasks.every((t) => t === 1 || t === -1)).toBe(true);
@@ -110,24 +110,46 @@ describe('direction tasks: ±1 with probability 1/2', () => {
   });
 });
 
+describe('2-D direction tasks (ant, humanoid): unit vectors uniform on the circle', () => {
+  it.each(['ant-rand-dir', 'humanoid-rand-dir'] as const)('%s', async (name) => {
+    const env = await raw(name);
+    const tasks = env.sampleTasks(4000, new Rng(3)) as [number, number][];
+    for (const [x, y] of tasks) expect(Math.abs(Math.hypot(x, y) - 1)).toBeLessThan(1e-15);
+    // uniform angle: each quadrant 1/4 (sd 0.0068), E[cos] = E[sin] = 0, E[cos²] = 1/2 (sd 0.011)
+    const quadrants = [0, 0, 0, 0];
+    for (const [x, y] of tasks) quadrants[(x >= 0 ? 0 : 1) + (y >= 0 ? 0 : 2)]! += 1 / 4000;
+    for (const q of quadrants) expect(Math.abs(q - 0.25)).toBeLessThan(0.03);
+    const mean = (f: (t: [number, number]) => number): number => tasks.reduce((a, t) => a + f(t), 0) / tasks.length;
+    expect(Math.abs(mean((t) => t[0]))).toBeLessThan(0.04);
+    expect(Math.abs(mean((t) => t[1]))).toBeLessThan(0.04);
+    expect(Math.abs(mean((t) => t[0] ** 2) - 0.5)).toBeLessThan(0.04);
+    expect(() => env.setTask(1)).toThrow(`${name}: a task is a direction [dx, dy] in the plane (two finite numbers), got 1`);
+    expect(() => env.setTask([1, Number.NaN])).toThrow(`${name}: a task is a direction [dx, dy] in the plane (two finite numbers), got [1,null]`);
+    env.setTask([0, -1]);
+    expect(env.getTask()).toEqual([0, -1]);
+    expect(env.clone().getTask()).toEqual([0, -1]);
+  });
+});
+
 /** The post-step state and the action for a hand computation. */
 function stepFrom(env: MujocoEnv<unknown>, qpos: number[], qvel: number[], a: number[]) {
   env.setState(qpos, qvel);
   const before = env.getState();
   const sim = env.simulator;
-  const xposTorso = sim.xpos[3]!;
-  const com = comX(sim);
+  const xposTorso = sim.xpos[3]!, yposTorso = sim.xpos[4]!;
+  const com = comXY(sim);
   const r = env.step(a);
-  return { r, before, after: env.getState(), xposTorso, com, sim };
+  return { r, before, after: env.getState(), xposTorso, yposTorso, com, sim };
 }
 
-function comX(sim: MjSim): number {
-  let mx = 0, m = 0;
+function comXY(sim: MjSim): [number, number] {
+  let mx = 0, my = 0, m = 0;
   for (let i = 0; i < sim.nbody; i++) {
     mx += sim.bodyMass[i]! * sim.xipos[3 * i]!;
+    my += sim.bodyMass[i]! * sim.xipos[3 * i + 1]!;
     m += sim.bodyMass[i]!;
   }
-  return mx / m;
+  return [mx / m, my / m];
 }
 
 const sq = (a: number[]): number => a.reduce((s, v) => s + v * v, 0);
@@ -154,10 +176,10 @@ describe('rewards against hand computations on known states', () => {
     expect(r.done).toBe(false);
   });
 
-  it('ant: dir·Δx_torso/dt − 0.5‖a‖² − 5e-4‖clip(cfrc_ext)‖² + 1; done outside 0 ≤ z ≤ 1', async () => {
+  it('ant: d·Δ(x, y)_torso/dt − 0.5‖a‖² − 5e-4‖clip(cfrc_ext)‖² + 1; done outside 0 ≤ z ≤ 1', async () => {
     const env = await raw('ant-rand-dir');
     env.reset(new Rng(0));
-    env.setTask(-1);
+    env.setTask([0.6, -0.8]);
     const a = [0.2, -0.2, 0.5, 0.5, -1, 1, 0, 0.3];
     let touched = false;
     let r = env.step(new Array(8).fill(0));
@@ -165,12 +187,13 @@ describe('rewards against hand computations on known states', () => {
       env.step(new Array(8).fill(0)); // fall and settle, until a step ends with the feet on the floor
       const s0 = env.getState();
       const out = stepFrom(env, Array.from(s0.qpos), Array.from(s0.qvel), a);
-      const { xposTorso, sim } = out;
+      const { xposTorso, yposTorso, sim } = out;
       r = out.r;
       let c = 0;
       for (const f of sim.cfrcExt) c += Math.min(1, Math.max(-1, f)) ** 2;
       touched = c > 0;
-      const expected = (-1 * (sim.xpos[3]! - xposTorso)) / 0.05 - 0.5 * sq(a) - 0.5e-3 * c + 1;
+      const expected = (0.6 * (sim.xpos[3]! - xposTorso) - 0.8 * (sim.xpos[4]! - yposTorso)) / 0.05 - 0.5 * sq(a) - 0.5e-3 * c + 1;
+      expect(sim.xpos[4]! - yposTorso).not.toBe(0); // the y part is exercised
       expect(r.reward).toBeCloseTo(expected, 12);
       expect(r.info.reward_contact).toBeCloseTo(-0.5e-3 * c, 15);
     }
@@ -237,19 +260,21 @@ describe('rewards against hand computations on known states', () => {
     expect(stepFrom(env, [0, 2.2, 0, 0, 0, 0, 0, 0, 0], new Array(9).fill(0), new Array(6).fill(0)).r.done).toBe(true); // too high
   });
 
-  it('humanoid: 0.25·dir·Δcom_x/timestep + 5 − 0.1‖a‖² − min(5e-7‖cfrc_ext‖², 10); done outside 1 ≤ z ≤ 2', async () => {
+  it('humanoid: 0.25·d·Δcom_(x,y)/timestep + 5 − 0.1‖a‖² − min(5e-7‖cfrc_ext‖², 10); done outside 1 ≤ z ≤ 2', async () => {
     const env = await raw('humanoid-rand-dir');
     env.reset(new Rng(0));
-    env.setTask(1);
+    env.setTask([0.6, 0.8]);
     const qpos = Array.from(env.simulator.qpos0);
     const qvel = new Array(23).fill(0);
     qvel[0] = 1;
+    qvel[1] = 0.5;
     const a = Array.from({ length: 17 }, (_, i) => 0.4 * Math.sin(i));
     const { r, com, sim } = stepFrom(env, qpos, qvel, a);
     const impact = Math.min(0.5e-6 * sq(Array.from(sim.cfrcExt)), 10);
-    const expected = (0.25 * (comX(sim) - com)) / 0.003 + 5 - 0.1 * sq(a) - impact;
+    const after = comXY(sim);
+    const expected = (0.25 * (0.6 * (after[0] - com[0]) + 0.8 * (after[1] - com[1]))) / 0.003 + 5 - 0.1 * sq(a) - impact;
     expect(r.reward).toBeCloseTo(expected, 12);
-    expect(r.info.reward_linvel).toBeGreaterThan(0); // moving forward along +x
+    expect(r.info.reward_linvel).toBeGreaterThan(0); // moving along +x and +y, the direction's side
     expect(r.obs.length).toBe(376);
     const low = qpos.slice();
     low[2] = 0.9;

@@ -1,12 +1,12 @@
 /**
  * The point tasks against hand computations of the reference's rules (point_env_2d_corner.py,
- * point_env_2d_v2.py): dynamics, the sparse corner reward, dense variants, task distributions,
+ * point_env_2d_v2.py, point_env_2d_momentum.py): dynamics, the sparse corner reward, dense variants, task distributions,
  * seeded determinism.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '@metagrad/autograd';
-import { makeEnvSync, PointCornerEnv, PointGoalEnv, POINT_CORNERS } from '@metagrad/envs';
+import { makeEnvSync, PointCornerEnv, PointGoalEnv, PointMomentumEnv, POINT_CORNERS } from '@metagrad/envs';
 
 /** Puts a raw point env at (x, y) by resetting and stepping (steps of at most 0.2 per coordinate). */
 function placeAt(env: PointCornerEnv, x: number, y: number): void {
@@ -146,5 +146,89 @@ describe('point-goal (MetaPointEnv)', () => {
     expect(() => env.setTask([1] as unknown as [number, number])).toThrow('point-goal: a task is a goal [x, y] of two finite numbers');
     expect(() => env.setTask('north' as unknown as [number, number])).toThrow('point-goal: a task is a goal [x, y], got string');
     expect(() => env.sampleTasks(-1, new Rng(0))).toThrow('point-goal: n must be a non-negative integer, got -1');
+  });
+});
+
+describe('point-momentum (MetaPointEnvMomentum)', () => {
+  it('v\' = v + clip(a, ±0.1), s\' = s + v\'; observation [s, v]; never done', () => {
+    const env = new PointMomentumEnv();
+    env.setTask([2, -2]);
+    const o = env.reset(new Rng(4));
+    const [x0, y0, vx0, vy0] = Array.from(o);
+    expect(o).toHaveLength(4);
+    const r1 = env.step([0.05, -3]); // y clipped to −0.1
+    const vx1 = vx0! + 0.05, vy1 = vy0! - 0.1;
+    expect(Array.from(r1.obs)).toEqual([x0! + vx1, y0! + vy1, vx1, vy1]);
+    const r2 = env.step([0, 0]); // no push: the point keeps moving at v
+    expect(Array.from(r2.obs)).toEqual([x0! + vx1 + vx1, y0! + vy1 + vy1, vx1, vy1]);
+    expect(r1.done || r2.done).toBe(false);
+  });
+
+  it('sparse reward max(2 − ‖s\' − g‖, 0) of the new position only; dense −d and −d²; info.distance', () => {
+    const run = (reward: 'sparse' | 'dense' | 'dense-squared'): number[] => {
+      const env = new PointMomentumEnv({ reward });
+      env.setTask([2, 2]);
+      env.reset(new Rng(1));
+      const out: number[] = [];
+      for (let t = 0; t < 40; t++) {
+        const r = env.step([0.1, 0.1]);
+        const d = Math.hypot(r.obs[0]! - 2, r.obs[1]! - 2);
+        expect(r.info['distance']).toBeCloseTo(d, 14);
+        out.push(r.reward, d);
+      }
+      return out;
+    };
+    const sparse = run('sparse'), dense = run('dense'), sq = run('dense-squared');
+    let positives = 0, zeros = 0;
+    for (let i = 0; i < sparse.length; i += 2) {
+      const d = sparse[i + 1]!;
+      expect(sparse[i]).toBeCloseTo(Math.max(2 - d, 0), 14);
+      expect(dense[i]).toBeCloseTo(-d, 14);
+      expect(sq[i]).toBeCloseTo(-d * d, 12);
+      if (sparse[i]! > 0) positives++;
+      else zeros++;
+    }
+    // accelerating toward (2, 2): zero reward first (more than 2 away), then positive, then past the goal, zero again
+    expect(positives).toBeGreaterThan(0);
+    expect(zeros).toBeGreaterThan(0);
+  });
+
+  it('starts s ~ U([−0.2, 0.2]²), v ~ U([−0.1, 0.1]²); goals are the four corners, 1/4 each', () => {
+    const env = new PointMomentumEnv();
+    const rng = new Rng(11);
+    for (let i = 0; i < 500; i++) {
+      const o = env.reset(rng);
+      expect(Math.abs(o[0]!) <= 0.2 && Math.abs(o[1]!) <= 0.2).toBe(true);
+      expect(Math.abs(o[2]!) <= 0.1 && Math.abs(o[3]!) <= 0.1).toBe(true);
+    }
+    const tasks = env.sampleTasks(4000, new Rng(3));
+    for (const c of POINT_CORNERS) {
+      const share = tasks.filter((t) => t[0] === c[0] && t[1] === c[1]).length / 4000;
+      expect(share).toBeGreaterThan(0.22); // 1/4 ± 3 sd (sd 0.0068)
+      expect(share).toBeLessThan(0.28);
+    }
+    expect(tasks.every((t) => POINT_CORNERS.some((c) => c[0] === t[0] && c[1] === t[1]))).toBe(true);
+  });
+
+  it('the same seed gives the same episode; clone keeps the task and options; bad inputs are named', () => {
+    const a = makeEnvSync('point-momentum');
+    const b = a.clone();
+    a.setTask([-2, 2]);
+    const c = a.clone();
+    expect(c.getTask()).toEqual([-2, 2]);
+    expect(b.getTask()).toEqual([2, 2]);
+    const ep = (env: typeof a): number[] => {
+      const o = Array.from(env.reset(new Rng(5)));
+      for (let t = 0; t < 10; t++) o.push(...env.step([3, -4]).obs, env.step([-1, 1]).reward);
+      return o;
+    };
+    expect(ep(a)).toEqual(ep(c));
+    expect(() => new PointMomentumEnv({ sparseRadius: -1 })).toThrow('point-momentum: sparseRadius must be a finite non-negative number, got -1');
+    expect(() => new PointMomentumEnv({ reward: 'hot' as 'sparse' })).toThrow("point-momentum: reward must be 'sparse', 'dense' or 'dense-squared', got 'hot'");
+    expect(() => new PointMomentumEnv().step([0, 0])).toThrow('point-momentum: step() before reset()');
+    const env = new PointMomentumEnv();
+    env.reset(new Rng(0));
+    expect(() => env.step([Number.NaN, 0])).toThrow(/point-momentum: /);
+    expect(() => env.setTask([1] as unknown as [number, number])).toThrow('point-momentum: a task is a goal [x, y] of two finite numbers');
   });
 });

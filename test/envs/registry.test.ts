@@ -9,7 +9,7 @@ import { makeEnv, makeEnvSync, envNames, envShape, EnvError, NormalizedActionEnv
 import type { BoxSpace } from '@metagrad/envs';
 
 const ALL = [
-  'point-corner', 'point-goal', 'tabular', 'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back',
+  'point-corner', 'point-goal', 'point-momentum', 'tabular', 'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back',
   'hopper-rand-params', 'walker2d-rand-params', 'humanoid-rand-dir',
 ];
 
@@ -17,6 +17,7 @@ const ALL = [
 const EXPECTED: Record<string, { obs: number; act: number | 'discrete'; low?: number; high?: number; horizon: number }> = {
   'point-corner': { obs: 2, act: 2, low: -0.2, high: 0.2, horizon: 100 },
   'point-goal': { obs: 2, act: 2, low: -0.1, high: 0.1, horizon: 100 },
+  'point-momentum': { obs: 4, act: 2, low: -0.1, high: 0.1, horizon: 100 },
   tabular: { obs: 1, act: 'discrete', horizon: 3 },
   'half-cheetah-fwd-back': { obs: 17, act: 6, low: -1, high: 1, horizon: 100 },
   'ant-rand-dir': { obs: 111, act: 8, low: -1, high: 1, horizon: 200 },
@@ -38,14 +39,14 @@ describe('ENV_DIMS', () => {
 });
 
 describe('registry', () => {
-  it('envNames lists the nine tasks of the design contract', () => {
+  it('envNames lists the ten tasks of the design contract', () => {
     expect([...envNames]).toEqual(ALL);
-    expect(ALL.filter(isMujocoEnv)).toEqual(ALL.slice(3));
+    expect(ALL.filter(isMujocoEnv)).toEqual(ALL.slice(4));
   });
 
   it('an unknown env name lists the valid ones', async () => {
     await expect(makeEnv('half-cheetah')).rejects.toThrow(`makeEnv: unknown env 'half-cheetah'; valid names: ${ALL.join(', ')}`);
-    expect(() => makeEnvSync('cartpole')).toThrow(/unknown env 'cartpole'; valid names: point-corner, point-goal, tabular, half-cheetah-fwd-back/);
+    expect(() => makeEnvSync('cartpole')).toThrow(/unknown env 'cartpole'; valid names: point-corner, point-goal, point-momentum, tabular, half-cheetah-fwd-back/);
   });
 
   it('unknown or misplaced options are rejected with the valid ones', async () => {

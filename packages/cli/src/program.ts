@@ -14,7 +14,7 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/evaluate.js';
 import { plotCommand } from './commands/plot.js';
 import { compareCommand, DEFAULT_COMPARE_ALGOS } from './commands/compare.js';
-import { EXPLORE_DEFAULTS, exploreCommand } from './commands/explore.js';
+import { EXPLORE_ARMS, EXPLORE_DEFAULTS, EXPLORE_DEFAULT_ARMS, EXPLORE_DEFAULT_ENV, EXPLORE_ENVS, exploreCommand } from './commands/explore.js';
 import { varianceCommand } from './commands/variance.js';
 import { DEMO_CONFIG, demoCommand } from './commands/demo.js';
 
@@ -71,9 +71,11 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
   addSettingOptions(compare).action(() => setTask(() => compareCommand(compare.opts() as Opts, io, argv)));
 
   const explore = program.command('explore')
-    .description("the paper's Fig. 4: train ProMP, MAML-TRPO and E-MAML-TRPO briefly on point-corner (about 15 min on 2 cores at the defaults), plot pre-update exploration and post-update trajectories")
-    .option('--algos <list>', 'comma-separated algorithms', 'promp,maml-trpo,e-maml-trpo')
+    .description("the paper's Fig. 4: train LVC-TRPO, MAML-TRPO and E-MAML-TRPO briefly on point-momentum, plot pre-update exploration and post-update trajectories over the goal regions, and count the goal regions the pre-update trajectories reach")
+    .option('--algos <list>', `comma-separated arms: ${Object.keys(EXPLORE_ARMS).join(', ')} (MAML-TRPO with the likelihood-ratio inner objective) or algorithms (${algoNames.join(', ')})`, EXPLORE_DEFAULT_ARMS)
+    .option('--env <name>', `a point env: ${EXPLORE_ENVS.join(', ')}`, EXPLORE_DEFAULT_ENV)
     .option('--eval-seed <n>', 'seed of the evaluation tasks and rollouts', '7')
+    .option('--eval-tasks <n>', 'fresh tasks the arms adapt to (the exploration measure averages over them)', '20')
     .option('--paths <n>', 'trajectories drawn per phase and panel', '8')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
     .option('--out <dir>', 'output directory', 'reports/explore')

@@ -11,8 +11,8 @@ export { EnvError } from './core/errors.js';
 export { makeEnv, makeEnvSync, envNames, isMujocoEnv, ENV_DIMS } from './registry.js';
 export type { EnvName, EnvOptions, EnvTaskMap, EnvDims } from './registry.js';
 export { NormalizedActionEnv, DEFAULT_ACTION_SCALE } from './wrappers/normalized.js';
-export { PointCornerEnv, PointGoalEnv, POINT_CORNERS } from './point/point.js';
-export type { PointTask, PointCornerReward, PointCornerOptions, PointGoalOptions } from './point/point.js';
+export { PointCornerEnv, PointGoalEnv, PointMomentumEnv, POINT_CORNERS } from './point/point.js';
+export type { PointTask, PointCornerReward, PointCornerOptions, PointGoalOptions, PointMomentumOptions } from './point/point.js';
 export { TabularMDP, TabularMetaEnv, validateTabularMDP, sameMDP } from './tabular/mdp.js';
 export type { TabularMDPSpec, TabularEnvOptions } from './tabular/mdp.js';
 export { loadMujoco, releaseMujocoSims, MjSim } from './mujoco/runtime.js';
@@ -23,7 +23,7 @@ export type { MujocoTaskConfig, StepOutcome } from './mujoco/base.js';
 export {
   HalfCheetahFwdBackEnv, AntRandDirEnv, Walker2DFwdBackEnv, HopperRandParamsEnv, Walker2DRandParamsEnv, HumanoidRandDirEnv,
 } from './mujoco/tasks.js';
-export type { DirectionTask, RandParamsTask, MujocoEnvOptions, RandParamsOptions } from './mujoco/tasks.js';
+export type { DirectionTask, Direction2DTask, RandParamsTask, MujocoEnvOptions, RandParamsOptions } from './mujoco/tasks.js';
 export { sampleMetaBatch, envShape, addSimMessages } from './sampler/serial.js';
 export type { SampleOptions, SampleBatch, EnvShape } from './sampler/serial.js';
 export { WorkerSampler } from './sampler/parallel.js';

@@ -5,7 +5,7 @@
  */
 import { EnvError } from './core/errors.js';
 import type { MetaEnv } from './core/types.js';
-import { PointCornerEnv, PointGoalEnv } from './point/point.js';
+import { PointCornerEnv, PointGoalEnv, PointMomentumEnv } from './point/point.js';
 import type { PointCornerReward, PointTask } from './point/point.js';
 import { TabularMetaEnv } from './tabular/mdp.js';
 import type { TabularMDPSpec } from './tabular/mdp.js';
@@ -14,12 +14,12 @@ import type { MujocoModule } from './mujoco/runtime.js';
 import {
   AntRandDirEnv, HalfCheetahFwdBackEnv, HopperRandParamsEnv, HumanoidRandDirEnv, Walker2DFwdBackEnv, Walker2DRandParamsEnv,
 } from './mujoco/tasks.js';
-import type { DirectionTask, RandParamsTask } from './mujoco/tasks.js';
+import type { Direction2DTask, DirectionTask, RandParamsTask } from './mujoco/tasks.js';
 import { DEFAULT_ACTION_SCALE, NormalizedActionEnv } from './wrappers/normalized.js';
 
 /** Every env name, in a fixed order. */
 export const envNames = Object.freeze([
-  'point-corner', 'point-goal', 'tabular',
+  'point-corner', 'point-goal', 'point-momentum', 'tabular',
   'half-cheetah-fwd-back', 'ant-rand-dir', 'walker2d-fwd-back', 'hopper-rand-params', 'walker2d-rand-params', 'humanoid-rand-dir',
 ] as const);
 
@@ -32,20 +32,22 @@ export interface EnvTaskMap {
   'point-corner': PointTask;
   /** A goal [x, y] in [−2, 2]². */
   'point-goal': PointTask;
+  /** A goal corner [x, y]. */
+  'point-momentum': PointTask;
   /** A random MDP of the env's S, A, H. */
   tabular: TabularMDPSpec;
   /** A direction: +1 forward, −1 backward. */
   'half-cheetah-fwd-back': DirectionTask;
-  /** A direction: +1 forward, −1 backward. */
-  'ant-rand-dir': DirectionTask;
+  /** A unit direction [dx, dy] in the plane. */
+  'ant-rand-dir': Direction2DTask;
   /** A direction: +1 forward, −1 backward. */
   'walker2d-fwd-back': DirectionTask;
   /** Scaled body masses, inertias, damping and friction. */
   'hopper-rand-params': RandParamsTask;
   /** Scaled body masses, inertias, damping and friction. */
   'walker2d-rand-params': RandParamsTask;
-  /** A direction: +1 forward, −1 backward. */
-  'humanoid-rand-dir': DirectionTask;
+  /** A unit direction [dx, dy] in the plane. */
+  'humanoid-rand-dir': Direction2DTask;
 }
 
 /** Options of makeEnv; each env accepts the common ones and its own (others are rejected). */
@@ -59,9 +61,12 @@ export interface EnvOptions {
   actionScale?: number;
   /** Override of the env's horizon. */
   horizon?: number;
-  /** point-corner: 'sparse' (default), 'dense' or 'dense-squared'. */
+  /** point-corner, point-momentum: 'sparse' (default), 'dense' or 'dense-squared'. */
   reward?: PointCornerReward;
-  /** point-corner: L1 radius of the zero-reward start region. Default 0.5. */
+  /**
+   * point-corner: L1 radius of the zero-reward start region (default 0.5); point-momentum: distance from
+   * the goal within which the sparse reward max(r − d, 0) is positive (default 2).
+   */
   sparseRadius?: number;
   /** tabular: number of states. Default 3. */
   S?: number;
@@ -77,6 +82,7 @@ const COMMON = ['normalizeActions', 'actionScale', 'horizon'] as const;
 const OWN: Record<EnvName, readonly string[]> = {
   'point-corner': ['reward', 'sparseRadius'],
   'point-goal': [],
+  'point-momentum': ['reward', 'sparseRadius'],
   tabular: ['S', 'A', 'H'],
   'half-cheetah-fwd-back': [],
   'ant-rand-dir': [],
@@ -105,6 +111,7 @@ export interface EnvDims {
 export const ENV_DIMS: Readonly<Record<Exclude<EnvName, 'tabular'>, EnvDims>> = Object.freeze({
   'point-corner': { obsDim: 2, actDim: 2 },
   'point-goal': { obsDim: 2, actDim: 2 },
+  'point-momentum': { obsDim: 4, actDim: 2 },
   'half-cheetah-fwd-back': { obsDim: 17, actDim: 6 },
   'ant-rand-dir': { obsDim: 111, actDim: 8 },
   'walker2d-fwd-back': { obsDim: 17, actDim: 6 },
@@ -143,6 +150,9 @@ function build(name: EnvName, opts: EnvOptions, mj: MujocoModule | null): MetaEn
       break;
     case 'point-goal':
       env = new PointGoalEnv({ horizon: h });
+      break;
+    case 'point-momentum':
+      env = new PointMomentumEnv({ reward: opts.reward, sparseRadius: opts.sparseRadius, horizon: h });
       break;
     case 'tabular':
       return new TabularMetaEnv({ S: opts.S, A: opts.A, H: opts.H ?? h });

@@ -35,7 +35,7 @@ describe('resolveConfig', () => {
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
     ['unknown algo, listing the valid ones', { algo: 'ppo', env: 'point-corner' }, /unknown algo 'ppo'; valid algorithms: promp, maml-trpo, e-maml-trpo, e-maml-vpg, lvc-vpg, dice-vpg/],
-    ['unknown env, listing the valid ones', { algo: 'promp', env: 'cheetah' }, /unknown env 'cheetah'; valid envs: point-corner, point-goal, half-cheetah-fwd-back/],
+    ['unknown env, listing the valid ones', { algo: 'promp', env: 'cheetah' }, /unknown env 'cheetah'; valid envs: point-corner, point-goal, point-momentum, half-cheetah-fwd-back/],
     ['the tabular env', { algo: 'promp', env: 'tabular' }, /'tabular' has discrete states and actions/],
     ['a missing algo', { env: 'point-corner' }, /algo is required/],
     ['an unknown key', { algo: 'promp', env: 'point-corner', metaBatch: 3 }, /unknown config key 'metaBatch'; valid keys: algo, env, seed/],

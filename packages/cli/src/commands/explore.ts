@@ -1,21 +1,26 @@
 /**
- * `metagrad explore`: the paper's Fig. 4 on point-corner. Trains ProMP, MAML-TRPO and E-MAML-TRPO
- * briefly with three inner steps, then adapts each on the same fresh tasks and draws, per algorithm,
- * the pre-update (exploration) and post-update (exploitation) trajectories of one task.
+ * `metagrad explore`: the paper's Fig. 4 as the reference ran it (its exploration comparison): LVC-TRPO
+ * (MAML-TRPO with the likelihood-ratio inner objective), MAML-TRPO and E-MAML-TRPO on point-momentum,
+ * three inner steps, trained briefly by default; then each adapts on the same fresh tasks. Draws, per
+ * arm, the pre-update (exploration) and post-update (exploitation) trajectories of one task over the
+ * four goal regions (within 1 of each corner), and measures exploration: how many of the four goal
+ * regions the pre-update trajectories of a task reach, averaged over the evaluation tasks.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { algoNames, evaluate, type TrainConfig } from '@metagrad/rl';
+import { algoNames, evaluate, type AlgoName, type InnerObjective, type TrainConfig } from '@metagrad/rl';
 import { writeLearningCurves } from '../report/curves.js';
 import { readCheckpoint, readRun, readRunConfig } from '../rundir.js';
 import { writeExploration, type ExplorePanel } from '../report/exploration.js';
-import { fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
+import { checkName, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';
 
 /** Flags of `metagrad explore`. */
 export interface ExploreFlags extends TrainFlags {
   algos?: string;
+  env?: string;
+  evalTasks?: string;
   evalSeed?: string;
   paths?: string;
   out?: string;
@@ -24,12 +29,39 @@ export interface ExploreFlags extends TrainFlags {
 }
 
 /**
- * The brief-training config of `explore` (and the demo): the paper's three inner steps on point-corner,
- * a smaller meta-batch and policy than the MuJoCo defaults so that a run takes minutes on two cores.
+ * The brief-training config of `explore`: Fig. 4's three inner steps, inner step 0.1 and horizon 100, with
+ * a smaller meta-batch and policy than the reference's (40 tasks × 20 rollouts, (64, 64), 501 iterations)
+ * so that the three runs take minutes on two cores. The reference's budget: `--meta-batch-size 40
+ * --rollouts-per-task 20 --hidden 64,64 --iterations 501` (see the README).
  */
 export const EXPLORE_DEFAULTS: Partial<TrainConfig> = {
-  iterations: 40, metaBatchSize: 20, rolloutsPerTask: 10, horizon: 50, hidden: [32, 32], numInnerGradSteps: 3, metaLr: 1e-2, workers: 1,
+  iterations: 40, metaBatchSize: 20, rolloutsPerTask: 10, horizon: 100, hidden: [32, 32], numInnerGradSteps: 3, innerLr: 0.1, metaLr: 1e-2, workers: 1,
 };
+
+/** Arms of `explore` that are an algorithm with another inner objective (the rest are algorithm names). */
+export const EXPLORE_ARMS: Readonly<Record<string, { algo: AlgoName; innerObjective: InnerObjective }>> = {
+  /** LVC-TRPO: MAML-TRPO whose inner step follows the likelihood-ratio objective, LVC's gradient (the paper's Fig. 4). */
+  'lvc-trpo': { algo: 'maml-trpo', innerObjective: 'likelihood-ratio' },
+};
+
+/** Fig. 4's arms and task. */
+export const EXPLORE_DEFAULT_ARMS = 'lvc-trpo,maml-trpo,e-maml-trpo';
+export const EXPLORE_DEFAULT_ENV = 'point-momentum';
+/** The envs `explore` draws: 2-D positions first in the observation. */
+export const EXPLORE_ENVS = ['point-momentum', 'point-corner', 'point-goal'] as const;
+
+/** Radius of a corner's goal region: within 1 of the corner (on point-momentum, where the sparse reward is at least 1, half its most). */
+export const GOAL_REGION_RADIUS = 1;
+
+/**
+ * The goal regions of a corner env (point-momentum, point-corner): the discs of radius
+ * {@link GOAL_REGION_RADIUS} around the four corners. Null for point-goal (no finite set of goals).
+ */
+export function goalRegions(env: string): { corners: ReadonlyArray<readonly [number, number]>; radius: number; contains(c: readonly [number, number], x: number, y: number): boolean } | null {
+  if (env !== 'point-momentum' && env !== 'point-corner') return null;
+  const r = GOAL_REGION_RADIUS;
+  return { corners: [[-2, -2], [2, -2], [-2, 2], [2, 2]], radius: r, contains: (c, x, y) => Math.hypot(x - c[0], y - c[1]) < r };
+}
 
 /**
  * The point-corner panel of one trained run: the trajectories of one evaluation task — the first
@@ -38,15 +70,37 @@ export const EXPLORE_DEFAULTS: Partial<TrainConfig> = {
  */
 export async function explorationPanel(
   runDir: string, label: string, evalSeed: number, nTasks: number, nPaths: number, pick: 'first' | 'median' = 'first',
-): Promise<{ panel: ExplorePanel; returns: number[] }> {
-  const res = await evaluate(readRunConfig(runDir), readCheckpoint(runDir), { tasks: nTasks, seed: evalSeed, keepTrajectories: true });
+): Promise<{
+  panel: ExplorePanel;
+  returns: number[];
+  /** Goal regions the pre-update trajectories of a task reach, averaged over the tasks (null without regions). */
+  regionsReached: number | null;
+  /** Fraction of the tasks whose post-update trajectories reach their own goal region (null without regions). */
+  ownGoalReached: number | null;
+}> {
+  const config = readRunConfig(runDir);
+  const res = await evaluate(config, readCheckpoint(runDir), { tasks: nTasks, seed: evalSeed, keepTrajectories: true });
   const K = res.returns.length - 1;
   const order = res.perTask.map((r, i) => [r[K]!, i] as const).sort((a, b) => a[0] - b[0]);
   const t = pick === 'first' ? 0 : order[Math.floor((order.length - 1) / 2)]![1];
   const chosen = res.trajectories![t]!;
   const toPoints = (path: number[][]): [number, number][] => path.map((o) => [o[0]!, o[1]!]);
   const goal = chosen.task as [number, number];
+  const regions = goalRegions(config.env);
+  let regionsReached: number | null = null, ownGoalReached: number | null = null;
+  if (regions) {
+    const reaches = (paths: number[][][], c: readonly [number, number]): boolean => paths.some((p) => p.some((o) => regions.contains(c, o[0]!, o[1]!)));
+    let reached = 0, own = 0;
+    for (const tr of res.trajectories!) {
+      reached += regions.corners.filter((c) => reaches(tr.steps[0]!, c)).length;
+      const g = tr.task as [number, number];
+      if (reaches(tr.steps[K]!, g)) own++;
+    }
+    regionsReached = reached / res.trajectories!.length;
+    ownGoalReached = own / res.trajectories!.length;
+  }
   return {
+    regionsReached, ownGoalReached,
     panel: {
       algo: label, goal: [goal[0], goal[1]], preReturn: res.perTask[t]![0], postReturn: res.perTask[t]![K],
       paths: [
@@ -59,37 +113,49 @@ export async function explorationPanel(
 }
 
 /** Validates everything `explore` will run. */
-export function planExplore(f: ExploreFlags): { plans: RunPlan[]; out: string; evalSeed: number; nPaths: number; jobs: number } {
-  const algos = parseNameList('algos', f.algos ?? 'promp,maml-trpo,e-maml-trpo', algoNames);
+export function planExplore(f: ExploreFlags): { plans: (RunPlan & { arm: string })[]; out: string; evalSeed: number; evalTasks: number; nPaths: number; jobs: number } {
+  const arms = parseNameList('algos', f.algos ?? EXPLORE_DEFAULT_ARMS, [...Object.keys(EXPLORE_ARMS), ...algoNames]);
+  const env = checkName('env', f.env ?? EXPLORE_DEFAULT_ENV, EXPLORE_ENVS);
   const base = { ...EXPLORE_DEFAULTS, ...readConfigFile(f.config), ...configOverrides(f) };
   const out = f.out ?? join('reports', 'explore');
-  const plans = algos.map((algo) => {
-    const config = buildConfig({ ...base, algo, env: 'point-corner' });
-    return planReusableRun(`${algo} s${config.seed}`, config, join(out, 'runs', algo));
+  const plans = arms.map((arm) => {
+    const config = buildConfig({ ...base, ...(EXPLORE_ARMS[arm] ?? { algo: arm }), env });
+    return { ...planReusableRun(`${arm} s${config.seed}`, config, join(out, 'runs', arm)), arm };
   });
-  return { plans, out, evalSeed: parseInteger('eval-seed', f.evalSeed ?? '7', 0)!, nPaths: parseInteger('paths', f.paths ?? '8')!, jobs: parseInteger('jobs', f.jobs ?? '1')! };
+  return {
+    plans, out, evalSeed: parseInteger('eval-seed', f.evalSeed ?? '7', 0)!, evalTasks: parseInteger('eval-tasks', f.evalTasks ?? '20')!,
+    nPaths: parseInteger('paths', f.paths ?? '8')!, jobs: parseInteger('jobs', f.jobs ?? '1')!,
+  };
 }
 
 /** Runs `metagrad explore`. */
 export async function exploreCommand(f: ExploreFlags, io: CliIO, argv: readonly string[]): Promise<void> {
-  const { plans, out, evalSeed, nPaths, jobs } = planExplore(f);
+  const { plans, out, evalSeed, evalTasks, nPaths, jobs } = planExplore(f);
   const c = plans[0]!.config;
-  println(io.stderr, `Fig. 4 on point-corner: ${plans.map((p) => p.config.algo).join(', ')}, ${c.iterations} iterations each, ${c.numInnerGradSteps} inner steps, into ${out}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
+  println(io.stderr, `Fig. 4 on ${c.env}: ${plans.map((p) => p.arm).join(', ')}, ${c.iterations} iterations each, ${c.numInnerGradSteps} inner steps, into ${out}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
   const seconds = await executeRuns(plans, io, { quiet: f.quiet, jobs });
   const panels: ExplorePanel[] = [];
-  const evals: { algo: string; returns: number[] }[] = [];
+  const evals: { algo: string; config: { algo: string; innerObjective: string }; returns: number[]; regionsReached: number | null; ownGoalReached: number | null }[] = [];
   for (const p of plans) {
-    const { panel, returns } = await explorationPanel(p.outDir, p.config.algo, evalSeed, 4, nPaths);
+    const { panel, returns, regionsReached, ownGoalReached } = await explorationPanel(p.outDir, p.arm, evalSeed, evalTasks, nPaths);
     panels.push(panel);
-    evals.push({ algo: p.config.algo, returns });
+    evals.push({ algo: p.arm, config: { algo: p.config.algo, innerObjective: p.config.innerObjective }, returns, regionsReached, ownGoalReached });
   }
+  const regions = goalRegions(c.env);
   const fig = await writeExploration(join(out, 'exploration'), panels, {
-    subtitle: `after ${c.iterations} iterations; ${c.numInnerGradSteps} inner steps; blue: pre-update, red: after the last inner step; discs: corner goals, dark green: this task's goal`,
+    title: `Exploration (pre-update) and adaptation (post-update) on ${c.env}`,
+    subtitle: `after ${c.iterations} iterations; ${c.numInnerGradSteps} inner steps; blue: pre-update, red: after the last inner step; ` +
+      `discs: ${regions ? `the goal regions (within ${regions.radius} of a corner)` : 'the corner goals'} of the four tasks, green: this task's`,
+    regionRadius: regions?.radius,
+    extent: c.env === 'point-momentum' ? 4.5 : 3,
   });
-  const curves = await writeLearningCurves(plans.map((p) => readRun(p.outDir)), join(out, 'learning-curves'), { title: 'Meta-learning curves on point-corner' });
+  const curves = await writeLearningCurves(plans.map((p) => readRun(p.outDir)), join(out, 'learning-curves'), { title: `Meta-learning curves on ${c.env}` });
   const json = join(out, 'explore.json');
-  writeFileSync(json, `${JSON.stringify({ command: `metagrad ${argv.join(' ')}`, evalSeed, seconds, evaluation: evals, panels }, null, 1)}\n`);
-  println(io.stdout, `returns on 4 fresh tasks (seed ${evalSeed}), pre-update → post-update:`);
-  for (const e of evals) println(io.stdout, `  ${e.algo.padEnd(12)} ${fmt(e.returns[0])} → ${fmt(e.returns.at(-1))}`);
+  writeFileSync(json, `${JSON.stringify({ command: `metagrad ${argv.join(' ')}`, env: c.env, evalSeed, evalTasks, seconds, evaluation: evals, panels }, null, 1)}\n`);
+  println(io.stdout, `on ${evalTasks} fresh tasks (seed ${evalSeed}): return pre-update → post-update${regions ? '; goal regions the pre-update trajectories of a task reach (of 4); tasks whose post-update trajectories reach their goal' : ''}`);
+  for (const e of evals) {
+    const extra = e.regionsReached === null ? '' : `;  regions ${e.regionsReached.toFixed(2)} of 4;  own goal ${(100 * e.ownGoalReached!).toFixed(0)} %`;
+    println(io.stdout, `  ${e.algo.padEnd(12)} ${fmt(e.returns[0])} → ${fmt(e.returns.at(-1))}${extra}`);
+  }
   for (const file of [fig.svg, fig.png, curves.svg, curves.png, json]) println(io.stdout, `wrote ${file}`);
 }

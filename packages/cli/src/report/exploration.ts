@@ -35,8 +35,22 @@ export interface ExplorePanel {
 /** The point-corner goals (±2, ±2). */
 export const CORNERS: ReadonlyArray<readonly [number, number]> = [[-2, -2], [2, -2], [-2, 2], [2, 2]];
 
+/** Options of the exploration figure. */
+export interface ExplorationOptions {
+  /** Chart title. */
+  title?: string;
+  /** Chart subtitle. */
+  subtitle?: string;
+  /** The frame is [−extent, extent]² (default 3); trajectories beyond it are clamped to its border. */
+  extent?: number;
+  /** Panel width and height in pixels (default 260). */
+  size?: number;
+  /** Radius of each corner's goal region in data units, drawn to scale; without it, fixed-size discs mark the corners. */
+  regionRadius?: number;
+}
+
 /** Vega-Lite spec of the exploration figure: facet per panel, layered corners / pre / post lines. */
-export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string; extent?: number; size?: number } = {}): ChartSpec {
+export function explorationSpec(panels: readonly ExplorePanel[], opts: ExplorationOptions = {}): ChartSpec {
   const ext = opts.extent ?? 3;
   const label = (p: ExplorePanel): string =>
     p.preReturn !== undefined && p.postReturn !== undefined ? `${p.algo} (return ${p.preReturn.toFixed(2)} → ${p.postReturn.toFixed(2)})` : p.algo;
@@ -63,6 +77,8 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?:
     legend: { symbolType: 'stroke', symbolStrokeWidth: 3 },
   } as const;
   const size = opts.size ?? 260;
+  // a Vega symbol's size is the area of its bounding box: (2r)² for a disc of radius r pixels
+  const disc = opts.regionRadius !== undefined ? (2 * opts.regionRadius * size / (2 * ext)) ** 2 : size * 18;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
@@ -77,12 +93,12 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?:
       layer: [
         {
           transform: [{ filter: "datum.layer === 'corner' && datum.goal !== 'goal'" }],
-          mark: { type: 'circle', opacity: 0.35, size: size * 18, color: '#bbbbbb' },
+          mark: { type: 'circle', opacity: 0.35, size: disc, color: '#bbbbbb' },
           encoding: { x, y },
         },
         {
           transform: [{ filter: "datum.layer === 'corner' && datum.goal === 'goal'" }],
-          mark: { type: 'circle', opacity: 0.3, size: size * 18, color: '#1a7f37' },
+          mark: { type: 'circle', opacity: 0.3, size: disc, color: '#1a7f37' },
           encoding: { x, y },
         },
         {
@@ -106,7 +122,7 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: { title?:
 }
 
 /** Writes `<base>.svg` and `<base>.png` of the exploration figure. */
-export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: { title?: string; subtitle?: string } = {}): Promise<{
+export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: ExplorationOptions = {}): Promise<{
   /** Path of the SVG. */
   svg: string;
   /** Path of the PNG. */

@@ -13,6 +13,9 @@ import type { MjSim, MujocoModule } from './runtime.js';
 /** A direction task: +1 (forward) or −1 (backward); the velocity term is multiplied by it. */
 export type DirectionTask = number;
 
+/** A direction in the plane, a unit vector [dx, dy]: the reward pays the velocity along it. */
+export type Direction2DTask = readonly [number, number];
+
 /** Options shared by the MuJoCo tasks. */
 export interface MujocoEnvOptions {
   /** Override of the task's horizon (the reference's max_path_length). */
@@ -69,6 +72,45 @@ abstract class DirectionEnv extends MujocoEnv<DirectionTask> {
   }
 }
 
+/**
+ * Base of the 2-D direction tasks (the reference's AntRandDirec2DEnv, HumanoidRandDirec2DEnv): directions
+ * uniform on the unit circle, drawn as a normalized 2-D standard normal.
+ */
+abstract class Direction2DEnv extends MujocoEnv<Direction2DTask> {
+  /** The current direction (initially +x). */
+  protected direction: Direction2DTask = [1, 0];
+
+  /** Each task is a unit vector, a 2-D standard normal divided by its norm (the reference's sample_tasks). */
+  sampleTasks(n: number, rng: Rng): Direction2DTask[] {
+    this.checkN(n);
+    return Array.from({ length: n }, () => {
+      for (;;) {
+        const x = rng.normal(), y = rng.normal();
+        const r = Math.hypot(x, y);
+        if (r > 0) return [x / r, y / r] as const;
+      }
+    });
+  }
+
+  /** Sets the direction; throws an EnvError unless `task` is two finite numbers. */
+  setTask(task: Direction2DTask): void {
+    const t = task as unknown as ArrayLike<number> | null;
+    if (t === null || typeof t !== 'object' || t.length !== 2 || !Number.isFinite(t[0]) || !Number.isFinite(t[1]))
+      throw new EnvError(this.name, `a task is a direction [dx, dy] in the plane (two finite numbers), got ${JSON.stringify(task)}`);
+    this.direction = [t[0]!, t[1]!];
+  }
+
+  /** The current direction. */
+  getTask(): Direction2DTask {
+    return this.direction;
+  }
+
+  /** Gives `e` this env's direction (for clone). @internal */
+  protected copyTaskTo(e: Direction2DEnv): void {
+    e.direction = this.direction;
+  }
+}
+
 const HALF_CHEETAH: MujocoTaskConfig = {
   name: 'half-cheetah-fwd-back', modelKey: 'half_cheetah', xml: HALF_CHEETAH_XML, frameSkip: 5, horizon: 100, obsDim: 17,
   infoKeys: Object.freeze(['reward_run', 'reward_ctrl']), needsContactForces: false,
@@ -111,12 +153,14 @@ const ANT: MujocoTaskConfig = {
 };
 
 /**
- * AntRandDirecEnv: r = dir·Δx_torso/dt − 0.5·‖a‖² − 0.5e-3·‖clip(cfrc_ext, −1, 1)‖² + 1; done unless the
- * state is finite and 0 ≤ z_torso ≤ 1; frame skip 5 (dt 0.05); obs = [qpos[2:], qvel, clip(cfrc_ext)] (111).
- * x_torso is data.xpos of the torso as MuJoCo left it after the last step (the reference's get_body_com).
+ * AntRandDirec2DEnv (the paper's ant, "run in different directions in the 2D-plane"): r = d·Δ(x, y)_torso/dt
+ * − 0.5·‖a‖² − 0.5e-3·‖clip(cfrc_ext, −1, 1)‖² + 1 for the task's unit direction d; done unless the state
+ * is finite and 0 ≤ z_torso ≤ 1; frame skip 5 (dt 0.05); obs = [qpos[2:], qvel, clip(cfrc_ext)] (111).
+ * (x, y)_torso is data.xpos of the torso as MuJoCo left it after the last step (the reference's get_body_com).
  */
-export class AntRandDirEnv extends DirectionEnv {
+export class AntRandDirEnv extends Direction2DEnv {
   private lastX = 0;
+  private lastY = 0;
   constructor(mj: MujocoModule, opts: MujocoEnvOptions = {}) {
     super(mj, ANT, opts.horizon);
   }
@@ -126,6 +170,7 @@ export class AntRandDirEnv extends DirectionEnv {
   }
   protected override afterReset(): void {
     this.lastX = this.sim.xpos[3]!; // torso is body 1
+    this.lastY = this.sim.xpos[4]!;
   }
   protected writeObs(out: Float64Array): void {
     let o = writeQ(this.sim, out, 2, Infinity);
@@ -138,9 +183,10 @@ export class AntRandDirEnv extends DirectionEnv {
   protected beforeStep(): void {}
   protected computeStep(a: Float64Array): StepOutcome {
     const sim = this.sim;
-    const x = sim.xpos[3]!;
-    const forward = (this.direction * (x - this.lastX)) / this.dt;
+    const x = sim.xpos[3]!, y = sim.xpos[4]!;
+    const forward = (this.direction[0] * (x - this.lastX) + this.direction[1] * (y - this.lastY)) / this.dt;
     this.lastX = x;
+    this.lastY = y;
     const ctrl = 0.5 * sumSquares(a);
     let c = 0;
     const f = sim.cfrcExt;
@@ -215,13 +261,13 @@ const HUMANOID: MujocoTaskConfig = {
 };
 
 /**
- * HumanoidRandDirecEnv: r = 0.25·dir·Δ(center of mass x)/timestep + 5 − 0.1·‖ctrl‖² −
- * min(5e-7·‖cfrc_ext‖², 10) (the reference divides by the model timestep 0.003, not dt); done when
- * the torso height leaves [1, 2]; frame skip 5; obs = [qpos[2:], qvel, cinert, cvel, qfrc_actuator,
- * cfrc_ext] (376); reset noise U(±0.01).
+ * HumanoidRandDirec2DEnv (the humanoid of the paper's Fig. 2): r = 0.25·d·Δ(center of mass x, y)/timestep
+ * + 5 − 0.1·‖ctrl‖² − min(5e-7·‖cfrc_ext‖², 10) for the task's unit direction d (the reference divides by
+ * the model timestep 0.003, not dt); done when the torso height leaves [1, 2]; frame skip 5; obs =
+ * [qpos[2:], qvel, cinert, cvel, qfrc_actuator, cfrc_ext] (376); reset noise U(±0.01).
  */
-export class HumanoidRandDirEnv extends DirectionEnv {
-  private lastCom = 0;
+export class HumanoidRandDirEnv extends Direction2DEnv {
+  private lastCom: [number, number] = [0, 0];
   constructor(mj: MujocoModule, opts: MujocoEnvOptions = {}) {
     super(mj, HUMANOID, opts.horizon);
   }
@@ -229,18 +275,19 @@ export class HumanoidRandDirEnv extends DirectionEnv {
     uniformNoise(rng, qpos, 0.01);
     uniformNoise(rng, qvel, 0.01);
   }
-  /** x of the center of mass: Σ m_i·xipos_i,x / Σ m_i (the reference's mass_center). */
-  private comX(): number {
+  /** (x, y) of the center of mass: Σ m_i·xipos_i / Σ m_i (the reference's mass_center). */
+  private comXY(): [number, number] {
     const { bodyMass, xipos } = this.sim;
-    let mx = 0, m = 0;
+    let mx = 0, my = 0, m = 0;
     for (let i = 0; i < bodyMass.length; i++) {
       mx += bodyMass[i]! * xipos[3 * i]!;
+      my += bodyMass[i]! * xipos[3 * i + 1]!;
       m += bodyMass[i]!;
     }
-    return mx / m;
+    return [mx / m, my / m];
   }
   protected override afterReset(): void {
-    this.lastCom = this.comX();
+    this.lastCom = this.comXY();
   }
   protected writeObs(out: Float64Array): void {
     const sim = this.sim;
@@ -253,8 +300,9 @@ export class HumanoidRandDirEnv extends DirectionEnv {
   protected beforeStep(): void {}
   protected computeStep(a: Float64Array): StepOutcome {
     const sim = this.sim;
-    const com = this.comX();
-    const linvel = (0.25 * this.direction * (com - this.lastCom)) / sim.timestep;
+    const com = this.comXY();
+    const d = this.direction;
+    const linvel = (0.25 * (d[0] * (com[0] - this.lastCom[0]) + d[1] * (com[1] - this.lastCom[1]))) / sim.timestep;
     this.lastCom = com;
     const quadctrl = 0.1 * sumSquares(a);
     const impact = Math.min(0.5e-6 * sumSquares(sim.cfrcExt), 10);

@@ -203,3 +203,96 @@ export class PointGoalEnv extends PointEnvBase {
     return e;
   }
 }
+
+/** Options of point-momentum. */
+export interface PointMomentumOptions {
+  /** 'sparse' (the reference's default): max(sparseRadius − d, 0); 'dense' = −d; 'dense-squared' = −d²; d = ‖s' − g‖. */
+  reward?: PointCornerReward;
+  /** Distance from the goal within which the sparse reward is positive. Default 2 (the reference's). */
+  sparseRadius?: number;
+  /** Default 100 (the reference's exploration sweep). */
+  horizon?: number;
+}
+
+/**
+ * MetaPointEnvMomentum (the reference's exploration comparison, the paper's Fig. 4): a point with
+ * momentum, v' = v + clip(a, −0.1, 0.1), s' = s + v'; the observation is [s, v] (4 numbers); start
+ * s ~ U([−0.2, 0.2]²), v ~ U([−0.1, 0.1]²); the goal is one of the four corners (±2, ±2); reward
+ * max(2 − ‖s' − g‖, 0) (sparse), never terminates. The velocity is unbounded, so an episode can carry
+ * the point far away; only the position enters the reward.
+ */
+export class PointMomentumEnv implements MetaEnv<PointTask> {
+  /** The registry name. */
+  readonly name = 'point-momentum';
+  /** [x, y, vx, vy], unbounded. */
+  readonly observationSpace: BoxSpace = boxSpace(4, -Infinity, Infinity);
+  /** Velocity increments in [−0.1, 0.1]² (larger actions are clipped). */
+  readonly actionSpace: BoxSpace = boxSpace(2, -0.1, 0.1);
+  /** Episode length: opts.horizon, default 100. */
+  readonly horizon: number;
+  /** The reward rule. */
+  readonly rewardType: PointCornerReward;
+  /** Distance from the goal within which the sparse reward is positive. */
+  readonly sparseRadius: number;
+  readonly infoKeys: readonly string[] = Object.freeze(['distance']);
+  private goal: PointTask = POINT_CORNERS[3]!;
+  private s = new Float64Array(2);
+  private v = new Float64Array(2);
+  private started = false;
+  private readonly a = new Float64Array(2);
+
+  constructor(opts: PointMomentumOptions = {}) {
+    const reward = opts.reward ?? 'sparse';
+    if (reward !== 'sparse' && reward !== 'dense' && reward !== 'dense-squared')
+      throw new EnvError(this.name, `reward must be 'sparse', 'dense' or 'dense-squared', got '${String(reward)}'`);
+    const r = opts.sparseRadius ?? 2;
+    if (!(r >= 0) || !Number.isFinite(r)) throw new EnvError(this.name, `sparseRadius must be a finite non-negative number, got ${r}`);
+    this.rewardType = reward;
+    this.sparseRadius = r;
+    this.horizon = checkHorizon(this.name, opts.horizon ?? 100);
+  }
+
+  /** Each task is one of the four corners with probability 1/4. */
+  sampleTasks(n: number, rng: Rng): PointTask[] {
+    checkCount(this.name, 'n', n);
+    return Array.from({ length: n }, () => [...POINT_CORNERS[rng.int(4)]!] as unknown as PointTask);
+  }
+
+  setTask(task: PointTask): void {
+    this.goal = checkTask(this.name, task);
+  }
+
+  getTask(): PointTask {
+    return this.goal;
+  }
+
+  /** s ~ U([−0.2, 0.2]²), then v ~ U([−0.1, 0.1]²) (x before y, from `rng`). */
+  reset(rng: Rng): Float64Array {
+    this.s = Float64Array.of(rng.uniformIn(-0.2, 0.2), rng.uniformIn(-0.2, 0.2));
+    this.v = Float64Array.of(rng.uniformIn(-0.1, 0.1), rng.uniformIn(-0.1, 0.1));
+    this.started = true;
+    return Float64Array.of(this.s[0]!, this.s[1]!, this.v[0]!, this.v[1]!);
+  }
+
+  /** v' = v + clip(a), s' = s + v'; reward of s' by the task's rule; never terminates. */
+  step(action: ArrayLike<number> | number): StepResult {
+    if (!this.started) throw new EnvError(this.name, 'step() before reset()');
+    const a = clipToBox(readBoxAction(this.name, this.actionSpace, action, this.a), this.actionSpace);
+    const vx = this.v[0]! + a[0]!, vy = this.v[1]! + a[1]!;
+    const x = this.s[0]! + vx, y = this.s[1]! + vy;
+    this.v[0] = vx;
+    this.v[1] = vy;
+    this.s[0] = x;
+    this.s[1] = y;
+    const d = dist(x, y, this.goal);
+    const reward = this.rewardType === 'sparse' ? Math.max(this.sparseRadius - d, 0) : this.rewardType === 'dense' ? -d : -d * d;
+    return { obs: Float64Array.of(x, y, vx, vy), reward, done: false, info: { distance: d } };
+  }
+
+  /** A new point-momentum env with the same options and task, not yet reset. */
+  clone(): PointMomentumEnv {
+    const e = new PointMomentumEnv({ reward: this.rewardType, sparseRadius: this.sparseRadius, horizon: this.horizon });
+    e.goal = this.goal;
+    return e;
+  }
+}
