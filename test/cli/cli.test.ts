@@ -62,6 +62,8 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
   bad('plot of a missing run', ['plot', '/nonexistent/run', '--out', '$OUT'], /'\/nonexistent\/run' does not exist/);
   bad('plot band', ['plot', '/tmp', '--band', 'iqr', '--out', '$OUT'], /unknown band 'iqr'/);
   bad('variance repeats', ['variance', '--repeats', '1', '--out', '$OUT'], /--repeats must be an integer ≥ 2/);
+  bad('variance training flag without --env', ['variance', '--iterations', '3', '--out', '$OUT'], /--iterations is a training setting: give --env to train/);
+  bad('variance --env with a TRPO-free measurement off', ['variance', '--env', 'point-goal', '--variance-every', '0', '--out', '$OUT'], /--variance-every must be at least 1 here/);
 
   it('help and version go to stdout with exit code 0; no arguments prints help with exit code 2', async () => {
     const h = await cli('train', '--help');
@@ -318,6 +320,24 @@ describe('compare and explore at toy sizes', () => {
     expect(paths[0].points).toHaveLength(6); // 5 steps + the final position
     expect(json.evaluation[0].returns).toHaveLength(4); // three inner steps (Fig. 4)
     expect(r.err).toMatch(/into .*, 2 at a time/); // trained side by side (--jobs 2)
+  });
+
+  it("variance --env (Fig. 3 during training) trains DiCE-VPG and LVC-VPG, measures the meta-gradient's relative std every n iterations, and plots it with the returns", async () => {
+    const out = join(root, 'variance-training');
+    const r = await cli('variance', '--env', 'point-goal', '--iterations', '3', '--meta-batch-size', '2', '--rollouts-per-task', '3', '--horizon', '5', '--hidden', '4', '--variance-every', '2', '--variance-rounds', '3', '--out', out, '--jobs', '2');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'variance-training.json'), 'utf8'));
+    expect(json.series.map((s: { algo: string }) => s.algo)).toEqual(['dice-vpg', 'lvc-vpg']);
+    for (const s of json.series) {
+      expect(s.measured.map((m: { iteration: number }) => m.iteration)).toEqual([0, 2]);
+      for (const m of s.measured) expect(m.relStd).toBeGreaterThan(0);
+      expect(s.returns).toHaveLength(3);
+    }
+    const config = JSON.parse(readFileSync(join(out, 'runs', 'lvc-vpg', 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ algo: 'lvc-vpg', env: 'point-goal', varianceEvery: 2, varianceRounds: 3, innerLr: 0.1, metaLr: 0.001, numInnerGradSteps: 1 });
+    expect(readFileSync(join(out, 'variance-training.svg'), 'utf8')).toContain('relative std of the meta-gradient');
+    expect(r.out).toMatch(/DiCE +\d+\.\d+ +return/);
+    expect(r.out).toMatch(/DiCE \/ LVC: \d+\.\d+/);
   });
 
   it('demo (npm start) trains ProMP with the comparison settings, evaluates fresh tasks, and prints where its report is', async () => {

@@ -35,6 +35,11 @@ export function shapeFlagsGiven(f: TrainFlags): string[] {
   return SETTING_OPTIONS.filter((o) => o.key !== 'iterations' && o.key !== 'workers' && typed(f, o)).map((o) => o.flag);
 }
 
+/** The setting flags typed among those of `keys`. */
+export function flagsGiven(f: TrainFlags, keys: readonly (keyof TrainConfig)[]): string[] {
+  return SETTING_OPTIONS.filter((o) => keys.includes(o.key) && typed(f, o)).map((o) => o.flag);
+}
+
 const fmtDefault = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
 
 /** "(default: 100; 200 on ant-rand-dir, …)": the table's default and the per-env ones that differ. */

@@ -15,7 +15,7 @@ import { evalCommand } from './commands/evaluate.js';
 import { plotCommand } from './commands/plot.js';
 import { compareCommand, DEFAULT_COMPARE_ALGOS } from './commands/compare.js';
 import { EXPLORE_ARMS, EXPLORE_DEFAULTS, EXPLORE_DEFAULT_ARMS, EXPLORE_DEFAULT_ENV, EXPLORE_ENVS, exploreCommand } from './commands/explore.js';
-import { varianceCommand } from './commands/variance.js';
+import { VARIANCE_TRAINING_DEFAULTS, VARIANCE_TRAINING_FLAGS, varianceCommand, varianceTrainingCommand } from './commands/variance.js';
 import { DEMO_CONFIG, demoCommand } from './commands/demo.js';
 
 type Opts = Record<string, string | boolean | undefined>;
@@ -84,18 +84,24 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
   addSettingOptions(explore, { defaults: EXPLORE_DEFAULTS }).action(() => setTask(() => exploreCommand(explore.opts() as Opts, io, argv)));
 
   const variance = program.command('variance')
-    .description("the paper's Fig. 3 on a tabular MDP: relative std of DiCE vs LVC meta-gradients; writes variance.json, .svg, .png")
-    .option('--out <dir>', 'output directory', 'runs/gradient-variance')
-    .option('--seed <n>', 'seed', '1')
-    .option('--repeats <n>', 'meta-gradient estimates per point', '200')
-    .option('--alpha <x>', 'inner step size', '1')
-    .option('--horizon <n>', 'MDP horizon', '10')
+    .description("the paper's Fig. 3. With --env: DiCE-VPG and LVC-VPG trained on the env, the meta-gradient's relative std measured during training and their returns (as the paper ran it); without: the tabular-MDP companion, relative std of DiCE vs LVC meta-gradients against the batch size. Writes a figure and its JSON")
+    .option('--env <name>', `train on this env (${trainEnvNames.join(', ')}); the training settings below apply (defaults: the reference's Fig. 3 setting)`)
+    .option('--out <dir>', 'output directory (default: runs/gradient-variance; with --env: reports/variance-<env>)')
+    .option('--seed <n>', 'seed (default: 1)')
+    .option('--repeats <n>', 'tabular: meta-gradient estimates per point', '200')
+    .option('--alpha <x>', 'tabular: inner step size', '1')
+    .option('--horizon <n>', 'the MDP horizon, or with --env the trajectory horizon (default: 10; with --env: 100)')
     .option('--states <n>', 'MDP states', '3')
     .option('--actions <n>', 'MDP actions', '2')
     .option('--batch-sizes <list>', 'pre-update trajectories per estimate', '10,20,40,80')
     .option('--n-post <n>', 'post-update trajectories per estimate', '400')
     .option('--per-sample', "also split one estimate per point into per-trajectory meta-gradients (vmap) and predict the relative std from that one batch; writes per-sample.json");
-  variance.action(() => setTask(() => varianceCommand(variance.opts() as Opts, io)));
+  variance.option('--jobs <n>', 'with --env: runs trained at the same time, each in its own process', '1').option('-q, --quiet', 'no progress output');
+  addSettingOptions(variance, { only: VARIANCE_TRAINING_FLAGS, defaults: VARIANCE_TRAINING_DEFAULTS });
+  variance.action(() => setTask(() => {
+    const o = variance.opts() as Opts;
+    return o['env'] !== undefined ? varianceTrainingCommand(o, io, argv) : varianceCommand(o, io);
+  }));
 
   const demo = program.command('demo')
     .description('the `npm start` demo: ProMP on point-corner for a few minutes, then report.md, learning curves and trajectories')

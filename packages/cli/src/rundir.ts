@@ -464,6 +464,8 @@ export interface LoggedIteration {
   policyStd?: number;
   /** Wall time of the iteration in seconds (sampling, processing and update). */
   seconds?: number;
+  /** The record's numeric diagnostics (log.jsonl only): the algorithm's, and metaGradRelStd / metaGradStd where measured. */
+  extra?: Record<string, number>;
 }
 
 /** One run directory, read back. */
@@ -545,6 +547,11 @@ function checkRecord(r: unknown, where: string): LoggedIteration {
   if (typeof o.policyStd === 'number') rec.policyStd = o.policyStd;
   const t = (r as { timings?: { total?: unknown } }).timings?.total;
   if (typeof t === 'number') rec.seconds = t;
+  const extra = (r as { extra?: unknown }).extra;
+  if (extra && typeof extra === 'object') {
+    const nums = Object.entries(extra as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number');
+    if (nums.length) rec.extra = Object.fromEntries(nums);
+  }
   return rec;
 }
 

@@ -23,7 +23,7 @@ export {
 export type { AlgoName, TrainConfig, TrainEnvOptions, ConfigInput } from './trainer/config.js';
 export * as settings from './settings.js';
 export type { Setting, SettingsOf, FlagSpec } from './settings.js';
-export { train, checkCheckpoint } from './trainer/metaTrainer.js';
+export { train, checkCheckpoint, gradientRelStd } from './trainer/metaTrainer.js';
 export { estimateMemory, checkMemory, formatBytes, MAX_ARRAY_ELEMENTS } from './trainer/memory.js';
 export type { MemoryEstimate, MemoryPart } from './trainer/memory.js';
 export type { IterationRecord, TrainHooks, Checkpoint } from './trainer/metaTrainer.js';

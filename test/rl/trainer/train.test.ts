@@ -143,3 +143,41 @@ describe('evaluate', () => {
     }
   });
 });
+
+describe("the meta-gradient's variance during training (the paper's Fig. 3)", () => {
+  it('gradientRelStd: per parameter std over rounds (ddof 0) over |mean| + 1e-8, averaged; the mean std', async () => {
+    const { gradientRelStd } = await import('@metagrad/rl');
+    const g = [Float64Array.of(1, 0, -2), Float64Array.of(3, 0, -2), Float64Array.of(2, 0, -5)];
+    // parameter 0: mean 2, std √(2/3); parameter 1: 0 and 0; parameter 2: mean −3, std √2
+    const s0 = Math.sqrt(2 / 3), s2 = Math.sqrt(2);
+    const r = gradientRelStd(g);
+    expect(r.metaGradRelStd).toBeCloseTo((s0 / (2 + 1e-8) + 0 + s2 / (3 + 1e-8)) / 3, 14);
+    expect(r.metaGradStd).toBeCloseTo((s0 + s2) / 3, 14);
+    expect(() => gradientRelStd([g[0]!])).toThrow('gradientRelStd: needs at least 2 gradients, got 1');
+  });
+
+  it('every n iterations the record carries metaGradRelStd and metaGradStd, and training itself is unchanged bit for bit', async () => {
+    const base = tiny('lvc-vpg', { iterations: 3 });
+    const plain = await train(base);
+    const measured = await train({ ...base, varianceEvery: 2, varianceRounds: 3 });
+    expect(measured.records.map(numbers).map((r) => ({ ...r, extra: {} }))).toEqual(plain.records.map(numbers).map((r) => ({ ...r, extra: {} })));
+    expect(measured.checkpoint!.params).toEqual(plain.checkpoint!.params);
+    const [r0, r1, r2] = measured.records;
+    for (const r of [r0!, r2!]) {
+      expect(r.extra!['metaGradRelStd']).toBeGreaterThan(0);
+      expect(Number.isFinite(r.extra!['metaGradRelStd'])).toBe(true);
+      expect(r.extra!['metaGradStd']).toBeGreaterThan(0);
+    }
+    expect(r1!.extra?.['metaGradRelStd']).toBeUndefined(); // iteration 1 is not a multiple of 2
+    // the measurement repeats: the same rounds at the same θ
+    const again = await train({ ...base, iterations: 1, varianceEvery: 2, varianceRounds: 3 });
+    expect(again.records[0]!.extra!['metaGradRelStd']).toBe(r0!.extra!['metaGradRelStd']);
+  });
+
+  it('DiCE-VPG and LVC-VPG both measure; a TRPO or ProMP run asking for it is refused, naming the VPG algorithms', async () => {
+    const dice = await train(tiny('dice-vpg', { iterations: 1, varianceEvery: 1, varianceRounds: 2 }));
+    expect(dice.records[0]!.extra!['metaGradRelStd']).toBeGreaterThan(0);
+    await expect(train(tiny('maml-trpo', { varianceEvery: 1 }))).rejects.toThrow(/varianceEvery: the meta-gradient's variance is measured for the VPG algorithms \(e-maml-vpg, lvc-vpg, dice-vpg\)/);
+    await expect(train(tiny('promp', { varianceEvery: 1 }))).rejects.toThrow(/VPG algorithms/);
+  });
+});

@@ -336,6 +336,11 @@ export interface MetaAlgorithm {
   readonly needsDiceRewards: boolean;
   /** One outer update from the flat parameters θ on the sampled meta-batch. */
   optimize(theta: Float64Array, batch: MetaBatch): OuterResult;
+  /**
+   * ∇θ of the meta-objective on the meta-batch, flat, without updating anything (the VPG algorithms,
+   * whose update is a step along it; used to measure its variance, the paper's Fig. 3).
+   */
+  metaGradient?(theta: Float64Array, batch: MetaBatch): Float64Array;
   /** JSON-safe state (optimizer moments, KL coefficients) for checkpoints. */
   state(): unknown;
   /** Restores `state()`. */

@@ -42,6 +42,12 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
     return this.objective(a, evalRound(a.params[a.params.length - 1]!, batch.steps[batch.steps.length - 1]!), batch).neg();
   }
 
+  /** ∇θ of the objective (the negated loss's gradient: the direction the Adam step follows). */
+  metaGradient(theta: Float64Array, batch: MetaBatch): Float64Array {
+    const { grad } = chunkedValueAndGrad(this.s.policy, theta, metaBatchChunks(batch, this.s.chunkElements), { gradient: this.gradient, statics: null });
+    return grad.map((g) => -g);
+  }
+
   optimize(theta0: Float64Array, batch: MetaBatch): OuterResult {
     const theta = theta0.slice();
     const chunks = metaBatchChunks(batch, this.s.chunkElements);

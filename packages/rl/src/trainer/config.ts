@@ -71,6 +71,14 @@ export const TRAIN_SETTINGS = {
   initLogStd: number({ default: 0, help: "initial log σ of the policy (0: σ = 1, the reference's init_std)", flag: 'init-log-std' }),
   /** Train log σ; default true (--fixed-std holds σ at its initial value, the reference's learn_std=False). */
   learnStd: boolean({ default: true, help: "train log σ; --fixed-std holds σ at its initial value in inner and outer steps (the reference's learn_std=False)", flag: 'fixed-std', sets: false }),
+  /**
+   * Every n iterations, the meta-gradient's variance at the iteration's θ over {@link varianceRounds}
+   * independent sampling rounds, logged as extra.metaGradRelStd and extra.metaGradStd (the paper's Fig. 3;
+   * the VPG algorithms); 0 (the default): never.
+   */
+  varianceEvery: integer({ default: 0, min: 0, help: "every n iterations, the meta-gradient's relative std over --variance-rounds independent sampling rounds at the same θ, logged as metaGradRelStd (the paper's Fig. 3; VPG algorithms; 0: never)", flag: 'variance-every' }),
+  /** Independent sampling rounds per variance measurement, ≥ 2; default 10 (the reference's). */
+  varianceRounds: integer({ default: 10, min: 2, help: 'independent sampling rounds per meta-gradient variance measurement', flag: 'variance-rounds' }),
   /** Options passed to the env ({@link ENV_OPTION_SETTINGS}; config file only). */
   envOptions: object(ENV_OPTION_SETTINGS, { help: 'options passed to the env (config file only)' }),
 };

@@ -10,8 +10,9 @@
  * randomness is derived from (seed, iteration), so a run continued from a checkpoint gives exactly the
  * numbers of an unbroken one.
  */
-import { type TrainConfig, resolveConfig } from './config.js';
-import { type PhaseHooks, initialParams, iterationRng, sampleAndAdapt, setupRun } from './adaptation.js';
+import { type TrainConfig, ConfigError, resolveConfig } from './config.js';
+import { type PhaseHooks, type RunSetup, initialParams, iterationRng, sampleAndAdapt, setupRun } from './adaptation.js';
+import { Rng } from '@metagrad/autograd';
 
 /** One logged iteration. */
 export interface IterationRecord {
@@ -112,6 +113,8 @@ export async function train(
 }> {
   const cfg = resolveConfig(config);
   const from = opts.from ? checkCheckpoint(opts.from, cfg) : null;
+  if (cfg.varianceEvery > 0 && !['e-maml-vpg', 'lvc-vpg', 'dice-vpg'].includes(cfg.algo))
+    throw new ConfigError(`varianceEvery: the meta-gradient's variance is measured for the VPG algorithms (e-maml-vpg, lvc-vpg, dice-vpg), whose update follows it; ${cfg.algo}'s does not`);
   const records: IterationRecord[] = [];
   let checkpoint: Checkpoint | null = from;
   const setup = await setupRun(cfg);
@@ -130,6 +133,7 @@ export async function train(
     for (let it = start; it < cfg.iterations && !opts.signal?.aborted; it++) {
       const t0 = performance.now();
       const ad = await sampleAndAdapt(setup, theta, iterationRng(cfg.seed, it), { nTasks: cfg.metaBatchSize, hooks: opts.hooks });
+      const variance = cfg.varianceEvery > 0 && it % cfg.varianceEvery === 0 ? await metaGradientVariance(setup, theta, cfg, it, opts.hooks) : null;
       opts.hooks?.onPhase?.('optimization', 0, 1);
       const t1 = performance.now();
       const res = setup.algo.optimize(theta, ad.batch); // Algorithm 1, line 10
@@ -146,7 +150,7 @@ export async function train(
         simWarnings: ad.simMessages.count,
         ...(ad.simMessages.first !== null ? { simWarning: ad.simMessages.first } : {}),
         timings: { ...ad.timings, optimization, total: (performance.now() - t0) / 1000 },
-        extra: res.extra,
+        extra: variance ? { ...res.extra, ...variance } : res.extra,
       };
       checkpoint = {
         version: 1, algo: cfg.algo, env: cfg.env, iteration: it + 1, envSteps, dtype: cfg.dtype, params: Array.from(theta), algoState: setup.algo.state(),
@@ -160,4 +164,47 @@ export async function train(
     await setup.sampler.close();
   }
   return { records, checkpoint };
+}
+
+/**
+ * The paper's Fig. 3 statistic at θ (the reference's meta_trainer_gradient_variance.py): the
+ * meta-gradient on `varianceRounds` independent sampling rounds (fresh tasks and trajectories each, from
+ * a seed space apart from training's, so training's numbers do not change), summarized by
+ * {@link gradientRelStd}. Its sampling is not counted in envSteps (a measurement, not training).
+ */
+async function metaGradientVariance(setup: RunSetup, theta: Float64Array, cfg: TrainConfig, it: number, hooks?: TrainHooks): Promise<{ metaGradRelStd: number; metaGradStd: number }> {
+  const R = cfg.varianceRounds;
+  const source = new Rng(-1 - (cfg.seed * 2 ** 20 + it)); // negative: never a training or evaluation seed
+  const grads: Float64Array[] = [];
+  for (let r = 0; r < R; r++) {
+    hooks?.onPhase?.('gradient variance', r, R);
+    const ad = await sampleAndAdapt(setup, theta, source.fork(), { nTasks: cfg.metaBatchSize });
+    grads.push(setup.algo.metaGradient!(theta, ad.batch));
+  }
+  hooks?.onPhase?.('gradient variance', R, R);
+  return gradientRelStd(grads);
+}
+
+/**
+ * Fig. 3's statistics of gradients g_1 … g_R (flat, one per independent sampling round): per parameter the
+ * standard deviation over the rounds (ddof 0, numpy's np.std, as the reference) and |mean|;
+ * metaGradRelStd = the mean over parameters of std/(|mean| + 1e-8), metaGradStd = the mean std.
+ */
+export function gradientRelStd(grads: readonly Float64Array[]): { metaGradRelStd: number; metaGradStd: number } {
+  const R = grads.length;
+  if (R < 2) throw new Error(`gradientRelStd: needs at least 2 gradients, got ${R}`);
+  const n = grads[0]!.length;
+  if (grads.some((g) => g.length !== n)) throw new Error('gradientRelStd: the gradients differ in length');
+  let rel = 0, sd = 0;
+  for (let i = 0; i < n; i++) {
+    let mean = 0;
+    for (const g of grads) mean += g[i]!;
+    mean /= R;
+    let v = 0;
+    for (const g of grads) v += (g[i]! - mean) ** 2;
+    const std = Math.sqrt(v / R);
+    rel += std / (Math.abs(mean) + 1e-8);
+    sd += std;
+  }
+  return { metaGradRelStd: rel / n, metaGradStd: sd / n };
 }
