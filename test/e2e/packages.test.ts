@@ -467,15 +467,27 @@ describe('the packed packages, installed from their tarballs into an empty proje
       });
     `;
     type Out = { error: string | null; product: number[] | null; reason: string };
+    if (!existsSync(join(consumer, 'node_modules', 'gpu.js'))) await npmInstall(consumer, [`gpu.js@${byName('@metagrad/autograd').peerDependencies!['gpu.js']}`]);
     // gpu.js depends on webgpu@0.2.9, which npm hoists where the engine finds it; it needs a newer libstdc++ than Debian 12's
-    const hoisted = JSON.parse(readFileSync(join(consumer, 'node_modules', 'webgpu', 'package.json'), 'utf8')) as { version: string };
+    const hoistedPkg = join(consumer, 'node_modules', 'webgpu', 'package.json');
+    const hoisted = existsSync(hoistedPkg) ? (JSON.parse(readFileSync(hoistedPkg, 'utf8')) as { version: string }).version : null;
     const before = await runModule<Out>(consumer, 'webgpu-before.mjs', script, 120);
-    if (hoisted.version.startsWith('0.2.')) expect(before.error).toMatch(/^gpu\.js mode "webgpu" is not available: webgpu: the webgpu package did not load \(.+\)$/);
+    if (hoisted === null) expect(before.error).toMatch(/webgpu: the optional package webgpu \(Dawn for Node\) is not installed: npm install webgpu@0\.3\.10/);
+    else if (hoisted.startsWith('0.2.')) expect(before.error).toMatch(/^gpu\.js mode "webgpu" is not available: webgpu: the webgpu package did not load \(.+\)$/);
+    // a webgpu package whose native build does not load (as gpu.js's own 0.2.9 on Debian 12's libstdc++; npm refuses
+    // to install that one next to the engine's peer range): the mode names the loader's own error
+    const broken = join(consumer, 'node_modules', 'webgpu');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'package.json'), JSON.stringify({ name: 'webgpu', version: '0.0.0-broken', type: 'module', main: 'index.js' }));
+    writeFileSync(join(broken, 'index.js'), "throw new Error('/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32\\' not found (required by dawn.node)');\n");
+    const old = await runModule<Out>(consumer, 'webgpu-old.mjs', script, 120);
+    expect(old.error).toBe("gpu.js mode \"webgpu\" is not available: webgpu: the webgpu package did not load (/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by dawn.node))");
+    rmSync(broken, { recursive: true, force: true });
     await npmInstall(consumer, ['webgpu@0.3.10']);
     const after = await runModule<Out>(consumer, 'webgpu-after.mjs', script, 120);
     expect(after.error).toBeNull();
     expect(after.product).toEqual([4, 5, 10, 11]);
     expect(after.reason).toMatch(/^webgpu \(SwiftShader, software\)/);
-    console.log(`webgpu@${hoisted.version} (gpu.js's, hoisted): ${before.error ?? 'loaded'}\nwebgpu@0.3.10: ${after.reason.split(';')[0]}`);
+    console.log(`webgpu ${hoisted ?? 'not installed'}: ${before.error ?? 'loaded'}\na webgpu that does not load: ${old.error}\nwebgpu@0.3.10: ${after.reason.split(';')[0]}`);
   }, 300_000);
 });
