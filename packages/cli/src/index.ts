@@ -19,7 +19,7 @@ export {
 } from './report/curves.js';
 export type { Band, CurvePoint, FinalReturns, BudgetReturns } from './report/curves.js';
 export { explorationSpec, writeExploration } from './report/exploration.js';
-export type { ExplorePanel } from './report/exploration.js';
+export type { ExplorePanel, ExplorationOptions } from './report/exploration.js';
 export { reportMarkdown } from './report/markdown.js';
 export { renderSvg, svgToPng, writeChart, measureTextWidth } from './report/plot.js';
 export type { ChartSpec } from './report/plot.js';

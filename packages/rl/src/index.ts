@@ -26,7 +26,7 @@ export type { Setting, SettingsOf, FlagSpec } from './settings.js';
 export { train, checkCheckpoint, gradientRelStd } from './trainer/metaTrainer.js';
 export { estimateMemory, checkMemory, formatBytes, MAX_ARRAY_ELEMENTS } from './trainer/memory.js';
 export type { MemoryEstimate, MemoryPart } from './trainer/memory.js';
-export type { IterationRecord, TrainHooks, Checkpoint } from './trainer/metaTrainer.js';
+export type { IterationRecord, TrainHooks, Checkpoint, GradientVariance } from './trainer/metaTrainer.js';
 export { evaluate } from './trainer/evaluate.js';
 export type { EvaluationResult, TaskTrajectories } from './trainer/evaluate.js';
 export { sampleAndAdapt, setupRun, initialParams, iterationRng, processRound, EVALUATION_ITERATION } from './trainer/adaptation.js';

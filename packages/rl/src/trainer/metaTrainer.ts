@@ -172,7 +172,7 @@ export async function train(
  * a seed space apart from training's, so training's numbers do not change), summarized by
  * {@link gradientRelStd}. Its sampling is not counted in envSteps (a measurement, not training).
  */
-async function metaGradientVariance(setup: RunSetup, theta: Float64Array, cfg: TrainConfig, it: number, hooks?: TrainHooks): Promise<{ metaGradRelStd: number; metaGradStd: number }> {
+async function metaGradientVariance(setup: RunSetup, theta: Float64Array, cfg: TrainConfig, it: number, hooks?: TrainHooks): Promise<GradientVariance> {
   const R = cfg.varianceRounds;
   const source = new Rng(-1 - (cfg.seed * 2 ** 20 + it)); // negative: never a training or evaluation seed
   const grads: Float64Array[] = [];
@@ -185,12 +185,20 @@ async function metaGradientVariance(setup: RunSetup, theta: Float64Array, cfg: T
   return gradientRelStd(grads);
 }
 
+/** What {@link gradientRelStd} reports (and a measured iteration's record carries in `extra`). */
+export interface GradientVariance {
+  /** Mean over parameters of std/(|mean| + 1e-8) across the rounds: the paper's Fig. 3 statistic. */
+  metaGradRelStd: number;
+  /** Mean over parameters of the std across the rounds. */
+  metaGradStd: number;
+}
+
 /**
  * Fig. 3's statistics of gradients g_1 … g_R (flat, one per independent sampling round): per parameter the
  * standard deviation over the rounds (ddof 0, numpy's np.std, as the reference) and |mean|;
  * metaGradRelStd = the mean over parameters of std/(|mean| + 1e-8), metaGradStd = the mean std.
  */
-export function gradientRelStd(grads: readonly Float64Array[]): { metaGradRelStd: number; metaGradStd: number } {
+export function gradientRelStd(grads: readonly Float64Array[]): GradientVariance {
   const R = grads.length;
   if (R < 2) throw new Error(`gradientRelStd: needs at least 2 gradients, got ${R}`);
   const n = grads[0]!.length;
