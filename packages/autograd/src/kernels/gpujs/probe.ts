@@ -4,7 +4,7 @@
  * through `process.getBuiltinModule` when it exists, so this file has no `node:` import and bundles
  * for the browser, where those checks simply report that there is no Node.
  */
-import { adapterText, startWebgpu, webgpuLine } from './webgpu.js';
+import { adapterText, pageConnected, startWebgpu, webgpuLine } from './webgpu.js';
 
 /** The slice of Node's `process` read here (absent in browsers). */
 interface NodeProcess {
@@ -106,7 +106,7 @@ export function browserGlRenderer(mode: 'webgl' | 'webgl2'): { renderer: string;
 
 /** What {@link probeWebgpu} found: whether WebGPU (navigator.gpu, or Dawn from the `webgpu` package) loaded and which adapter answered. */
 export interface WebgpuProbe {
-  /** The `webgpu` package loaded and created a navigator.gpu. */
+  /** WebGPU is there: the `webgpu` package loaded (Node), or the browser has navigator.gpu. */
   loaded: boolean;
   /** The adapter that answered requestAdapter() (vendor, architecture, device, description), or null. */
   adapter: string | null;
@@ -115,27 +115,27 @@ export interface WebgpuProbe {
 }
 
 /**
- * Asks WebGPU for an adapter. In Node: starts the webgpu worker (Dawn from the optional `webgpu`
- * package, on the Vulkan driver; METAGRAD_VULKAN_ICD picks another), which is what
- * `setGpujsMode('webgpu')` runs on. In a browser: asks `navigator.gpu` (the engine's synchronous
- * matmul runs there on WebGL2). Never throws; a failure is the reason, naming what is missing.
+ * Asks WebGPU for an adapter. In Node, or in a browser worker connected to a page (`connectWebgpu`):
+ * starts the webgpu host, which is what `setGpujsMode('webgpu')` runs on (Node: Dawn from the optional
+ * `webgpu` package on the Vulkan driver; METAGRAD_VULKAN_ICD picks another). Otherwise in a browser:
+ * asks `navigator.gpu`. Never throws; a failure is the reason, naming what is missing.
  */
 export async function probeWebgpu(timeoutMs = 10_000): Promise<WebgpuProbe> {
   type Adapter = { info?: { vendor?: string; architecture?: string; device?: string; description?: string } };
   type Gpu = { requestAdapter(): Promise<Adapter | null> };
   const gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
-  if (nodeProcess()?.getBuiltinModule || !gpu) {
+  if (nodeProcess()?.getBuiltinModule || !gpu || pageConnected()) {
     try {
       const a = startWebgpu();
       return { loaded: true, adapter: adapterText(a), reason: webgpuLine() };
     } catch (e) {
       const reason = firstLine(e);
-      return { loaded: !/not installed|did not load|runs in Node/.test(reason), adapter: null, reason };
+      return { loaded: !/not installed|did not load|through the page/.test(reason), adapter: null, reason };
     }
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
-  const note = "the engine's synchronous matmul runs on WebGL2 in a browser";
+  const note = "the engine's matmul reaches it from a Web Worker through serveWebgpu (on the page) and connectWebgpu (in the worker), else runs on WebGL2";
   try {
     const got = await Promise.race([gpu.requestAdapter(), timeout]);
     if (got === 'timeout') return { loaded: true, adapter: null, reason: `webgpu: navigator.gpu.requestAdapter() did not answer within ${timeoutMs} ms` };

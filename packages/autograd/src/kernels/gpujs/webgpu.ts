@@ -461,6 +461,11 @@ function connect(port: WebgpuPort): Bridge {
   return greet(b, null, "the page's navigator.gpu", 'webgpu: the page has navigator.gpu, but no adapter answered (no GPU the browser exposes to WebGPU; headless Chromium needs --enable-unsafe-webgpu)');
 }
 
+/** Whether a page's channel was given (connectWebgpu): then the host is that page, in any runtime. */
+export function pageConnected(): boolean {
+  return pagePort !== null;
+}
+
 /**
  * Browser, in the engine's Web Worker: uses the page behind `port` (which runs `serveWebgpu` on the
  * other end of the channel) as the webgpu host; `setGpujsMode('webgpu')` then blocks on it. Forgets
