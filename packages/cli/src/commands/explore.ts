@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { algoNames, evaluate, type AlgoName, type InnerObjective, type TrainConfig } from '@metagrad/rl';
 import { writeLearningCurves } from '../report/curves.js';
 import { readCheckpoint, readRun, readRunConfig } from '../rundir.js';
-import { writeExploration, type ExplorePanel } from '../report/exploration.js';
+import { CORNERS, writeExploration, type ExplorePanel } from '../report/exploration.js';
 import { checkName, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';
@@ -60,7 +60,7 @@ export const GOAL_REGION_RADIUS = 1;
 export function goalRegions(env: string): { corners: ReadonlyArray<readonly [number, number]>; radius: number; contains(c: readonly [number, number], x: number, y: number): boolean } | null {
   if (env !== 'point-momentum' && env !== 'point-corner') return null;
   const r = GOAL_REGION_RADIUS;
-  return { corners: [[-2, -2], [2, -2], [-2, 2], [2, 2]], radius: r, contains: (c, x, y) => Math.hypot(x - c[0], y - c[1]) < r };
+  return { corners: CORNERS, radius: r, contains: (c, x, y) => Math.hypot(x - c[0], y - c[1]) < r };
 }
 
 /**
