@@ -296,7 +296,7 @@ describe('compare and explore at toy sizes', () => {
 
   it('explore (Fig. 4) draws pre- and post-update trajectories per arm on point-momentum and counts the goal regions reached', async () => {
     const out = join(root, 'explore');
-    const r = await cli('explore', '--algos', 'lvc-trpo,promp', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--eval-tasks', '3', '--out', out, '--jobs', '2');
+    const r = await cli('explore', '--algos', 'lvc-trpo,promp', '--seeds', '2', '--iterations', '1', '--meta-batch-size', '2', '--rollouts-per-task', '2', '--horizon', '5', '--hidden', '4', '--promp-steps', '1', '--paths', '2', '--eval-tasks', '3', '--out', out, '--jobs', '2');
     expect(r.code).toBe(0);
     const svg = readFileSync(join(out, 'exploration.svg'), 'utf8');
     expect(svg).toContain('lvc-trpo (return');
@@ -307,18 +307,24 @@ describe('compare and explore at toy sizes', () => {
     expect(json.panels).toHaveLength(2);
     // LVC-TRPO is MAML-TRPO with the likelihood-ratio inner objective
     expect(json.evaluation[0].config).toEqual({ algo: 'maml-trpo', innerObjective: 'likelihood-ratio' });
-    expect(JSON.parse(readFileSync(join(out, 'runs', 'lvc-trpo', 'config.json'), 'utf8'))).toMatchObject({ algo: 'maml-trpo', env: 'point-momentum', innerObjective: 'likelihood-ratio' });
+    expect(JSON.parse(readFileSync(join(out, 'runs', 'lvc-trpo-s2', 'config.json'), 'utf8'))).toMatchObject({ algo: 'maml-trpo', env: 'point-momentum', innerObjective: 'likelihood-ratio', seed: 2 });
     for (const e of json.evaluation) {
-      expect(e.regionsReached).toBeGreaterThanOrEqual(0);
-      expect(e.regionsReached).toBeLessThanOrEqual(4);
-      expect(e.ownGoalReached).toBeGreaterThanOrEqual(0);
+      expect(e.seeds.map((x: { seed: number }) => x.seed)).toEqual([1, 2]);
+      for (const x of e.seeds) {
+        expect(x.regionsReached).toBeGreaterThanOrEqual(0);
+        expect(x.regionsReached).toBeLessThanOrEqual(4);
+        expect(x.ownGoalReached).toBeGreaterThanOrEqual(0);
+        expect(x.returns).toHaveLength(4); // three inner steps (Fig. 4)
+      }
     }
-    expect(r.out).toMatch(/lvc-trpo .*regions \d\.\d\d of 4; {2}own goal \d+ %/);
+    expect(r.out).toMatch(/mean ± std over 2 seeds/);
+    expect(r.out).toMatch(/lvc-trpo .*regions \S+ ± \S+ of 4; {2}own goal \d+ %/);
+    // the learning curves keep LVC-TRPO (a maml-trpo run) apart under its arm's name
+    expect(readFileSync(join(out, 'learning-curves.svg'), 'utf8')).toContain('lvc-trpo');
     expect(json.panels[0].paths[0].points[0]).toHaveLength(2); // positions, not the velocities
     const paths = json.panels[0].paths;
     expect(paths.filter((p: { phase: string }) => p.phase === 'pre-update')).toHaveLength(2);
     expect(paths[0].points).toHaveLength(6); // 5 steps + the final position
-    expect(json.evaluation[0].returns).toHaveLength(4); // three inner steps (Fig. 4)
     expect(r.err).toMatch(/into .*, 2 at a time/); // trained side by side (--jobs 2)
   });
 

@@ -74,6 +74,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .description("the paper's Fig. 4: train LVC-TRPO, MAML-TRPO and E-MAML-TRPO briefly on point-momentum, plot pre-update exploration and post-update trajectories over the goal regions, and count the goal regions the pre-update trajectories reach")
     .option('--algos <list>', `comma-separated arms: ${Object.keys(EXPLORE_ARMS).join(', ')} (MAML-TRPO with the likelihood-ratio inner objective) or algorithms (${algoNames.join(', ')})`, EXPLORE_DEFAULT_ARMS)
     .option('--env <name>', `a point env: ${EXPLORE_ENVS.join(', ')}`, EXPLORE_DEFAULT_ENV)
+    .option('--seeds <n>', 'seeds per arm: --seed, --seed + 1, … (the figure shows the first; the measures are mean ± std over them)', '1')
     .option('--eval-seed <n>', 'seed of the evaluation tasks and rollouts', '7')
     .option('--eval-tasks <n>', 'fresh tasks the arms adapt to (the exploration measure averages over them)', '20')
     .option('--paths <n>', 'trajectories drawn per phase and panel', '8')

@@ -19,6 +19,7 @@ import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';
 /** Flags of `metagrad explore`. */
 export interface ExploreFlags extends TrainFlags {
   algos?: string;
+  seeds?: string;
   env?: string;
   evalTasks?: string;
   evalSeed?: string;
@@ -113,49 +114,68 @@ export async function explorationPanel(
 }
 
 /** Validates everything `explore` will run. */
-export function planExplore(f: ExploreFlags): { plans: (RunPlan & { arm: string })[]; out: string; evalSeed: number; evalTasks: number; nPaths: number; jobs: number } {
+export function planExplore(f: ExploreFlags): { plans: (RunPlan & { arm: string })[]; arms: string[]; out: string; evalSeed: number; evalTasks: number; nPaths: number; jobs: number } {
   const arms = parseNameList('algos', f.algos ?? EXPLORE_DEFAULT_ARMS, [...Object.keys(EXPLORE_ARMS), ...algoNames]);
   const env = checkName('env', f.env ?? EXPLORE_DEFAULT_ENV, EXPLORE_ENVS);
   const base = { ...EXPLORE_DEFAULTS, ...readConfigFile(f.config), ...configOverrides(f) };
   const out = f.out ?? join('reports', 'explore');
-  const plans = arms.map((arm) => {
-    const config = buildConfig({ ...base, ...(EXPLORE_ARMS[arm] ?? { algo: arm }), env });
-    return { ...planReusableRun(`${arm} s${config.seed}`, config, join(out, 'runs', arm)), arm };
-  });
+  const firstSeed = base.seed ?? 1;
+  const seeds = Array.from({ length: parseInteger('seeds', f.seeds ?? '1')! }, (_, i) => firstSeed + i);
+  const plans = arms.flatMap((arm) => seeds.map((seed) => {
+    const config = buildConfig({ ...base, ...(EXPLORE_ARMS[arm] ?? { algo: arm }), env, seed });
+    return { ...planReusableRun(`${arm} s${seed}`, config, join(out, 'runs', `${arm}-s${seed}`)), arm };
+  }));
   return {
-    plans, out, evalSeed: parseInteger('eval-seed', f.evalSeed ?? '7', 0)!, evalTasks: parseInteger('eval-tasks', f.evalTasks ?? '20')!,
+    plans, arms, out, evalSeed: parseInteger('eval-seed', f.evalSeed ?? '7', 0)!, evalTasks: parseInteger('eval-tasks', f.evalTasks ?? '20')!,
     nPaths: parseInteger('paths', f.paths ?? '8')!, jobs: parseInteger('jobs', f.jobs ?? '1')!,
   };
 }
 
+/** mean ± std (population) of xs, as text. */
+const meanStd = (xs: readonly number[]): { mean: number; std: number } => {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) };
+};
+
 /** Runs `metagrad explore`. */
 export async function exploreCommand(f: ExploreFlags, io: CliIO, argv: readonly string[]): Promise<void> {
-  const { plans, out, evalSeed, evalTasks, nPaths, jobs } = planExplore(f);
+  const { plans, arms, out, evalSeed, evalTasks, nPaths, jobs } = planExplore(f);
   const c = plans[0]!.config;
-  println(io.stderr, `Fig. 4 on ${c.env}: ${plans.map((p) => p.arm).join(', ')}, ${c.iterations} iterations each, ${c.numInnerGradSteps} inner steps, into ${out}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
+  const nSeeds = plans.length / arms.length;
+  println(io.stderr, `Fig. 4 on ${c.env}: ${arms.join(', ')}, ${nSeeds} seed${nSeeds > 1 ? 's' : ''}, ${c.iterations} iterations each, ${c.numInnerGradSteps} inner steps, into ${out}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
   const seconds = await executeRuns(plans, io, { quiet: f.quiet, jobs });
   const panels: ExplorePanel[] = [];
-  const evals: { algo: string; config: { algo: string; innerObjective: string }; returns: number[]; regionsReached: number | null; ownGoalReached: number | null }[] = [];
-  for (const p of plans) {
-    const { panel, returns, regionsReached, ownGoalReached } = await explorationPanel(p.outDir, p.arm, evalSeed, evalTasks, nPaths);
-    panels.push(panel);
-    evals.push({ algo: p.arm, config: { algo: p.config.algo, innerObjective: p.config.innerObjective }, returns, regionsReached, ownGoalReached });
+  type Seed = { seed: number; returns: number[]; regionsReached: number | null; ownGoalReached: number | null };
+  const evals: { algo: string; config: { algo: string; innerObjective: string }; seeds: Seed[] }[] = [];
+  for (const arm of arms) {
+    const mine = plans.filter((p) => p.arm === arm);
+    const seeds: Seed[] = [];
+    for (const p of mine) {
+      const { panel, returns, regionsReached, ownGoalReached } = await explorationPanel(p.outDir, arm, evalSeed, evalTasks, nPaths);
+      if (p === mine[0]) panels.push(panel); // the figure shows the first seed of each arm
+      seeds.push({ seed: p.config.seed, returns, regionsReached, ownGoalReached });
+    }
+    evals.push({ algo: arm, config: { algo: mine[0]!.config.algo, innerObjective: mine[0]!.config.innerObjective }, seeds });
   }
   const regions = goalRegions(c.env);
   const fig = await writeExploration(join(out, 'exploration'), panels, {
     title: `Exploration (pre-update) and adaptation (post-update) on ${c.env}`,
-    subtitle: `after ${c.iterations} iterations; ${c.numInnerGradSteps} inner steps; blue: pre-update, red: after the last inner step; ` +
+    subtitle: `after ${c.iterations} iterations (seed ${c.seed}); ${c.numInnerGradSteps} inner steps; blue: pre-update, red: after the last inner step; ` +
       `discs: ${regions ? `the goal regions (within ${regions.radius} of a corner)` : 'the corner goals'} of the four tasks, green: this task's`,
     regionRadius: regions?.radius,
     extent: c.env === 'point-momentum' ? 4.5 : 3,
   });
-  const curves = await writeLearningCurves(plans.map((p) => readRun(p.outDir)), join(out, 'learning-curves'), { title: `Meta-learning curves on ${c.env}` });
+  // each run under its arm's name: LVC-TRPO's runs are maml-trpo runs, kept apart from MAML-TRPO's
+  const curves = await writeLearningCurves(plans.map((p) => ({ ...readRun(p.outDir), algo: p.arm })), join(out, 'learning-curves'), { title: `Meta-learning curves on ${c.env}` });
   const json = join(out, 'explore.json');
   writeFileSync(json, `${JSON.stringify({ command: `metagrad ${argv.join(' ')}`, env: c.env, evalSeed, evalTasks, seconds, evaluation: evals, panels }, null, 1)}\n`);
-  println(io.stdout, `on ${evalTasks} fresh tasks (seed ${evalSeed}): return pre-update → post-update${regions ? '; goal regions the pre-update trajectories of a task reach (of 4); tasks whose post-update trajectories reach their goal' : ''}`);
+  const pm = (xs: number[]): string => (xs.length > 1 ? `${fmt(meanStd(xs).mean)} ± ${fmt(meanStd(xs).std)}` : fmt(xs[0]));
+  println(io.stdout, `on ${evalTasks} fresh tasks (seed ${evalSeed})${nSeeds > 1 ? `, mean ± std over ${nSeeds} seeds` : ''}: return pre-update → post-update${regions ? '; goal regions the pre-update trajectories of a task reach (of 4); tasks whose post-update trajectories reach their goal' : ''}`);
   for (const e of evals) {
-    const extra = e.regionsReached === null ? '' : `;  regions ${e.regionsReached.toFixed(2)} of 4;  own goal ${(100 * e.ownGoalReached!).toFixed(0)} %`;
-    println(io.stdout, `  ${e.algo.padEnd(12)} ${fmt(e.returns[0])} → ${fmt(e.returns.at(-1))}${extra}`);
+    const s = e.seeds;
+    const extra = s[0]!.regionsReached === null ? ''
+      : `;  regions ${pm(s.map((x) => x.regionsReached!))} of 4;  own goal ${(100 * meanStd(s.map((x) => x.ownGoalReached!)).mean).toFixed(0)} %`;
+    println(io.stdout, `  ${e.algo.padEnd(12)} ${pm(s.map((x) => x.returns[0]!))} → ${pm(s.map((x) => x.returns.at(-1)!))}${extra}`);
   }
   for (const file of [fig.svg, fig.png, curves.svg, curves.png, json]) println(io.stdout, `wrote ${file}`);
 }
