@@ -117,7 +117,7 @@ describe('CLI conventions', () => {
     const commands = [...top.out.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
     expect(commands).toEqual(['train', 'eval', 'plot', 'compare', 'explore', 'variance', 'demo']);
     // options without a default, on purpose: the required choices and the inputs a command reads
-    const noDefault = new Set(['--algo', '--env', '--config', '--resume', '--inner-objective']);
+    const noDefault = new Set(['--algo', '--env', '--envs', '--config', '--resume', '--inner-objective']);
     for (const c of commands) {
       const h = await cli(c, '--help');
       expect(h.code).toBe(0);
@@ -293,6 +293,36 @@ describe('compare and explore at toy sizes', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/(promp|lvc-vpg) s1 in .* failed: .*ENOTDIR.*rerun to resume/);
   }, 60_000);
+
+  it('compare --envs (Fig. 2 over several tasks) writes a report per task and a summary: final returns, and where ProMP is ahead at 25/50/75/100 %', async () => {
+    const out = join(root, 'fig2');
+    const r = await cli('compare', '--envs', 'point-goal,point-momentum', '--algos', 'promp,lvc-vpg', '--seeds', '1', '--iterations', '2', ...TINY.slice(2), '--out', out, '--jobs', '2', '-q');
+    expect(r.code).toBe(0);
+    for (const env of ['point-goal', 'point-momentum']) {
+      expect(existsSync(join(out, env, 'report.md'))).toBe(true);
+      expect(existsSync(join(out, env, 'runs', 'promp-s1', 'checkpoint.json'))).toBe(true);
+    }
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.reference).toBe('promp');
+    expect(summary.fractions).toEqual([0.25, 0.5, 0.75, 1]);
+    expect(summary.tasks.map((t: { env: string }) => t.env)).toEqual(['point-goal', 'point-momentum']);
+    for (const t of summary.tasks) {
+      expect(t.finals.map((x: { algo: string }) => x.algo)).toEqual(['promp', 'lvc-vpg']);
+      const ahead = t.ahead[0];
+      expect(ahead.algo).toBe('lvc-vpg');
+      // ✓ exactly where ProMP's mean is above at that budget (the last one: the final returns)
+      expect(ahead.at).toHaveLength(4);
+      const final = (algo: string): number => t.finals.find((x: { algo: string }) => x.algo === algo).mean;
+      expect(ahead.at[3]).toBe(final('promp') > final('lvc-vpg'));
+    }
+    const md = readFileSync(join(out, 'summary.md'), 'utf8');
+    expect(md).toMatch(/\| point-momentum \| -?\d/);
+    expect(md).toMatch(/Is promp's mean post-update return above each algorithm's at 25 % \/ 50 % \/ 75 % \/ 100 %/);
+    expect(r.out).toContain(join(out, 'summary.md'));
+    const both = await cli('compare', '--env', 'point-goal', '--envs', 'point-goal', '--out', join(root, 'fig2-bad'));
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/give --env for one task or --envs for several, not both/);
+  });
 
   it('explore (Fig. 4) draws pre- and post-update trajectories per arm on point-momentum and counts the goal regions reached', async () => {
     const out = join(root, 'explore');

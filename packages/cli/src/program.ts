@@ -13,7 +13,7 @@ import { InterruptedError } from './runs.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/evaluate.js';
 import { plotCommand } from './commands/plot.js';
-import { compareCommand, DEFAULT_COMPARE_ALGOS } from './commands/compare.js';
+import { compareCommand, DEFAULT_COMPARE_ALGOS, FIG2_ALGOS } from './commands/compare.js';
 import { EXPLORE_ARMS, EXPLORE_DEFAULTS, EXPLORE_DEFAULT_ARMS, EXPLORE_DEFAULT_ENV, EXPLORE_ENVS, exploreCommand } from './commands/explore.js';
 import { VARIANCE_TRAINING_DEFAULTS, VARIANCE_TRAINING_FLAGS, varianceCommand, varianceTrainingCommand } from './commands/variance.js';
 import { DEMO_CONFIG, demoCommand } from './commands/demo.js';
@@ -60,7 +60,8 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
   const compare = program.command('compare')
     .description("train several algorithms × seeds on one env, then write report.md and learning curves (the paper's Fig. 2, small budget)")
     .option('--env <name>', `environment: ${trainEnvNames.join(', ')}`)
-    .option('--algos <list>', `comma-separated algorithms (${algoNames.join(', ')})`, DEFAULT_COMPARE_ALGOS)
+    .option('--envs <list>', "several environments (the paper's Fig. 2: a report per task in <out>/<env>, and summary.md over them; default --out reports/fig2, default --algos the paper's five)")
+    .option('--algos <list>', `comma-separated algorithms (${algoNames.join(', ')}) (default: ${DEFAULT_COMPARE_ALGOS}; with --envs: ${FIG2_ALGOS})`)
     .option('--seeds <n>', 'seeds per algorithm: --seed, --seed + 1, ...', '3')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
     .option('--out <dir>', 'report directory (default: reports/compare-<env>); finished runs there are kept, stopped ones resumed')

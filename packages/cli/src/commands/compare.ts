@@ -16,6 +16,7 @@ import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';
 /** Flags of `metagrad compare`. */
 export interface CompareFlags extends TrainFlags {
   env?: string;
+  envs?: string;
   algos?: string;
   seeds?: string;
   out?: string;
@@ -45,6 +46,8 @@ export interface CompareResult {
 
 /** Default algorithms of `compare`: the paper's Fig. 2 line-up without the slowest two. */
 export const DEFAULT_COMPARE_ALGOS = 'promp,maml-trpo,e-maml-trpo,lvc-vpg';
+/** The five algorithms of the paper's Fig. 2, the default of `compare --envs`. */
+export const FIG2_ALGOS = 'promp,maml-trpo,e-maml-trpo,e-maml-vpg,lvc-vpg';
 
 /** A (algo, seed) config from the shared flags. */
 function configFor(base: Partial<TrainConfig>, algo: string, env: string, seed: number): TrainConfig {
@@ -53,9 +56,9 @@ function configFor(base: Partial<TrainConfig>, algo: string, env: string, seed: 
 
 /** Validates everything `compare` will run; throws UsageError before any training. */
 export function planCompare(f: CompareFlags): { plans: RunPlan[]; out: string; env: string; algos: string[]; seeds: number[]; lastK: number; jobs: number } {
-  if (f.env === undefined) throw new UsageError(`--env is required (one of ${trainEnvNames.join(', ')})`);
+  if (f.env === undefined) throw new UsageError(`--env is required (one of ${trainEnvNames.join(', ')}), or --envs for several`);
   const env = checkName('env', f.env, trainEnvNames);
-  const algos = parseNameList('algos', f.algos ?? DEFAULT_COMPARE_ALGOS, algoNames);
+  const algos = parseNameList('algos', f.algos ?? (f.envs !== undefined ? FIG2_ALGOS : DEFAULT_COMPARE_ALGOS), algoNames);
   const nSeeds = parseInteger('seeds', f.seeds ?? '3')!;
   const base = { ...readConfigFile(f.config), ...configOverrides(f) };
   const firstSeed = base.seed ?? 1;
@@ -89,8 +92,97 @@ export function printFinals(io: CliIO, runs: readonly RunLog[], lastK: number): 
   for (const r of rows) println(io.stdout, r.map((c, i) => c.padEnd(w[i]!)).join('  '));
 }
 
-/** Runs `metagrad compare`. */
+/** Runs `metagrad compare`: one env (--env), or several (--envs: a report per env and a summary). */
 export async function compareCommand(f: CompareFlags, io: CliIO, argv: readonly string[]): Promise<void> {
+  if (f.envs === undefined) {
+    await compareEnv(f, io, argv);
+    return;
+  }
+  if (f.env !== undefined) throw new UsageError('give --env for one task or --envs for several, not both');
+  const envs = parseNameList('envs', f.envs, trainEnvNames);
+  const root = f.out ?? join('reports', 'fig2');
+  // every plan is checked before any training starts
+  for (const env of envs) planCompare({ ...f, env, out: join(root, env) });
+  const results: CompareResult[] = [];
+  for (const env of envs) {
+    const r = await compareEnv({ ...f, env, out: join(root, env) }, io, argv, true);
+    results.push(r!);
+  }
+  const summary = compareSummary(results);
+  const file = join(root, 'summary.md');
+  writeFileSync(file, summaryMarkdown(summary, `metagrad ${argv.join(' ')}`));
+  writeFileSync(join(root, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  if (f.json) println(io.stdout, JSON.stringify(summary));
+  else {
+    println(io.stdout, summaryMarkdown(summary, null));
+    println(io.stdout, `wrote ${file}`);
+  }
+}
+
+/** The summary of a multi-task comparison: per task, each algorithm's final post-update return and whether the reference algorithm is ahead of it along the way. */
+export interface CompareSummary {
+  /** The algorithm the others are compared with (promp when it ran, else the first). */
+  reference: string;
+  /** The budget fractions of `ahead`. */
+  fractions: number[];
+  tasks: {
+    env: string;
+    /** Final returns (post-update, else pre-update) per algorithm: mean ± std over seeds, and the seed count. */
+    finals: { algo: string; mean: number; std: number; seeds: number }[];
+    /** For each other algorithm: at each budget fraction, whether the reference's mean post-update return is above its. */
+    ahead: { algo: string; at: boolean[] }[];
+    report: string;
+  }[];
+}
+
+/** Builds the summary from the per-task results. */
+export function compareSummary(results: readonly CompareResult[]): CompareSummary {
+  const algosOf = (r: CompareResult): string[] => r.finals.map((x) => x.algo);
+  const reference = algosOf(results[0]!).includes('promp') ? 'promp' : algosOf(results[0]!)[0]!;
+  const fractions = results[0]!.budgets.map((b) => b.fraction);
+  const post = (x: FinalReturns): { mean: number; std: number } => x.post ?? x.pre;
+  return {
+    reference, fractions,
+    tasks: results.map((r) => ({
+      env: r.env, report: r.report,
+      finals: r.finals.map((x) => ({ algo: x.algo, ...post(x), seeds: x.seeds })),
+      ahead: algosOf(r).filter((a) => a !== reference).map((algo) => ({
+        algo,
+        at: r.budgets.map((b) => {
+          const ref = b.finals.find((x) => x.algo === reference), other = b.finals.find((x) => x.algo === algo);
+          return ref !== undefined && other !== undefined && post(ref).mean > post(other).mean;
+        }),
+      })),
+    })),
+  };
+}
+
+/** The summary as Markdown: a table of final returns per task, and where the reference algorithm is ahead. */
+export function summaryMarkdown(s: CompareSummary, command: string | null): string {
+  const algos = [...new Set(s.tasks.flatMap((t) => t.finals.map((x) => x.algo)))];
+  const pct = s.fractions.map((f) => `${Math.round(100 * f)} %`).join(' / ');
+  const lines = [
+    `# The paper's Fig. 2: summary over ${s.tasks.length} task${s.tasks.length > 1 ? 's' : ''}`, '',
+    ...(command ? ['```sh', command, '```', ''] : []),
+    'Final post-update return (mean ± std over seeds of each run\'s last iterations):', '',
+    `| task | ${algos.join(' | ')} |`, `| --- |${algos.map(() => ' --- |').join('')}`,
+    ...s.tasks.map((t) => `| ${t.env} | ${algos.map((a) => {
+      const x = t.finals.find((y) => y.algo === a);
+      return x ? `${fmt(x.mean)} ± ${fmt(x.std)}` : '—';
+    }).join(' | ')} |`),
+    '', `Is ${s.reference}'s mean post-update return above each algorithm's at ${pct} of the budget (✓ / ✗)?`, '',
+    `| task | ${algos.filter((a) => a !== s.reference).join(' | ')} |`, `| --- |${algos.filter((a) => a !== s.reference).map(() => ' --- |').join('')}`,
+    ...s.tasks.map((t) => `| ${t.env} | ${algos.filter((a) => a !== s.reference).map((a) => {
+      const x = t.ahead.find((y) => y.algo === a);
+      return x ? x.at.map((v) => (v ? '✓' : '✗')).join(' ') : '—';
+    }).join(' | ')} |`),
+    '', ...s.tasks.map((t) => `- ${t.env}: ${t.report}`), '',
+  ];
+  return lines.join('\n');
+}
+
+/** `compare` on one env; with `collect`, returns its result instead of printing it. */
+async function compareEnv(f: CompareFlags, io: CliIO, argv: readonly string[], collect = false): Promise<CompareResult | undefined> {
   const { plans, out, env, algos, seeds, lastK, jobs } = planCompare(f);
   const kept = plans.filter((p) => p.mode === 'done').length;
   println(io.stderr, `comparing ${algos.join(', ')} on ${env}, seeds ${seeds.join(', ')}: ${plans.length} runs of ${plans[0]!.config.iterations} iterations into ${out}${kept ? ` (${kept} already finished, kept)` : ''}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
@@ -111,8 +203,9 @@ export async function compareCommand(f: CompareFlags, io: CliIO, argv: readonly 
     runs: runList,
     wallSeconds: seconds, keptRuns: kept,
   }, report));
+  const result: CompareResult = { env, out, report, curves: { svg: curves.svg, png: curves.png }, finals, lastK, budgets, runs: runList, seconds };
+  if (collect) return result;
   if (f.json) {
-    const result: CompareResult = { env, out, report, curves: { svg: curves.svg, png: curves.png }, finals, lastK, budgets, runs: runList, seconds };
     println(io.stdout, JSON.stringify(result));
     return;
   }
