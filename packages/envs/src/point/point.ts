@@ -48,6 +48,25 @@ function checkTask(env: string, task: unknown): PointTask {
   return [t[0]!, t[1]!];
 }
 
+/** The reward option of the corner envs, checked. */
+function checkReward(env: string, reward: PointCornerReward | undefined): PointCornerReward {
+  const r = reward ?? 'sparse';
+  if (r !== 'sparse' && r !== 'dense' && r !== 'dense-squared') throw new EnvError(env, `reward must be 'sparse', 'dense' or 'dense-squared', got '${String(r)}'`);
+  return r;
+}
+
+/** A radius option: finite and non-negative. */
+function checkRadius(env: string, r: number): number {
+  if (!(r >= 0) || !Number.isFinite(r)) throw new EnvError(env, `sparseRadius must be a finite non-negative number, got ${r}`);
+  return r;
+}
+
+/** n tasks, each one of the four corners with probability 1/4. */
+function sampleCorners(env: string, n: number, rng: Rng): PointTask[] {
+  checkCount(env, 'n', n);
+  return Array.from({ length: n }, () => [...POINT_CORNERS[rng.int(4)]!] as unknown as PointTask);
+}
+
 function checkHorizon(env: string, h: number): number {
   if (!Number.isInteger(h) || h < 1) throw new EnvError(env, `horizon must be a positive integer, got ${h}`);
   return h;
@@ -126,20 +145,14 @@ export class PointCornerEnv extends PointEnvBase {
 
   constructor(opts: PointCornerOptions = {}) {
     super(POINT_CORNERS[3]!);
-    const reward = opts.reward ?? 'sparse';
-    if (reward !== 'sparse' && reward !== 'dense' && reward !== 'dense-squared')
-      throw new EnvError('point-corner', `reward must be 'sparse', 'dense' or 'dense-squared', got '${String(reward)}'`);
-    const r = opts.sparseRadius ?? 0.5;
-    if (!(r >= 0) || !Number.isFinite(r)) throw new EnvError('point-corner', `sparseRadius must be a finite non-negative number, got ${r}`);
-    this.rewardType = reward;
-    this.sparseRadius = r;
+    this.rewardType = checkReward(this.name, opts.reward);
+    this.sparseRadius = checkRadius(this.name, opts.sparseRadius ?? 0.5);
     this.horizon = checkHorizon(this.name, opts.horizon ?? 100);
   }
 
   /** Each task is one of the four corners with probability 1/4. */
   sampleTasks(n: number, rng: Rng): PointTask[] {
-    checkCount(this.name, 'n', n);
-    return Array.from({ length: n }, () => [...POINT_CORNERS[rng.int(4)]!] as unknown as PointTask);
+    return sampleCorners(this.name, n, rng);
   }
 
   /** Start uniform in [−0.2, 0.2]² (x then y from `rng`). */
@@ -242,20 +255,14 @@ export class PointMomentumEnv implements MetaEnv<PointTask> {
   private readonly a = new Float64Array(2);
 
   constructor(opts: PointMomentumOptions = {}) {
-    const reward = opts.reward ?? 'sparse';
-    if (reward !== 'sparse' && reward !== 'dense' && reward !== 'dense-squared')
-      throw new EnvError(this.name, `reward must be 'sparse', 'dense' or 'dense-squared', got '${String(reward)}'`);
-    const r = opts.sparseRadius ?? 2;
-    if (!(r >= 0) || !Number.isFinite(r)) throw new EnvError(this.name, `sparseRadius must be a finite non-negative number, got ${r}`);
-    this.rewardType = reward;
-    this.sparseRadius = r;
+    this.rewardType = checkReward(this.name, opts.reward);
+    this.sparseRadius = checkRadius(this.name, opts.sparseRadius ?? 2);
     this.horizon = checkHorizon(this.name, opts.horizon ?? 100);
   }
 
   /** Each task is one of the four corners with probability 1/4. */
   sampleTasks(n: number, rng: Rng): PointTask[] {
-    checkCount(this.name, 'n', n);
-    return Array.from({ length: n }, () => [...POINT_CORNERS[rng.int(4)]!] as unknown as PointTask);
+    return sampleCorners(this.name, n, rng);
   }
 
   setTask(task: PointTask): void {
