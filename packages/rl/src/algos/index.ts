@@ -23,6 +23,9 @@ export function makeAlgorithm(name: AlgoName, s: AlgoSettings): MetaAlgorithm {
   }
 }
 
+/** The algorithms whose outer update is a step along the meta-gradient (VpgMetaAlgorithm): those with `metaGradient`. */
+export const vpgAlgoNames: readonly AlgoName[] = Object.freeze(['e-maml-vpg', 'lvc-vpg', 'dice-vpg'] as const);
+
 export * from './common.js';
 export { ALGO_SETTINGS, algoNames, innerObjectives, defaultInnerObjective } from './settings.js';
 export type { AlgoConfig } from './settings.js';

@@ -13,6 +13,7 @@
 import { type TrainConfig, ConfigError, resolveConfig } from './config.js';
 import { type PhaseHooks, type RunSetup, initialParams, iterationRng, sampleAndAdapt, setupRun } from './adaptation.js';
 import { Rng } from '@metagrad/autograd';
+import { vpgAlgoNames } from '../algos/index.js';
 
 /** One logged iteration. */
 export interface IterationRecord {
@@ -113,8 +114,8 @@ export async function train(
 }> {
   const cfg = resolveConfig(config);
   const from = opts.from ? checkCheckpoint(opts.from, cfg) : null;
-  if (cfg.varianceEvery > 0 && !['e-maml-vpg', 'lvc-vpg', 'dice-vpg'].includes(cfg.algo))
-    throw new ConfigError(`varianceEvery: the meta-gradient's variance is measured for the VPG algorithms (e-maml-vpg, lvc-vpg, dice-vpg), whose update follows it; ${cfg.algo}'s does not`);
+  if (cfg.varianceEvery > 0 && !vpgAlgoNames.includes(cfg.algo))
+    throw new ConfigError(`varianceEvery: the meta-gradient's variance is measured for the VPG algorithms (${vpgAlgoNames.join(', ')}), whose update follows it; ${cfg.algo}'s does not`);
   const records: IterationRecord[] = [];
   let checkpoint: Checkpoint | null = from;
   const setup = await setupRun(cfg);
