@@ -112,7 +112,7 @@ function describe(g: GpuJs, mode: GpuMode): GpuInfo {
     const adapter = startWebgpu(); // the running worker's, or a restarted one's if its thread died; throws why not
     renderer = adapterText(adapter);
     software = adapter.software;
-    parts.push(`${webgpuLine()}; ${adapter.icd !== null || adapter.via.startsWith('Dawn') ? 'kernels run in a worker thread, the matmul blocks on it' : 'kernels run on the page, this worker blocks on it'}`);
+    parts.push(`${webgpuLine()}; ${adapter.via.startsWith('Dawn') ? 'kernels run in a worker thread, the matmul blocks on it' : 'kernels run on the page, this worker blocks on it'}`);
   } else if (mode === 'headlessgl') {
     const driver = glDriverDescription();
     renderer = driver.renderer;
