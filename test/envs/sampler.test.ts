@@ -22,7 +22,8 @@ function mlpSpec(obsDim: number, actDim: number, hidden: number[], seed: number,
 function expectSameBatch(a: SampleBatch, b: SampleBatch): void {
   const same = (x: ArrayBufferView, y: ArrayBufferView): boolean =>
     Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
-  for (const k of ['obs', 'actions', 'rewards', 'mask', 'dones', 'lengths', 'taskIndex', 'finalObs'] as const) expect(same(a[k], b[k]), k).toBe(true);
+  expect([a.mode, a.rowsPerTask, a.nTraj]).toEqual([b.mode, b.rowsPerTask, b.nTraj]);
+  for (const k of ['obs', 'actions', 'rewards', 'mask', 'dones', 'pathStart', 'lengths', 'taskIndex', 'finalObs'] as const) expect(same(a[k], b[k]), k).toBe(true);
   expect(Object.keys(a.infos)).toEqual(Object.keys(b.infos));
   for (const k of Object.keys(a.infos)) expect(same(a.infos[k]!, b.infos[k]!), `info ${k}`).toBe(true);
   expect(a.divergences).toEqual(b.divergences);
@@ -92,12 +93,13 @@ describe('batched policies', () => {
 });
 
 describe('sampleMetaBatch (serial vectorized executor)', () => {
-  it('layout: batch-major, padded, task index per trajectory, lengths and masks agree', async () => {
+  it("'episodes' layout: batch-major, one path per row, task index per trajectory, lengths and masks agree", async () => {
     const env = await makeEnv('hopper-rand-params');
     const rng = new Rng(5);
     const tasks = env.sampleTasks(3, rng);
-    const b = sampleMetaBatch(env, { tasks, rolloutsPerTask: 4, policy: mlpSpec(11, 3, [16], 3, 0), rng, horizon: 60 });
-    expect([b.nTasks, b.rolloutsPerTask, b.nTraj, b.horizon, b.obsDim, b.actDim]).toEqual([3, 4, 12, 60, 11, 3]);
+    const b = sampleMetaBatch(env, { tasks, rolloutsPerTask: 4, policy: mlpSpec(11, 3, [16], 3, 0), rng, horizon: 60, mode: 'episodes' });
+    expect([b.mode, b.nTasks, b.rolloutsPerTask, b.rowsPerTask, b.nRows, b.nTraj, b.horizon, b.obsDim, b.actDim]).toEqual(['episodes', 3, 4, 4, 12, 12, 60, 11, 3]);
+    expect(Array.from(b.pathStart)).toEqual(Array.from({ length: 12 }, (_, j) => j * 60));
     expect(b.obs.length).toBe(12 * 60 * 11);
     expect(b.actions.length).toBe(12 * 60 * 3);
     expect(Array.from(b.taskIndex)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
@@ -190,10 +192,113 @@ describe('sampleMetaBatch (serial vectorized executor)', () => {
     expect(b.obs.every(Number.isFinite)).toBe(true);
     expect(b.divergences.length).toBeGreaterThan(0);
     for (const d of b.divergences) {
-      expect(d.traj).toBeLessThan(2);
+      expect(b.taskIndex[d.traj]).toBe(0); // the degenerate task's paths
       expect(d.message).toMatch(/^hopper-rand-params: simulation diverged at t=/);
-      expect(b.dones[d.traj * 30 + b.lengths[d.traj]! - 1]).toBe(1);
+      expect(b.dones[b.pathStart[d.traj]! + b.lengths[d.traj]! - 1]).toBe(1);
     }
+  });
+});
+
+/**
+ * The reference's sampling loop (MetaSampler.obtain_samples with its vectorized executor), written
+ * plainly: one environment and one policy call at a time; an environment whose episode ends (done or
+ * `horizon` steps) is reset and goes on; the loop stops once the finished paths hold n·horizon steps.
+ */
+function referenceSampling(env: MetaEnv<unknown>, tasks: readonly unknown[], R: number, H: number, policies: PolicySpec[], seeds: Rng[]) {
+  const n = tasks.length * R;
+  const rngs = seeds.flatMap((r) => Array.from({ length: R }, () => r.fork()));
+  const fs = policies.map(batchedPolicy);
+  const envs = rngs.map((_, e) => {
+    const c = env.clone();
+    c.setTask(tasks[Math.floor(e / R)]);
+    return c;
+  });
+  const obs = envs.map((c, e) => c.reset(rngs[e]!));
+  const empty = (): { obs: number[]; rewards: number[] } => ({ obs: [], rewards: [] });
+  const running = envs.map(empty);
+  const paths: { obs: number[]; rewards: number[] }[][] = envs.map(() => []);
+  const actDim = policies[0]!.kind === 'gaussian-mlp' ? policies[0]!.actDim : 1;
+  let samples = 0, T = 0;
+  while (samples < n * H) {
+    for (let e = 0; e < n; e++) {
+      const a = new Float64Array(actDim);
+      fs[Math.floor(e / R) % fs.length]!(obs[e]!, 1, [rngs[e]!], a);
+      const r = envs[e]!.step(a);
+      running[e]!.obs.push(...obs[e]!);
+      running[e]!.rewards.push(r.reward);
+      if (r.done || running[e]!.rewards.length === H) {
+        paths[e]!.push(running[e]!);
+        samples += running[e]!.rewards.length;
+        running[e] = empty();
+        obs[e] = envs[e]!.reset(rngs[e]!);
+      } else obs[e] = r.obs;
+    }
+    T++;
+  }
+  return { paths: paths.flat(), T };
+}
+
+describe("'steps' sampling (the default): the reference's reset-and-continue", () => {
+  it('returns the paths the reference loop finishes, per-task policies and Rngs, packed end to end into rows of H', async () => {
+    const env = await makeEnv('hopper-rand-params');
+    const tasks = env.sampleTasks(3, new Rng(4));
+    const R = 4, H = 40;
+    const policies = [0, 1, 2].map((k) => mlpSpec(11, 3, [16], 40 + k, 0));
+    const seeds = (): Rng[] => [7, 8, 9].map((x) => new Rng(x));
+    const b = sampleMetaBatch(env, { tasks, rolloutsPerTask: R, policy: policies, rng: seeds(), horizon: H });
+    const ref = referenceSampling(env as MetaEnv<unknown>, tasks, R, H, policies, seeds());
+    expect(ref.T).toBeGreaterThan(H); // a random hopper falls: the round runs past the horizon
+    expect(b.mode).toBe('steps');
+    expect(b.nTraj).toBe(ref.paths.length);
+    expect(b.nTraj).toBeGreaterThan(3 * R);
+    ref.paths.forEach((p, j) => {
+      expect(b.lengths[j]).toBe(p.rewards.length);
+      expect(Array.from(b.rewards.subarray(b.pathStart[j]!, b.pathStart[j]! + b.lengths[j]!))).toEqual(p.rewards);
+      expect(Array.from(b.obs.subarray(b.pathStart[j]! * 11, (b.pathStart[j]! + b.lengths[j]!) * 11))).toEqual(p.obs);
+    });
+    // the nominal count, and at least that many finished steps kept
+    expect(b.envSteps).toBe(3 * R * H);
+    const kept = b.lengths.reduce((s, L) => s + L, 0);
+    expect(kept).toBeGreaterThanOrEqual(3 * R * H);
+    expect(b.mask.reduce((s, m) => s + m, 0)).toBe(kept);
+    // layout: each path inside one row of its task's rows, no two paths overlap
+    expect(b.nRows).toBe(3 * b.rowsPerTask);
+    const seen = new Uint8Array(b.nRows * H);
+    for (let j = 0; j < b.nTraj; j++) {
+      const row = Math.floor(b.pathStart[j]! / H);
+      expect(Math.floor((b.pathStart[j]! + b.lengths[j]! - 1) / H)).toBe(row);
+      expect(Math.floor(row / b.rowsPerTask)).toBe(b.taskIndex[j]);
+      for (let i = b.pathStart[j]!; i < b.pathStart[j]! + b.lengths[j]!; i++) seen[i]! += 1;
+    }
+    expect(Array.from(seen)).toEqual(Array.from(b.mask));
+  });
+
+  it('equals one episode per rollout when nothing ends early (half-cheetah): the same batch bit for bit', async () => {
+    const env = await makeEnv('half-cheetah-fwd-back');
+    const opts = { tasks: [1, -1], rolloutsPerTask: 3, policy: mlpSpec(17, 6, [16], 12), horizon: 30 };
+    const steps = sampleMetaBatch(env, { ...opts, rng: new Rng(3) });
+    const episodes = sampleMetaBatch(env, { ...opts, rng: new Rng(3), mode: 'episodes' });
+    expectSameBatch({ ...steps, mode: 'episodes' }, episodes);
+    expect(steps.envSteps).toBe(2 * 3 * 30);
+  });
+
+  it("per-task policies and Rngs in one call equal one call per task ('episodes': the trainer's former sampling)", async () => {
+    const env = await makeEnv('hopper-rand-params');
+    const tasks = env.sampleTasks(2, new Rng(6));
+    const policies = [mlpSpec(11, 3, [8], 50, 0), mlpSpec(11, 3, [8], 51, 0)];
+    const one = sampleMetaBatch(env, { tasks, rolloutsPerTask: 3, policy: policies, rng: [new Rng(1), new Rng(2)], horizon: 50, mode: 'episodes' });
+    const parts = [0, 1].map((k) => sampleMetaBatch(env, { tasks: [tasks[k]], rolloutsPerTask: 3, policy: policies[k]!, rng: new Rng(k + 1), horizon: 50, mode: 'episodes' }));
+    expect(Buffer.from(one.obs.buffer).equals(Buffer.concat(parts.map((p) => Buffer.from(p.obs.buffer))))).toBe(true);
+    expect(Array.from(one.lengths)).toEqual(parts.flatMap((p) => Array.from(p.lengths)));
+  });
+
+  it('bad mode, policy and Rng arrays have clear messages', () => {
+    const env = makeEnvSync('point-goal');
+    const tasks = env.sampleTasks(2, new Rng(0));
+    const policy = mlpSpec(2, 2, [4], 1);
+    expect(() => sampleMetaBatch(env, { tasks, rolloutsPerTask: 1, policy, rng: new Rng(0), mode: 'paths' as 'steps' })).toThrow('sampler: mode must be one of steps, episodes, got paths');
+    expect(() => sampleMetaBatch(env, { tasks, rolloutsPerTask: 1, policy: [policy], rng: new Rng(0) })).toThrow('sampler: policy is an array of 1 policies but there are 2 tasks');
+    expect(() => sampleMetaBatch(env, { tasks, rolloutsPerTask: 1, policy, rng: [new Rng(0)] })).toThrow('sampler: rng is an array of 1 Rngs but there are 2 tasks');
   });
 });
 
@@ -226,6 +331,19 @@ describe('WorkerSampler (2 worker threads) returns exactly what the serial sampl
   it('hopper-rand-params: per-task model parameters and early terminations', async () => {
     const b = await compare('hopper-rand-params', {}, () => mlpSpec(11, 3, [32, 32], 32, 0), 5, 3, 80);
     expect(Array.from(b.lengths).some((L) => L < 80)).toBe(true);
+  });
+
+  it("hopper-rand-params, 'steps' with per-task policies and Rngs: the blocks run past the horizon until the stop time", async () => {
+    const env = await makeEnv('hopper-rand-params');
+    const ws = await WorkerSampler.create({ env: 'hopper-rand-params', workers: 2 });
+    pools.push(ws);
+    const tasks = env.sampleTasks(4, new Rng(3));
+    const policies = tasks.map((_, k) => mlpSpec(11, 3, [16], 60 + k, 0));
+    const opts = { tasks, rolloutsPerTask: 5, policy: policies, horizon: 40 };
+    const serial = sampleMetaBatch(env, { ...opts, rng: tasks.map((_, k) => new Rng(k)) });
+    expect(serial.nTraj).toBeGreaterThan(20);
+    expectSameBatch(await ws.sample({ ...opts, rng: tasks.map((_, k) => new Rng(k)) }), serial);
+    expectSameBatch(await ws.sample({ ...opts, rng: tasks.map((_, k) => new Rng(k)), mode: 'episodes' }), sampleMetaBatch(env, { ...opts, rng: tasks.map((_, k) => new Rng(k)), mode: 'episodes' }));
   });
 
   it('tabular MDP tasks with the softmax policy', async () => {

@@ -11,11 +11,11 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { EnvOptions } from '../registry.js';
-import type { RolloutBlock } from './rollouts.js';
-import { allocateBatch, checkSampleOptions, envTasks, forkEnvRngs, writeBlock } from './serial.js';
+import { type RolloutBlock, stopTime } from './rollouts.js';
+import { assembleBatch, checkSampleOptions, envPolicies, envTasks, forkEnvRngs } from './serial.js';
 import type { EnvShape, SampleBatch, SampleOptions } from './serial.js';
 import type { PolicySpec } from './policy.js';
-import type { SampleRequest, WorkerInit } from './worker.js';
+import type { SampleReply, SampleRequest, WorkerInit } from './worker.js';
 
 /** Options of WorkerSampler.create. */
 export interface WorkerSamplerOptions {
@@ -35,11 +35,11 @@ export interface WorkerSamplerOptions {
 
 type WorkerReply =
   | { type: 'ready'; shape: EnvShape }
-  | { type: 'result'; id: number; block: RolloutBlock }
+  | SampleReply
   | { type: 'error'; id: number; message: string };
 
 interface Pending {
-  resolve: (b: RolloutBlock) => void;
+  resolve: (r: SampleReply) => void;
   reject: (e: Error) => void;
 }
 
@@ -81,8 +81,8 @@ class SamplerWorker {
         this.worker.unref(); // idle workers do not keep the process alive
         onReady(msg.shape);
       }
-      else if (msg.type === 'result') {
-        this.pending.get(msg.id)?.resolve(msg.block);
+      else if (msg.type === 'result' || msg.type === 'progress') {
+        this.pending.get(msg.id)?.resolve(msg);
         this.pending.delete(msg.id);
       } else if (msg.id === -1) fail(new Error(`sampler worker ${index}: ${msg.message}`));
       else {
@@ -96,15 +96,16 @@ class SamplerWorker {
     });
   }
 
-  run(req: SampleRequest, timeoutMs: number): Promise<RolloutBlock> {
+  run(req: SampleRequest, timeoutMs: number): Promise<SampleReply> {
     if (this.failure) return Promise.reject(this.failure);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    return new Promise<RolloutBlock>((resolve, reject) => {
+    return new Promise<SampleReply>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       this.worker.ref();
       this.worker.postMessage(req);
       timer = setTimeout(() => {
-        const e = new Error(`sampler worker ${this.index} did not answer within ${(timeoutMs / 1000).toFixed(0)} s (${req.tasks.length} env${req.tasks.length === 1 ? '' : 's'} × ${req.horizon} steps): it is hung, and was stopped`);
+        const what = req.type === 'start' ? ` (${req.tasks.length} env${req.tasks.length === 1 ? '' : 's'} × ${req.to} steps)` : '';
+        const e = new Error(`sampler worker ${this.index} did not answer within ${(timeoutMs / 1000).toFixed(0)} s${what}: it is hung, and was stopped`);
         this.failure = e;
         for (const p of this.pending.values()) p.reject(e);
         this.pending.clear();
@@ -158,37 +159,72 @@ export class WorkerSampler {
   }
 
   /**
-   * rolloutsPerTask trajectories per task, spread over the workers in contiguous blocks of
-   * environments (four per worker, taken as workers become free); the same result as
-   * sampleMetaBatch with the same options and seed.
+   * The meta-batch, its environments spread over the workers in contiguous blocks (four per worker,
+   * taken as workers become free); the same result as sampleMetaBatch with the same options and seed.
+   * In 'steps' mode every block first runs to the horizon and reports how many steps its finished
+   * paths hold at each time step; while all blocks together are short of tasks·rollouts·horizon, they
+   * run on (a quarter horizon at a time, each on the worker that holds it) until the stop time T* is
+   * known; then each returns its paths finished by T*.
    */
   async sample<Task>(opts: SampleOptions<Task>): Promise<SampleBatch> {
     if (this.closed) throw new Error('WorkerSampler: sample() after close()');
-    const H = checkSampleOptions(this.shape, opts, false);
-    const R = opts.rolloutsPerTask;
+    const { H, mode } = checkSampleOptions(this.shape, opts, false);
+    const R = opts.rolloutsPerTask, K = opts.tasks.length;
     const tasks = envTasks(opts.tasks, R);
     const nEnvs = tasks.length;
     const rngStates = forkEnvRngs(opts.rng, nEnvs).map((r) => r.state());
-    const policy = opts.policy as PolicySpec;
-    const batch = allocateBatch(this.shape, opts.tasks.length, R, H);
-    // Contiguous blocks, a few per worker, handed out as workers finish (a worker slowed down by
-    // other load on its core takes fewer blocks); each block's result does not depend on who runs it.
+    const { policies, policyOf } = envPolicies(opts.policy as PolicySpec | readonly PolicySpec[], K, R);
     const nBlocks = Math.min(nEnvs, this.workers * BLOCKS_PER_WORKER);
-    let next = 0;
-    const drain = async (worker: SamplerWorker): Promise<void> => {
-      while (next < nBlocks) {
-        const k = next++;
-        const start = Math.floor((k * nEnvs) / nBlocks), end = Math.floor(((k + 1) * nEnvs) / nBlocks);
-        const req: SampleRequest = {
-          type: 'sample', id: this.nextId++, tasks: tasks.slice(start, end), rngStates: rngStates.slice(start, end), horizon: H, policy,
-        };
-        writeBlock(batch, await worker.run(req, this.watchdogMs + (end - start) * H), start);
-      }
+    interface Block { first: number; end: number; worker: SamplerWorker | null; finished: number[]; result: RolloutBlock | null }
+    const blocks: Block[] = Array.from({ length: nBlocks }, (_, k) => ({
+      first: Math.floor((k * nEnvs) / nBlocks), end: Math.floor(((k + 1) * nEnvs) / nBlocks), worker: null, finished: [0], result: null,
+    }));
+    const ids = this.nextId;
+    this.nextId += nBlocks;
+    const deadline = (b: Block, steps: number): number => this.watchdogMs + (b.end - b.first) * steps;
+    const take = (b: Block, reply: SampleReply): void => {
+      if (reply.type === 'result') b.result = reply.block;
+      else b.finished.push(...reply.finished);
     };
-    const jobs = this.pool.map(drain);
-    await Promise.all(jobs);
-    batch.divergences.sort((a, b) => a.traj - b.traj);
-    return batch;
+    try {
+      // phase 1: every block to the horizon; contiguous blocks handed out as workers finish (a worker
+      // slowed down by other load on its core takes fewer), each block's result independent of who runs it
+      let next = 0;
+      const drain = async (worker: SamplerWorker): Promise<void> => {
+        while (next < nBlocks) {
+          const b = blocks[next]!;
+          const k = next++;
+          b.worker = worker;
+          const used = policyOf.subarray(b.first, b.end);
+          const p0 = used[0]!, p1 = used[used.length - 1]!;
+          const req: SampleRequest = {
+            type: 'start', id: this.nextId++, block: ids + k, tasks: tasks.slice(b.first, b.end), rngStates: rngStates.slice(b.first, b.end), horizon: H,
+            policies: policies.slice(p0, p1 + 1), policyOf: used.map((p) => p - p0), mode, to: H, ...(mode === 'episodes' ? { collectAt: H } : {}),
+          };
+          take(b, await worker.run(req, deadline(b, H)));
+        }
+      };
+      await Promise.all(this.pool.map(drain));
+      if (mode === 'steps') {
+        // phase 2: run on until T* is known, then collect
+        const total = (t: number): number => blocks.reduce((s, b) => s + b.finished[t]!, 0);
+        let reached = H;
+        let T = stopTime(mode, H, nEnvs * H, reached, total);
+        while (T === null) {
+          const to = Math.min(2 * H - 1, reached + Math.ceil(H / 4));
+          await Promise.all(blocks.map(async (b, k) => take(b, await b.worker!.run({ type: 'advance', id: this.nextId++, block: ids + k, to }, deadline(b, to - reached)))));
+          T = stopTime(mode, H, nEnvs * H, to, total);
+          reached = to;
+        }
+        const at = T;
+        await Promise.all(blocks.map(async (b, k) => take(b, await b.worker!.run({ type: 'collect', id: this.nextId++, block: ids + k, at }, deadline(b, 1)))));
+      }
+    } catch (e) {
+      // best effort: the workers forget the blocks they still hold
+      for (const [k, b] of blocks.entries()) if (b.worker && !b.result) b.worker.run({ type: 'forget', id: this.nextId++, block: ids + k }, this.watchdogMs).catch(() => {});
+      throw e;
+    }
+    return assembleBatch(this.shape, mode, K, R, H, blocks.map((b) => ({ first: b.first, block: b.result! })));
   }
 
   /** Stops the worker threads. */
