@@ -4,10 +4,10 @@
  * directory holding a run is not overwritten, and a resumed run must keep its config.
  */
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, type IterationRecord } from '@metagrad/rl';
+import { ConfigError, type IterationRecord, type TrainConfig, resolveConfig } from '@metagrad/rl';
 import { RUN_FILES, readCheckpoint, readRun, readRunConfig, readRunMeta, trainInDir } from 'metagrad';
 import { numbers, tiny } from '../rl/trainer/tiny.js';
 
@@ -57,6 +57,23 @@ describe('resume from a run directory', () => {
     expect(strip(split)).toEqual(strip(whole));
     expect(readFileSync(join(split, RUN_FILES.csv), 'utf8').split('\n').length).toBe(readFileSync(join(whole, RUN_FILES.csv), 'utf8').split('\n').length);
     expect(readRunMeta(split)).toEqual(meta); // the first start's meta is kept
+  });
+
+  it("a run written before the sampling setting existed reads as 'episodes' and resumes as it was trained", async () => {
+    const hopper = (extra: Partial<TrainConfig>): TrainConfig =>
+      resolveConfig({ algo: 'lvc-vpg', env: 'hopper-rand-params', metaBatchSize: 2, rolloutsPerTask: 2, horizon: 25, hidden: [8], seed: 3, ...extra });
+    const whole = fresh(), old = fresh();
+    const a = await trainInDir(hopper({ iterations: 2, sampling: 'episodes' }), whole);
+    await trainInDir(hopper({ iterations: 1, sampling: 'episodes' }), old);
+    const path = join(old, RUN_FILES.config);
+    const { sampling: _dropped, ...before } = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify(before)); // as written before the setting existed
+    expect(readRunConfig(old).sampling).toBe('episodes');
+    const notices: string[] = [];
+    const b = await trainInDir(hopper({ iterations: 2 }), old, { resume: true, notice: (l) => notices.push(l) }); // the default is 'steps'
+    expect(notices.join('\n')).toMatch(/written before the setting sampling existed: it continues with sampling "episodes"/);
+    expect(b.map(numbers)).toEqual(a.slice(1).map(numbers));
+    expect(readRunConfig(old).sampling).toBe('episodes');
   });
 
   it('refuses to overwrite a run, and to resume with a different config', async () => {

@@ -43,7 +43,7 @@ describe('train-config.schema.json', () => {
   /** Values straddling every kind and bound of the table: types, 0 and 1, open and closed ends, integer limits. */
   const candidates: unknown[] = [
     -1, 0, 1e-3, 0.3, 0.5, 0.99, 1, 1.5, 2, 2.5, 5, 256, 257, 1e6, 1e6 + 1, 2 ** 32 - 1, 2 ** 32, true, false, null, 'x', '', '1',
-    'dice', 'float32', 'sparse', 'dense', [], [64], [0], [3, 4], [2.5], {}, { reward: 'dense' }, { horizon: 5 },
+    'dice', 'float32', 'sparse', 'dense', 'episodes', [], [64], [0], [3, 4], [2.5], {}, { reward: 'dense' }, { horizon: 5 },
   ];
 
   it('accepts exactly what resolveConfig accepts: every setting and env option against every candidate value', () => {

@@ -196,7 +196,18 @@ export function isFreshDir(dir: string): boolean {
   return files.length === 0 || (files.length === 1 && files[0] === RUN_FILES.lock && lockHolder(dir) === null);
 }
 
-/** Reads and validates the TrainConfig of a run directory (its `meta` is left out). */
+/**
+ * Settings added after runs were first written, with the value every run written before them was
+ * trained with: a config.json without the key reads as that value, so old runs resume bit for bit.
+ */
+export const LEGACY_SETTINGS: Readonly<Partial<TrainConfig>> = Object.freeze({ sampling: 'episodes' });
+
+/** The settings of LEGACY_SETTINGS that a run's config.json lacks. */
+function legacyKeys(raw: Record<string, unknown>): (keyof TrainConfig)[] {
+  return (Object.keys(LEGACY_SETTINGS) as (keyof TrainConfig)[]).filter((k) => !(k in raw));
+}
+
+/** Reads and validates the TrainConfig of a run directory (its `meta` is left out; settings it predates read as LEGACY_SETTINGS). */
 export function readRunConfig(dir: string): TrainConfig {
   const path = join(dir, RUN_FILES.config);
   let raw: unknown;
@@ -206,7 +217,8 @@ export function readRunConfig(dir: string): TrainConfig {
     throw new ConfigError(`cannot read ${path}: ${(e as Error).message}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path} must hold a JSON object`);
-  return resolveConfig(withoutMeta(raw as Record<string, unknown>) as ConfigInput);
+  const legacy = Object.fromEntries(legacyKeys(raw as Record<string, unknown>).map((k) => [k, LEGACY_SETTINGS[k]]));
+  return resolveConfig({ ...withoutMeta(raw as Record<string, unknown>), ...legacy } as ConfigInput);
 }
 
 /** The `meta` of a run's config.json, or null for runs written before it was recorded. */
@@ -404,7 +416,7 @@ export interface TrainInDirOptions {
  * a directory that resumes to exactly an unbroken run's files. Returns the records trained here.
  */
 export async function trainInDir(config: TrainConfig, dir: string, opts: TrainInDirOptions = {}): Promise<IterationRecord[]> {
-  const cfg = resolveConfig(config);
+  let cfg = resolveConfig(config);
   mkdirSync(dir, { recursive: true });
   const release = lockRunDir(dir);
   try {
@@ -413,6 +425,13 @@ export async function trainInDir(config: TrainConfig, dir: string, opts: TrainIn
     let from: Checkpoint | undefined;
     if (opts.resume && existsSync(ckptPath)) {
       const saved = readRunConfig(dir);
+      // a run written before a setting existed continues as it was trained
+      const raw = JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')) as Record<string, unknown>;
+      for (const k of legacyKeys(raw))
+        if (cfg[k] !== saved[k]) {
+          opts.notice?.(`${dir} was written before the setting ${k} existed: it continues with ${k} ${JSON.stringify(saved[k])}, as it was trained`);
+          cfg = { ...cfg, [k]: saved[k] };
+        }
       const diff = configDiff(saved as unknown as Record<string, unknown>, cfg);
       if (diff.length)
         throw new ConfigError(`cannot resume ${dir}: the config differs from the saved one in ${diff.map((k) => `${k} (saved ${JSON.stringify((saved as unknown as Record<string, unknown>)[k])}, given ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])})`).join(', ')}; only iterations and workers may change`);

@@ -61,9 +61,9 @@ export interface ProcessOptions {
   diceRewards?: boolean;
 }
 
-/** A processed meta-batch: the sampler's arrays plus per-step returns, advantages and weights ([nTraj, H] layout). */
+/** A processed meta-batch: the sampler's arrays plus per-step returns, advantages and weights ([nRows, H] layout, as the batch's steps). */
 export interface ProcessedSamples
-  extends Pick<SampleBatch, 'nTasks' | 'rolloutsPerTask' | 'nTraj' | 'horizon' | 'obsDim' | 'actDim' | 'obs' | 'actions' | 'lengths'> {
+  extends Pick<SampleBatch, 'nTasks' | 'rolloutsPerTask' | 'rowsPerTask' | 'nRows' | 'nTraj' | 'horizon' | 'obsDim' | 'actDim' | 'obs' | 'actions' | 'pathStart' | 'lengths' | 'taskIndex'> {
   /** [nTraj, H] 1 on valid steps. */
   readonly mask: Float64Array;
   /** [nTraj, H] rewards r_t, 0 on padding. */
@@ -80,7 +80,7 @@ export interface ProcessedSamples
   readonly adjustedRewards: Float64Array | null;
   /** [nTasks] per-task mean of the meta-batch-standardized rewards (E-MAML's adj_avg_rewards mean). */
   readonly standardizedRewardMean: Float64Array;
-  /** [nTasks] average undiscounted return of the task's trajectories. */
+  /** [nTasks] average undiscounted return of the task's trajectories (its paths). */
   readonly taskReturns: Float64Array;
   /** Average undiscounted return over all trajectories. */
   readonly averageReturn: number;
@@ -90,9 +90,9 @@ export interface ProcessedSamples
 
 /** Processes a sampled meta-batch (see the module comment); each task gets its own baseline fit. */
 export function processSamples(batch: SampleBatch, opts: ProcessOptions): ProcessedSamples {
-  const { nTasks: K, rolloutsPerTask: R, nTraj, horizon: H } = batch;
+  const { nTasks: K, nRows, nTraj, horizon: H, pathStart, lengths } = batch;
   const { discount: gamma, gaeLambda: lambda } = opts;
-  const size = nTraj * H;
+  const size = nRows * H, taskSteps = batch.rowsPerTask * H;
   const mask = new Float64Array(size);
   for (let i = 0; i < size; i++) mask[i] = batch.mask[i]!;
   const rewards = Float64Array.from(batch.rewards);
@@ -103,41 +103,44 @@ export function processSamples(batch: SampleBatch, opts: ProcessOptions): Proces
   const stepWeights = new Float64Array(size);
   const adjustedRewards = opts.diceRewards ? new Float64Array(size) : null;
   const taskReturns = new Float64Array(K);
-  const paths = { obs: batch.obs, obsDim: batch.obsDim, horizon: H, lengths: batch.lengths };
+  const paths = { obs: batch.obs, obsDim: batch.obsDim, horizon: H, lengths, starts: pathStart };
   let total = 0;
 
-  for (let k = 0; k < K; k++) {
-    const j0 = k * R, j1 = (k + 1) * R;
+  for (let k = 0, j0 = 0; k < K; k++) {
+    let j1 = j0; // the task's paths [j0, j1)
+    while (j1 < nTraj && batch.taskIndex[j1] === k) j1++;
+    const s0 = k * taskSteps, s1 = s0 + taskSteps; // the task's steps
     // 1) discounted returns
-    for (let j = j0; j < j1; j++) discountCumsum(rewards, j * H, batch.lengths[j]!, gamma, returns);
+    for (let j = j0; j < j1; j++) discountCumsum(rewards, pathStart[j]!, lengths[j]!, gamma, returns);
     // 2) the task's baseline, fitted on its own paths
     const baseline = new LinearFeatureBaseline();
     baseline.fit(paths, j0, j1, returns);
     for (let j = j0; j < j1; j++) baseline.predict(paths, j, baselines);
     // 3) GAE
-    for (let j = j0; j < j1; j++) gae(rewards, baselines, j * H, batch.lengths[j]!, gamma, lambda, advantages);
+    for (let j = j0; j < j1; j++) gae(rewards, baselines, pathStart[j]!, lengths[j]!, gamma, lambda, advantages);
     // 4) per-task normalization
-    if (opts.normalizeAdv) normalizeMasked(advantages, mask, j0 * H, j1 * H);
+    if (opts.normalizeAdv) normalizeMasked(advantages, mask, s0, s1);
     // step weights: the task's step average as a weighted sum
     let count = 0;
-    for (let j = j0; j < j1; j++) count += batch.lengths[j]!;
-    for (let i = j0 * H; i < j1 * H; i++) stepWeights[i] = count > 0 ? mask[i]! / count : 0;
+    for (let j = j0; j < j1; j++) count += lengths[j]!;
+    for (let i = s0; i < s1; i++) stepWeights[i] = count > 0 ? mask[i]! / count : 0;
     // undiscounted returns
     let sum = 0;
-    for (let i = j0 * H; i < j1 * H; i++) sum += rewards[i]!;
-    taskReturns[k] = sum / R;
+    for (let i = s0; i < s1; i++) sum += rewards[i]!;
+    taskReturns[k] = j1 > j0 ? sum / (j1 - j0) : 0;
     total += sum;
-    // DiCE: γ^t r_t minus a time baseline fitted on it, normalized per task
+    // DiCE: γ^t r_t minus a time baseline fitted on it, normalized per task (t counted from each path's start)
     if (adjustedRewards) {
       const disc = new Float64Array(size);
-      for (let j = j0; j < j1; j++) for (let t = 0, g = 1; t < H; t++, g *= gamma) disc[j * H + t] = rewards[j * H + t]! * g;
+      for (let j = j0; j < j1; j++) for (let t = 0, i = pathStart[j]!, g = 1; t < lengths[j]!; t++, i++, g *= gamma) disc[i] = rewards[i]! * g;
       const tb = new LinearTimeBaseline();
       tb.fit(paths, j0, j1, disc);
       const b = new Float64Array(size);
       for (let j = j0; j < j1; j++) tb.predict(paths, j, b);
-      for (let i = j0 * H; i < j1 * H; i++) adjustedRewards[i] = mask[i] ? disc[i]! - b[i]! : 0;
-      if (opts.normalizeAdv) normalizeMasked(adjustedRewards, mask, j0 * H, j1 * H);
+      for (let i = s0; i < s1; i++) adjustedRewards[i] = mask[i] ? disc[i]! - b[i]! : 0;
+      if (opts.normalizeAdv) normalizeMasked(adjustedRewards, mask, s0, s1);
     }
+    j0 = j1;
   }
 
   // E-MAML: rewards standardized over the whole meta-batch, then averaged per task
@@ -150,13 +153,13 @@ export function processSamples(batch: SampleBatch, opts: ProcessOptions): Proces
   const standardizedRewardMean = new Float64Array(K);
   for (let k = 0; k < K; k++) {
     let acc = 0, c = 0;
-    for (let i = k * R * H; i < (k + 1) * R * H; i++) if (mask[i]) { acc += (rewards[i]! - mu) / (sigma + 1e-8); c++; }
+    for (let i = k * taskSteps; i < (k + 1) * taskSteps; i++) if (mask[i]) { acc += (rewards[i]! - mu) / (sigma + 1e-8); c++; }
     standardizedRewardMean[k] = c ? acc / c : 0;
   }
 
   return {
-    nTasks: K, rolloutsPerTask: R, nTraj, horizon: H, obsDim: batch.obsDim, actDim: batch.actDim,
-    obs: batch.obs, actions: batch.actions, lengths: batch.lengths, mask, rewards, returns, baselines, advantages, stepWeights,
-    adjustedRewards, standardizedRewardMean, taskReturns, averageReturn: total / nTraj, envSteps: batch.envSteps,
+    nTasks: K, rolloutsPerTask: batch.rolloutsPerTask, rowsPerTask: batch.rowsPerTask, nRows, nTraj, horizon: H, obsDim: batch.obsDim, actDim: batch.actDim,
+    obs: batch.obs, actions: batch.actions, pathStart, lengths, taskIndex: batch.taskIndex, mask, rewards, returns, baselines, advantages, stepWeights,
+    adjustedRewards, standardizedRewardMean, taskReturns, averageReturn: nTraj ? total / nTraj : 0, envSteps: batch.envSteps,
   };
 }

@@ -5,13 +5,14 @@
  * with reg = 1e-5 raised ×10 (at most 5 tries) while the solve fails or gives a non-finite c.
  *   LinearFeatureBaseline: x_t = [clip(o_t, ±10), clip(o_t, ±10)², t/100, (t/100)², (t/100)³, 1]
  *   LinearTimeBaseline:    x_t = [t/100, (t/100)², (t/100)³, 1]   (the DiCE reward baseline)
- * Paths are rows of a padded sampler batch: trajectory j has lengths[j] valid steps of obs [j, t, :].
+ * Paths live in a sampler batch's rows of H steps: path j has lengths[j] steps from flat step index
+ * starts[j] (default j·H: path j is row j), and t counts from the path's start.
  */
 import { matmul, noGrad, tensor } from '@metagrad/autograd';
 
-/** The padded trajectories a baseline reads: obs [nTraj, H, obsDim] and the valid lengths. */
+/** The paths a baseline reads: the observations in rows of H steps, each path's first step and length. */
 export interface PathsView {
-  /** [nTraj, H, obsDim] observations, row-major. */
+  /** [nRows, H, obsDim] observations, row-major. */
   readonly obs: Float64Array;
   /** Observation dimension. */
   readonly obsDim: number;
@@ -19,6 +20,13 @@ export interface PathsView {
   readonly horizon: number;
   /** [nTraj] valid steps of each trajectory. */
   readonly lengths: Int32Array;
+  /** [nTraj] flat step index of each path's first step; default j·H. */
+  readonly starts?: Int32Array;
+}
+
+/** Flat step index of path j's first step. */
+function pathStart(p: PathsView, j: number): number {
+  return p.starts ? p.starts[j]! : j * p.horizon;
 }
 
 /** Which features: the state-time features (LinearFeatureBaseline) or time only (LinearTimeBaseline). */
@@ -51,7 +59,7 @@ export class LinearBaseline {
   private featuresAt(p: PathsView, j: number, t: number, out: Float64Array, o: number): void {
     let k = o;
     if (this.features === 'obs-time') {
-      const base = (j * p.horizon + t) * p.obsDim;
+      const base = (pathStart(p, j) + t) * p.obsDim;
       for (let i = 0; i < p.obsDim; i++) out[k++] = Math.min(Math.max(p.obs[base + i]!, -10), 10);
       for (let i = 0; i < p.obsDim; i++) {
         const x = Math.min(Math.max(p.obs[base + i]!, -10), 10);
@@ -66,8 +74,8 @@ export class LinearBaseline {
   }
 
   /**
-   * Fits c on the valid steps of trajectories [start, end) against `target` (per step, [nTraj, H]
-   * layout like the batch): (XᵀX + reg·I) c = Xᵀy.
+   * Fits c on the valid steps of trajectories [start, end) against `target` (per step, in the batch's
+   * [nRows, H] layout): (XᵀX + reg·I) c = Xᵀy.
    */
   fit(p: PathsView, start: number, end: number, target: Float64Array): void {
     const D = this.featureDim(p.obsDim);
@@ -79,7 +87,7 @@ export class LinearBaseline {
     for (let j = start; j < end; j++)
       for (let t = 0; t < p.lengths[j]!; t++, r++) {
         this.featuresAt(p, j, t, X, r * D);
-        y[r] = target[j * p.horizon + t]!;
+        y[r] = target[pathStart(p, j) + t]!;
       }
     // XᵀX and Xᵀy
     const XtX = new Float64Array(D * D);
@@ -113,20 +121,23 @@ export class LinearBaseline {
     this.coeffs = new Float64Array(D); // every solve failed (non-finite data): a zero baseline
   }
 
-  /** b_t = x_tᵀ c for the valid steps of trajectory j, written into out[j·H + t] (0 on padding). */
+  /**
+   * b_t = x_tᵀ c for the steps of path j, written into out[start + t] (0 before `fit`); with the default
+   * starts (path j = row j) the row's padding is set to 0 too.
+   */
   predict(p: PathsView, j: number, out: Float64Array): void {
-    const H = p.horizon;
     const D = this.featureDim(p.obsDim);
     const x = new Float64Array(D);
-    for (let t = 0; t < H; t++) {
+    const start = pathStart(p, j), steps = p.starts ? p.lengths[j]! : p.horizon;
+    for (let t = 0; t < steps; t++) {
       if (t >= p.lengths[j]! || !this.coeffs) {
-        out[j * H + t] = 0;
+        out[start + t] = 0;
         continue;
       }
       this.featuresAt(p, j, t, x, 0);
       let s = 0;
       for (let a = 0; a < D; a++) s += x[a]! * this.coeffs[a]!;
-      out[j * H + t] = s;
+      out[start + t] = s;
     }
   }
 }

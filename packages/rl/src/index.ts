@@ -31,5 +31,5 @@ export { evaluate } from './trainer/evaluate.js';
 export type { EvaluationResult, TaskTrajectories } from './trainer/evaluate.js';
 export { sampleAndAdapt, setupRun, initialParams, iterationRng, processRound, EVALUATION_ITERATION } from './trainer/adaptation.js';
 export type { RunSetup, AdaptationResult, PhaseHooks } from './trainer/adaptation.js';
-export { serialTaskSampler, workerTaskSampler, concatBatches } from './trainer/sampler.js';
+export { serialTaskSampler, workerTaskSampler } from './trainer/sampler.js';
 export type { TaskSampler } from './trainer/sampler.js';

@@ -42,7 +42,7 @@ async function smallBatch(algo: 'maml-trpo' | 'dice-vpg', S = 1, seed = 3): Prom
 
 /** Task τ of a round as a TrajectoryBatch for the estimators module (per-task step averages). */
 function taskBatch(setup: RunSetup, d: StepBatch, t: number, constants: 'advantages' | 'adjustedRewards' = 'advantages'): TrajectoryBatch {
-  const s = d.samples, R = s.rolloutsPerTask, H = s.horizon, n = R * H, { obsDim, actDim } = s;
+  const s = d.samples, R = s.rowsPerTask, H = s.horizon, n = R * H, { obsDim, actDim } = s;
   const obs = tensor(s.obs.subarray(t * n * obsDim, (t + 1) * n * obsDim), [R, H, obsDim]);
   const actions = tensor(s.actions.subarray(t * n * actDim, (t + 1) * n * actDim), [R, H, actDim]);
   const c = constants === 'advantages' ? s.advantages : s.adjustedRewards!;

@@ -4,14 +4,14 @@
  * and Adam against hand-computed steps.
  */
 import { describe, it, expect } from 'vitest';
-import { Rng } from '@metagrad/autograd';
+import { Rng, noGrad, treeLeaves, treeMap, valueAndGrad } from '@metagrad/autograd';
 import type { SampleBatch } from '@metagrad/envs';
-import { discountCumsum, gae, normalizeMasked, processSamples } from '@metagrad/rl';
+import { type ProcessedSamples, GaussianMLPPolicy, broadcastToTasks, evalRound, flatOf, discountCumsum, gae, normalizeMasked, processSamples, taskInnerObjective, toStepBatch } from '@metagrad/rl';
 import { LinearFeatureBaseline, LinearTimeBaseline, choleskySolve } from '@metagrad/rl';
 import { Adam } from '@metagrad/rl';
 import { allClose } from '../../helpers.js';
 
-/** A synthetic padded batch: K tasks × R rollouts × H steps, some trajectories shorter. */
+/** A synthetic padded batch ('episodes' layout): K tasks × R rollouts × H steps, some trajectories shorter. */
 function syntheticBatch(K: number, R: number, H: number, obsDim: number, seed: number, lengths?: number[]): SampleBatch {
   const rng = new Rng(seed);
   const nTraj = K * R;
@@ -23,11 +23,46 @@ function syntheticBatch(K: number, R: number, H: number, obsDim: number, seed: n
       rewards[j * H + t] = rng.normal() + 0.1 * t;
       for (let d = 0; d < obsDim; d++) obs[(j * H + t) * obsDim + d] = rng.normal() * 3;
     }
+  const actions = Float64Array.from({ length: nTraj * H }, (_, i) => (mask[i] ? rng.normal() : 0));
   return {
-    nTasks: K, rolloutsPerTask: R, nTraj, horizon: H, obsDim, actDim: 1, obs, actions: new Float64Array(nTraj * H), rewards, mask,
-    dones: new Uint8Array(nTraj * H), lengths: lens, taskIndex: Int32Array.from({ length: nTraj }, (_, j) => Math.floor(j / R)),
-    finalObs: new Float64Array(nTraj * obsDim), infos: {}, divergences: [], envSteps: lens.reduce((a, b) => a + b, 0),
+    mode: 'episodes', nTasks: K, rolloutsPerTask: R, rowsPerTask: R, nRows: nTraj, nTraj, horizon: H, obsDim, actDim: 1, obs, actions, rewards, mask,
+    dones: new Uint8Array(nTraj * H), pathStart: Int32Array.from({ length: nTraj }, (_, j) => j * H), lengths: lens,
+    taskIndex: Int32Array.from({ length: nTraj }, (_, j) => Math.floor(j / R)),
+    finalObs: new Float64Array(nTraj * obsDim), infos: {}, divergences: [], simMessages: { count: 0, first: null }, envSteps: lens.reduce((a, b) => a + b, 0),
   };
+}
+
+/**
+ * The same paths packed as the 'steps' sampling mode lays them out: each task's paths end to end in
+ * rows of H (a path that does not fit in what is left of a row starts the next), every task with the
+ * same number of rows.
+ */
+function packed(b: SampleBatch): SampleBatch {
+  const H = b.horizon, D = b.obsDim;
+  const place: number[] = [];
+  let rows = 1;
+  for (let k = 0; k < b.nTasks; k++) {
+    let row = 0, col = 0;
+    for (let j = 0; j < b.nTraj; j++) {
+      if (b.taskIndex[j] !== k) continue;
+      if (col + b.lengths[j]! > H) [row, col] = [row + 1, 0];
+      place[j] = row * H + col;
+      col += b.lengths[j]!;
+    }
+    rows = Math.max(rows, row + 1);
+  }
+  const size = b.nTasks * rows * H;
+  const obs = new Float64Array(size * D), actions = new Float64Array(size), rewards = new Float64Array(size), mask = new Uint8Array(size);
+  const pathStart = new Int32Array(b.nTraj);
+  for (let j = 0; j < b.nTraj; j++) {
+    const to = b.taskIndex[j]! * rows * H + place[j]!, from = b.pathStart[j]!, L = b.lengths[j]!;
+    pathStart[j] = to;
+    obs.set(b.obs.subarray(from * D, (from + L) * D), to * D);
+    actions.set(b.actions.subarray(from, from + L), to);
+    rewards.set(b.rewards.subarray(from, from + L), to);
+    mask.fill(1, to, to + L);
+  }
+  return { ...b, mode: 'steps', rowsPerTask: rows, nRows: b.nTasks * rows, obs, actions, rewards, mask, dones: new Uint8Array(size), pathStart };
 }
 
 describe('returns and GAE', () => {
@@ -155,6 +190,49 @@ describe('processSamples', () => {
       for (let i = k * 4 * H; i < (k + 1) * 4 * H; i++) if (p.mask[i]) { n++; s += p.adjustedRewards![i]!; } else expect(p.adjustedRewards![i]).toBe(0);
       expect(s / n).toBeCloseTo(0, 10);
     }
+  });
+});
+
+describe("paths packed into rows ('steps' sampling) are processed as the same paths one per row", () => {
+  // short paths, so that rows hold two or three of them
+  const lengths = [4, 5, 10, 3, 3, 2, 7, 6, 1, 9, 2, 8, 4, 4, 5, 10, 2, 3];
+  const b = syntheticBatch(3, 6, 10, 2, 7, lengths);
+  const pk = packed(b);
+  const opts = { discount: 0.95, gaeLambda: 0.9, normalizeAdv: true, diceRewards: true };
+  const one = processSamples(b, opts), two = processSamples(pk, opts);
+
+  it('returns, baselines, advantages, DiCE adjusted rewards and step weights agree step by step; task returns average over paths', () => {
+    expect(pk.rowsPerTask).toBeLessThan(6);
+    for (let j = 0; j < b.nTraj; j++)
+      for (let t = 0; t < b.lengths[j]!; t++) {
+        const i = b.pathStart[j]! + t, k = pk.pathStart[j]! + t;
+        for (const key of ['returns', 'baselines', 'advantages', 'adjustedRewards', 'stepWeights'] as const) expect(Math.abs(two[key]![k]! - one[key]![i]!), `${key} path ${j} t ${t}`).toBeLessThan(1e-12);
+      }
+    allClose(two.taskReturns, one.taskReturns, 1e-13);
+    allClose(two.standardizedRewardMean, one.standardizedRewardMean, 1e-13);
+    expect(two.averageReturn).toBeCloseTo(one.averageReturn, 13);
+    let sum0 = 0;
+    for (let j = 0; j < 6; j++) for (let t = 0; t < lengths[j]!; t++) sum0 += b.rewards[j * 10 + t]!;
+    expect(one.taskReturns[0]).toBeCloseTo(sum0 / 6, 12);
+  });
+
+  it("DiCE's inner objective restarts its running sum at every path: value and gradient equal the one-path-per-row batch's", () => {
+    const policy = new GaussianMLPPolicy({ obsDim: 2, actDim: 1, hidden: [4], initLogStd: -0.3 });
+    const theta = policy.init(new Rng(11));
+    const old = noGrad(() => broadcastToTasks(treeMap((t) => t.add(0.05), theta), 3));
+    const f = (p: ProcessedSamples) => {
+      const d = toStepBatch(p, old);
+      return valueAndGrad((th: typeof theta) => taskInnerObjective('dice', evalRound(broadcastToTasks(th, 3), d), d).sum())(theta);
+    };
+    const [v1, g1] = f(one), [v2, g2] = f(two);
+    expect(Math.abs(v2.item() - v1.item())).toBeLessThan(1e-12);
+    allClose(flatOf(treeLeaves(g2)), flatOf(treeLeaves(g1)), 1e-12);
+    // and the restart matters: without it the packed batch's value would differ
+    const d = toStepBatch(two, old);
+    expect(d.pathOffsets).not.toBeNull();
+    const at = broadcastToTasks(theta, 3);
+    const noRestart = taskInnerObjective('dice', evalRound(at, d), { ...d, pathOffsets: null }).sum().item();
+    expect(Math.abs(noRestart - taskInnerObjective('dice', evalRound(at, d), d).sum().item())).toBeGreaterThan(1e-6);
   });
 });
 

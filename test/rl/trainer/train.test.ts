@@ -6,7 +6,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import {
-  type AlgoName, type Checkpoint, type TrainConfig, EVALUATION_ITERATION, algoNames, evaluate, iterationRng, sampleAndAdapt, setupRun, train,
+  type AlgoName, type Checkpoint, type TrainConfig, EVALUATION_ITERATION, algoNames, evaluate, iterationRng, resolveConfig, sampleAndAdapt, setupRun, train,
 } from '@metagrad/rl';
 
 import { numbers, tiny } from './tiny.js';
@@ -106,6 +106,21 @@ describe('sampling on worker threads', () => {
     const a = await train(tiny('promp', { iterations: 1 }));
     const b = await train(tiny('promp', { iterations: 1, workers: 2 }));
     expect(b.records.map(numbers)).toEqual(a.records.map(numbers));
+  });
+});
+
+describe("the reference's sampling ('steps', the default) on a task that terminates", () => {
+  const hopper = (extra: Partial<TrainConfig> = {}): TrainConfig =>
+    resolveConfig({ algo: 'dice-vpg', env: 'hopper-rand-params', iterations: 2, metaBatchSize: 3, rolloutsPerTask: 2, horizon: 30, hidden: [8], seed: 5, ...extra });
+
+  it('counts the nominal steps per round, trains the same with 2 workers bit for bit, and differs from one episode per rollout', async () => {
+    const a = await train(hopper());
+    expect(a.records.map((r) => r.envSteps)).toEqual([2 * 3 * 2 * 30, 4 * 3 * 2 * 30]); // 2 rounds (pre, post) of K·R·H per iteration
+    const b = await train(hopper({ workers: 2 }));
+    expect(b.records.map(numbers)).toEqual(a.records.map(numbers));
+    const e = await train(hopper({ sampling: 'episodes' }));
+    expect(e.records[0]!.envSteps).toBeLessThan(2 * 3 * 2 * 30); // a random hopper falls before 30 steps
+    expect(e.records[0]!.returns).not.toEqual(a.records[0]!.returns);
   });
 });
 

@@ -2,7 +2,7 @@
  * Task chunking. Every meta-objective here is a mean over the tasks of per-task terms, so its value and
  * its gradient are sums over chunks of tasks, each weighted by (chunk size)/K — exactly, up to the order
  * of floating-point summation. Splitting the meta-batch into chunks keeps every intermediate tensor of
- * the task-batched graphs (e.g. [C, rollouts·horizon, 64]) under a size budget (2²¹ elements, 16 MB in
+ * the task-batched graphs (e.g. [C, rows·horizon, 64]) under a size budget (2²¹ elements, 16 MB in
  * float64): large enough for efficient matmuls, and small enough that the allocator reuses freed memory
  * instead of mapping fresh pages for every op (glibc serves blocks above 32 MB with new mmaps, whose
  * page faults cost more than the arithmetic), and peak memory stays bounded.
@@ -47,6 +47,7 @@ export function sliceStep(d: StepBatch, t0: number, t1: number): StepBatch {
       ...d, K: t1 - t0, obs: s(d.obs), obsAug: s(d.obsAug), actions: s(d.actions), advantages: s(d.advantages), weights: s(d.weights),
       logpOld: s(d.logpOld), oldParams: sliceTaskParams(d.oldParams, t0, t1), meanOld: s(d.meanOld), logStdOld: s(d.logStdOld), mask: s(d.mask),
       adjustedRewards: d.adjustedRewards ? s(d.adjustedRewards) : null, standardizedRewardMean: s(d.standardizedRewardMean),
+      pathOffsets: d.pathOffsets ? { index: s(d.pathOffsets.index), present: s(d.pathOffsets.present) } : null,
     };
   });
 }
@@ -76,7 +77,7 @@ export function metaBatchChunks(batch: MetaBatch, budget = DEFAULT_CHUNK_ELEMENT
   if (hit) return hit;
   const d0 = batch.steps[0]!;
   const K = d0.K;
-  const widest = Math.max(...batch.steps.map((d) => d.rollouts * d.horizon * Math.max(maxWidth(d.oldParams), d.obsAug.shape[2]!)));
+  const widest = Math.max(...batch.steps.map((d) => d.rows * d.horizon * Math.max(maxWidth(d.oldParams), d.obsAug.shape[2]!)));
   const sizes = chunkSizes(K, widest, budget);
   const chunks: Chunk[] = [];
   let t0 = 0;

@@ -6,7 +6,7 @@
  *   θ broadcast to K copies, or the K adapted parameter sets θ'_τ. The task-batched forward
  *   obs [K, M, obsDim] → mean [K, M, actDim] uses batched matmuls.
  * - StepBatch: one sampling round (pre-update, or after inner step k) of all K tasks as tensors
- *   [K, M] / [K, M, ·], M = rollouts·horizon, with per-step weights that turn a weighted sum into the
+ *   [K, M] / [K, M, ·], M = rows·horizon (the sampler's rows of each task), with per-step weights that turn a weighted sum into the
  *   reference's per-task step average.
  * - The inner objectives J^inner_τ (J^LR Eq. 6 = LVC Eq. 5 at θo, the log-likelihood surrogate, DiCE
  *   Eq. 57) and the inner step θ'_τ = θ + α ∇θ J^inner_τ(θ) (Eq. 12), recorded so that meta-gradients
@@ -17,7 +17,7 @@
  * Every objective is a mean over tasks, so chunks.ts can evaluate it in task chunks and sum.
  */
 import {
-  type Tensor, concat, enableGrad, gradients, isGradEnabled, noGrad, tensor, treeLeaves, treeMap, treeUnflatten,
+  type Tensor, concat, enableGrad, gather, gradients, isGradEnabled, noGrad, tensor, treeLeaves, treeMap, treeUnflatten,
 } from '@metagrad/autograd';
 import type { ProcessedSamples } from '../advantages.js';
 import { gaussianMLPMean } from '@metagrad/envs/policy';
@@ -87,11 +87,11 @@ export function perTask(x: Tensor, w: Tensor): Tensor {
 export interface StepBatch {
   /** Number of tasks K. */
   readonly K: number;
-  /** Trajectories per task R. */
-  readonly rollouts: number;
+  /** Rows of `horizon` steps per task (the sampler's rowsPerTask: R when each row holds one path). */
+  readonly rows: number;
   /** Steps per trajectory H (padded). */
   readonly horizon: number;
-  /** [K, M, obsDim], M = rollouts·horizon */
+  /** [K, M, obsDim], M = rows·horizon */
   readonly obs: Tensor;
   /** [K, M, obsDim + 1] the observations with a column of ones (the first layer's bias). */
   readonly obsAug: Tensor;
@@ -109,10 +109,17 @@ export interface StepBatch {
   readonly meanOld: Tensor;
   /** [K, 1, actDim] the sampling policy's log σ (a constant). */
   readonly logStdOld: Tensor;
-  /** [K, rollouts, horizon] validity mask (DiCE's cumulative log-likelihoods). */
+  /** [K, rows, horizon] validity mask (DiCE's cumulative log-likelihoods). */
   readonly mask: Tensor;
-  /** [K, rollouts, horizon] DiCE adjusted rewards, or null. */
+  /** [K, rows, horizon] DiCE adjusted rewards, or null. */
   readonly adjustedRewards: Tensor | null;
+  /**
+   * Where rows hold several paths (the 'steps' sampling mode packs a task's paths end to end): per step,
+   * the column just before its path's first step (0 at a path that starts a row) and whether there is
+   * one, [K, rows, horizon], so that a running sum along a row restarts at every path; null when every
+   * row holds one path.
+   */
+  readonly pathOffsets: { index: Tensor; present: Tensor } | null;
   /** [K] per-task mean of the meta-batch-standardized rewards (E-MAML's R(τ′) term). */
   readonly standardizedRewardMean: Tensor;
   /** The processed arrays it was built from (returns, rewards, ...). */
@@ -132,7 +139,7 @@ export function roundInputs(s: ProcessedSamples, dtype: 'float64' | 'float32'): 
   /** [K, M, actDim] actions. */
   actions: Tensor;
 } {
-  const K = s.nTasks, M = s.rolloutsPerTask * s.horizon, D = s.obsDim;
+  const K = s.nTasks, M = s.rowsPerTask * s.horizon, D = s.obsDim;
   const aug = new Float64Array(K * M * (D + 1));
   for (let i = 0; i < K * M; i++) {
     aug.set(s.obs.subarray(i * D, (i + 1) * D), i * (D + 1));
@@ -178,7 +185,7 @@ export function toStepBatch(
   pre?: { inputs: { obsAug: Tensor; actions: Tensor }; old: { logp: Tensor; mean: Tensor; logStd: Tensor } },
 ): StepBatch {
   const dtype = oldParams.logStd.dtype;
-  const K = s.nTasks, R = s.rolloutsPerTask, H = s.horizon, M = R * H, D = s.obsDim;
+  const K = s.nTasks, R = s.rowsPerTask, H = s.horizon, M = R * H, D = s.obsDim;
   const inputs = pre?.inputs ?? roundInputs(s, dtype);
   return noGrad(() => {
     const cat = (ts: Tensor[]): Tensor => (ts.length === 1 ? ts[0]! : concat(ts, 0));
@@ -188,7 +195,7 @@ export function toStepBatch(
       old = { logp: cat(parts.map((e) => e.logp)), mean: cat(parts.map((e) => e.mean)), logStd: cat(parts.map((e) => e.logStd)) };
     }
     return {
-      K, rollouts: R, horizon: H,
+      K, rows: R, horizon: H,
       obs: tensor(s.obs, [K, M, D], { dtype }),
       obsAug: inputs.obsAug,
       actions: inputs.actions,
@@ -197,11 +204,31 @@ export function toStepBatch(
       oldParams,
       mask: tensor(s.mask, [K, R, H], { dtype }),
       adjustedRewards: s.adjustedRewards ? tensor(s.adjustedRewards, [K, R, H], { dtype }) : null,
+      pathOffsets: s.adjustedRewards ? pathOffsets(s, dtype) : null,
       standardizedRewardMean: tensor(s.standardizedRewardMean, [K], { dtype }),
       samples: s,
       logpOld: old.logp.detach(), meanOld: old.mean.detach(), logStdOld: old.logStd.detach(),
     };
   });
+}
+
+/** StepBatch.pathOffsets of processed samples: null when no row holds two paths. */
+function pathOffsets(s: ProcessedSamples, dtype: 'float64' | 'float32'): { index: Tensor; present: Tensor } | null {
+  const H = s.horizon;
+  const index = new Float64Array(s.nRows * H), present = new Float64Array(s.nRows * H);
+  let packed = false;
+  for (let j = 0; j < s.nTraj; j++) {
+    const col = s.pathStart[j]! % H;
+    if (col === 0) continue;
+    packed = true;
+    for (let i = s.pathStart[j]!; i < s.pathStart[j]! + s.lengths[j]!; i++) {
+      index[i] = col - 1;
+      present[i] = 1;
+    }
+  }
+  if (!packed) return null;
+  const shape = [s.nTasks, s.rowsPerTask, H];
+  return { index: tensor(index, shape), present: tensor(present, shape, { dtype }) };
 }
 
 /** J^inner_τ(θ_τ) for every task from the round's evaluation e = evalRound(θ, d), [K] (per-task step averages, as the reference). */
@@ -214,9 +241,10 @@ export function taskInnerObjective(kind: InnerObjective, e: RoundEval, d: StepBa
     case 'dice': {
       // Eq. 57: □(Σ_{t'≤t} log π_θ(a_t'|s_t')) · a_t per trajectory, □ written as exp(Σ log π_θ − log π_θo)
       if (!d.adjustedRewards) throw new Error("taskInnerObjective 'dice': the batch has no adjusted rewards (process it with diceRewards)");
-      const ratio = e.logp.sub(d.logpOld).reshape([d.K, d.rollouts, d.horizon]).mul(d.mask);
-      const box = ratio.cumsum(2).exp();
-      return perTask(box.mul(d.adjustedRewards).reshape([d.K, d.rollouts * d.horizon]), d.weights);
+      const ratio = e.logp.sub(d.logpOld).reshape([d.K, d.rows, d.horizon]).mul(d.mask);
+      let sum = ratio.cumsum(2);
+      if (d.pathOffsets) sum = sum.sub(gather(sum, d.pathOffsets.index, 2).mul(d.pathOffsets.present)); // restart at each path
+      return perTask(sum.exp().mul(d.adjustedRewards).reshape([d.K, d.rows * d.horizon]), d.weights);
     }
   }
 }

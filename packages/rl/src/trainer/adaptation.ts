@@ -145,7 +145,7 @@ export async function sampleAndAdapt(setup: RunSetup, theta: Float64Array, rng: 
     const rngs = tasks.map(() => roundRng.fork());
     const specs: GaussianMLPSpec[] = tasks.map((_, t) => ({ kind: 'gaussian-mlp', obsDim: policy.obsDim, actDim: policy.actDim, hidden: [...policy.hidden], params: taskParamsRow(p, t) }));
     let t0 = performance.now();
-    const round = await sampler.sample(tasks, specs, rngs, config.rolloutsPerTask, config.horizon);
+    const round = await sampler.sample(tasks, specs, rngs, config.rolloutsPerTask, config.horizon, config.sampling);
     sampling += (performance.now() - t0) / 1000;
     t0 = performance.now();
     const processed = processSamples(round, { discount: config.discount, gaeLambda: config.gaeLambda, normalizeAdv: config.normalizeAdv, diceRewards: algo.needsDiceRewards });

@@ -6,7 +6,7 @@
  * reference's per-task experiments; resolveConfig fills them in and validates with messages a user can
  * act on.
  */
-import { envNames } from '@metagrad/envs';
+import { envNames, samplingModes } from '@metagrad/envs';
 import { ALGO_SETTINGS, type AlgoName, type InnerObjective, algoNames, defaultInnerObjective } from '../algos/settings.js';
 import {
   ConfigError, type Setting, type SettingsOf, boolean, checkSettings, integer, integerList, jsonSchemaOf, number, object, oneOf, show,
@@ -54,6 +54,16 @@ export const TRAIN_SETTINGS = {
   rolloutsPerTask: integer({ default: 20, help: 'trajectories per task and sampling round', flag: 'rollouts-per-task' }),
   /** Steps per trajectory (H); default 100 (per-env overrides: {@link ENV_DEFAULTS}). */
   horizon: integer({ default: 100, help: 'steps per trajectory', flag: 'horizon' }),
+  /**
+   * How a round is sampled: 'steps' (default, the reference's: environments reset when an episode ends
+   * and run on until the finished paths hold metaBatchSize·rolloutsPerTask·horizon steps; unfinished
+   * paths dropped; that nominal count is the round's env steps) or 'episodes' (one episode per rollout).
+   */
+  sampling: oneOf(samplingModes, {
+    default: 'steps',
+    help: "'steps' (the reference's: reset finished episodes and run on until the finished paths hold tasks×rollouts×horizon steps) or 'episodes' (one episode per rollout)",
+    flag: 'sampling',
+  }),
   /** Hidden widths of the tanh MLP policy; default [64, 64]. */
   hidden: integerList({ default: [64, 64], help: 'hidden widths of the tanh MLP policy, e.g. 64,64', flag: 'hidden' }),
   ...ALGO_SETTINGS,

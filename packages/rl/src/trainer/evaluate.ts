@@ -55,11 +55,11 @@ export async function evaluate(
       result.trajectories = noGrad(() => ad.tasks.map((task, t) => ({
         task,
         steps: ad.rounds.map((b) => {
-          const R = b.rolloutsPerTask, H = b.horizon, d = b.obsDim;
-          return Array.from({ length: R }, (_, r) => {
-            const j = t * R + r;
+          const d = b.obsDim;
+          const own = Array.from(b.taskIndex.keys()).filter((j) => b.taskIndex[j] === t);
+          return own.map((j) => {
             const path: number[][] = [];
-            for (let s = 0; s < b.lengths[j]!; s++) path.push(Array.from(b.obs.subarray((j * H + s) * d, (j * H + s + 1) * d)));
+            for (let s = b.pathStart[j]!; s < b.pathStart[j]! + b.lengths[j]!; s++) path.push(Array.from(b.obs.subarray(s * d, (s + 1) * d)));
             path.push(Array.from(b.finalObs.subarray(j * d, (j + 1) * d)));
             return path;
           });

@@ -63,7 +63,8 @@ export function estimateMemory(config: TrainConfig): MemoryEstimate {
   // every inner step and their gradients (2·K·(S + 1) copies)
   const policy = P * F64 * (12 + 2 * K * (S + 1));
   // per round: observations, actions and ~10 per-step scalars (rewards, masks, returns, advantages, …),
-  // held raw and as tensors (≈3×)
+  // held raw and as tensors (≈3×); the nominal K·R·H steps ('steps' sampling on a task that terminates
+  // keeps a little more: the paths finished by the stop time, packed into rows)
   const perStep = obsDim + actDim + 10;
   const samples = (S + 1) * K * R * H * perStep * F64 * 3;
   const sizes = [obsDim, ...config.hidden, actDim];
