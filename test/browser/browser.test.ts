@@ -26,9 +26,8 @@ import { chromium as playwrightChromium } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { delimiter, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as autograd from '@metagrad/autograd';
 import * as estimators from '@metagrad/rl/estimators';
@@ -36,35 +35,12 @@ import * as tabular from '@metagrad/rl/tabular';
 import { machine } from '../../bench/src/results.js';
 import { float32Objective, float64Workload, matmulNow, matmulOperands, MM, type Float64Numbers, type WebgpuNumbers } from './workload.js';
 import type { PageResult } from './page.js';
+import { CHROMIUM, CHROMIUM_ARGS, EXPECT_BROWSER, SKIP_BROWSER, ensureDist } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE_ENTRY = fileURLToPath(new URL('./page.ts', import.meta.url));
 const WORKER_ENTRY = fileURLToPath(new URL('./webgpu-worker.ts', import.meta.url));
 const RESULTS = new URL('../../bench/results/bundles.json', import.meta.url);
-const EXPECT_BROWSER = process.env.METAGRAD_EXPECT_BROWSER === '1';
-
-/**
- * Chromium flags: WebGL2 on SwiftShader (Vulkan) through ANGLE, so gpu.js gets webgl2 without a GPU; and
- * WebGPU, which headless Chromium only exposes with --enable-unsafe-webgpu (its adapter is then SwiftShader).
- */
-const CHROMIUM_ARGS = ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--enable-unsafe-webgpu'];
-
-/** The first executable `chromium` on PATH, or null. */
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      if (statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-const CHROMIUM = onPath('chromium');
-const SKIP_BROWSER = CHROMIUM === null && !EXPECT_BROWSER;
 
 /** The library entries a user imports, each bundled alone for its size. */
 const ENTRIES: { work: string; specifiers: string[] }[] = [
@@ -73,48 +49,6 @@ const ENTRIES: { work: string; specifiers: string[] }[] = [
   { work: '@metagrad/rl/estimators', specifiers: ['@metagrad/rl/estimators'] },
   { work: '@metagrad/rl/tabular', specifiers: ['@metagrad/rl/tabular'] },
 ];
-
-/** The built files the bundles resolve to (the packages' exports maps point there). */
-const DIST_FILES = [
-  'packages/autograd/dist/index.js',
-  'packages/autograd/dist/gpujs.js',
-  'packages/envs/dist/tabular/index.js',
-  'packages/rl/dist/estimators/index.js',
-  'packages/rl/dist/tabular/index.js',
-];
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds dist with `tsc -b` when a built entry is missing; warns when a source is newer than its build. */
-function ensureDist(): void {
-  const missing = DIST_FILES.filter((f) => !existsSync(join(ROOT, f)));
-  if (missing.length > 0) {
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    try {
-      execFileSync(process.execPath, [tsc, '-b', 'packages/autograd', 'packages/envs', 'packages/rl'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
-    } catch (e) {
-      const out = e as { stdout?: Buffer; stderr?: Buffer; message: string };
-      throw new Error(
-        `the browser bundles resolve to the built packages, but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing and ` +
-        `\`npx tsc -b\` failed:\n${out.stdout?.toString() ?? ''}${out.stderr?.toString() ?? ''}${out.message}`,
-      );
-    }
-    const still = DIST_FILES.filter((f) => !existsSync(join(ROOT, f)));
-    if (still.length > 0) throw new Error(`\`npx tsc -b\` ran but ${still.join(', ')} still missing`);
-  }
-  for (const pkg of ['autograd', 'envs', 'rl']) {
-    const info = join(ROOT, `packages/${pkg}/tsconfig.tsbuildinfo`);
-    if (existsSync(info) && newestMtime(join(ROOT, `packages/${pkg}/src`)) > statSync(info).mtimeMs)
-      console.warn(`browser test: packages/${pkg}/src is newer than its build; the page runs packages/${pkg}/dist (run \`npx tsc -b\`)`);
-  }
-}
 
 interface Bundle {
   text: string;

@@ -1,0 +1,128 @@
+/**
+ * The engine's Web Worker: every computation of the page runs here, so the page stays responsive.
+ * - analyze: exactAnalysis (Eq. 35–38 by enumerating every trajectory, ∇²J by autodiff), plus the
+ *   identity residual, LVC's and DiCE's Hessian bias and the per-trajectory variance ratio;
+ * - variance: the Fig. 3 experiment on the tabular MDP (gradientVarianceExperiment), with progress;
+ * - engine: gpu.js in this browser (installGpujs; its mode, renderer, and why) and float32 matmuls on
+ *   the wasm cpu backend and on gpu.js, timed, with the largest relative difference between them.
+ */
+import { type GpuInfo, type Tensor, backendReport, cpuKernel, noGrad, setBackend, tensor } from '@metagrad/autograd';
+import { disposeGpujs, installGpujs } from '@metagrad/autograd/gpujs';
+import { exactAnalysis, gradientVarianceExperiment } from '@metagrad/rl/tabular';
+import type { Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
+
+const post = (r: Reply): void => (self as unknown as Worker).postMessage(r);
+const norm = (t: Tensor): number => Math.sqrt(Array.from(t.data).reduce((s, x) => s + x * x, 0));
+
+function analyze(req: Extract<Request, { type: 'analyze' }>): Analysis {
+  const t0 = performance.now();
+  const { S, A } = req.mdp;
+  const theta = tensor(Float64Array.from(req.theta), [S, A]);
+  const x = exactAnalysis(req.mdp, theta);
+  return noGrad(() => {
+    const h = norm(x.hessian) || 1;
+    const sum = x.H1.add(x.H2).add(x.H12).add(x.H12.T);
+    const total = (t: Tensor): number => Array.from(t.data).reduce((s, v) => s + v, 0);
+    const flat = (t: Tensor): number[] => Array.from(t.data);
+    return {
+      S, A, J: x.J, grad: flat(x.grad), hessian: flat(x.hessian), H1: flat(x.H1), H2: flat(x.H2), H12: flat(x.H12),
+      diceHessianMean: flat(x.diceHessianMean), lvcHessianMean: flat(x.lvcHessianMean),
+      residual: norm(sum.sub(x.hessian)) / h,
+      lvcBias: norm(x.lvcHessianMean.sub(x.hessian)) / h,
+      diceBias: norm(x.diceHessianMean.sub(x.hessian)) / h,
+      varianceRatio: total(x.diceHessianVar) / total(x.lvcHessianVar),
+      trajectories: x.trajectories,
+      ms: performance.now() - t0,
+    };
+  });
+}
+
+function variance(req: Extract<Request, { type: 'variance' }>): VarianceRow[] {
+  const { S, A } = req.mdp;
+  const theta = tensor(Float64Array.from(req.theta), [S, A]);
+  let last = 0;
+  const res = gradientVarianceExperiment(req.mdp, theta, {
+    alpha: req.alpha, batchSizes: req.batchSizes, nPost: req.nPost, repeats: req.repeats, seed: req.seed,
+    onProgress: (done, total) => {
+      const now = performance.now();
+      if (now - last > 50 || done === total) {
+        last = now;
+        post({ id: req.id, type: 'progress', done, total });
+      }
+    },
+  });
+  return res.map((r) => ({ estimator: r.estimator, nPre: r.nPre, relStd: r.relStd }));
+}
+
+/**
+ * Milliseconds per call of f: calls in a row until at least 50 ms have passed (a worker's clock ticks in
+ * 0.1 ms or coarser), `batches` such runs, the median of their per-call times.
+ */
+function timeIt(f: () => void, batches: number): number {
+  const per: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    let calls = 0, t = t0;
+    do {
+      f();
+      calls++;
+      t = performance.now();
+    } while (t - t0 < 50);
+    per.push((t - t0) / calls);
+  }
+  per.sort((a, c) => a - c);
+  return per[Math.floor(per.length / 2)]!;
+}
+
+function engine(req: Extract<Request, { type: 'engine' }>): EngineReport {
+  let info: GpuInfo | null = null, failure = '';
+  try {
+    info = installGpujs().gpujs;
+  } catch (e) {
+    failure = e instanceof Error ? e.message : String(e);
+  }
+  const report = backendReport();
+  const rows: EngineReport['rows'] = [];
+  req.sizes.forEach((n, i) => {
+    const a = Float32Array.from({ length: n * n }, (_, k) => (((k * 37 + 11) % 101) - 50) / 50);
+    const b = Float32Array.from({ length: n * n }, (_, k) => (((k * 53 + 7) % 97) - 48) / 48);
+    const A = tensor(a, [n, n], { dtype: 'float32' }), B = tensor(b, [n, n], { dtype: 'float32' });
+    const flops = 2 * n ** 3;
+    const reps = n <= 1024 ? 3 : 1;
+    setBackend('cpu');
+    const cpuOut = noGrad(() => A.matmul(B)).data;
+    const cpuMs = timeIt(() => noGrad(() => A.matmul(B)), reps);
+    let gpujsMs: number | null = null, maxRelDiff: number | null = null;
+    if (info?.available) {
+      setBackend('gpujs');
+      const gOut = noGrad(() => A.matmul(B)).data; // compiles the kernel
+      gpujsMs = timeIt(() => noGrad(() => A.matmul(B)), reps);
+      let scale = 0, diff = 0;
+      for (let k = 0; k < cpuOut.length; k++) {
+        scale = Math.max(scale, Math.abs(cpuOut[k]!));
+        diff = Math.max(diff, Math.abs(cpuOut[k]! - gOut[k]!));
+      }
+      maxRelDiff = diff / (scale || 1);
+      setBackend('auto');
+      // gpu.js gives every kernel its own WebGL context, and a browser keeps only so many (Chromium ~16):
+      // free this size's kernels and contexts before the next
+      disposeGpujs();
+    }
+    rows.push({ n, cpuMs, gpujsMs, maxRelDiff, cpuGflops: flops / cpuMs / 1e6, gpujsGflops: gpujsMs === null ? null : flops / gpujsMs / 1e6 });
+    post({ id: req.id, type: 'progress', done: i + 1, total: req.sizes.length });
+  });
+  return {
+    mode: info?.mode ?? 'none', isGpu: info?.isGpu ?? false, software: info?.software ?? false, renderer: info?.renderer ?? null,
+    reason: info?.reason ?? `gpu.js did not load: ${failure}`, float32: report.float32, cpuKernel: cpuKernel(), rows,
+  };
+}
+
+self.onmessage = (e: MessageEvent<Request>) => {
+  const req = e.data;
+  try {
+    const result = req.type === 'analyze' ? analyze(req) : req.type === 'variance' ? variance(req) : engine(req);
+    post({ id: req.id, type: 'result', result });
+  } catch (err) {
+    post({ id: req.id, type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+};
