@@ -6,7 +6,10 @@
  *   the new θ's values;
  * - variance: a small setting finishes, with a row per batch size;
  * - engine: gpu.js reports a mode (webgl2 on SwiftShader when METAGRAD_EXPECT_BROWSER=1) and its float32
- *   matmuls equal the cpu backend's within float32 tolerance.
+ *   matmuls equal the cpu backend's within float32 tolerance;
+ * - adaptation: one tiny ProMP iteration trained in the page, and a run directory's checkpoint written
+ *   here by the CLI's trainInDir and given to the page; the evaluation returns shown equal train() and
+ *   evaluate() here to the digits shown.
  * Each panel's screenshot is written to docs/explorer-*.png.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -21,7 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { tensor } from '@metagrad/autograd';
 import { exactAnalysis } from '@metagrad/rl/tabular';
-import { PRESETS } from '../../packages/explorer/src/presets.js';
+import { ADAPT_BASE, EVAL, PRESETS } from '../../packages/explorer/src/presets.js';
+import { type ConfigInput, evaluate, resolveConfig, train } from '@metagrad/rl';
+import { RUN_FILES, readCheckpoint, readRunConfig, trainInDir } from 'metagrad';
 import { fmtRatio, fmtValue } from '../../packages/explorer/src/format.js';
 import { CHROMIUM, CHROMIUM_ARGS, EXPECT_BROWSER, SKIP_BROWSER, ensureDist } from '../browser/chromium.js';
 
@@ -166,4 +171,36 @@ describe.skipIf(SKIP_BROWSER)(`the explorer in headless Chromium${SKIP_BROWSER ?
     }
     await page.locator('#engine').screenshot({ path: join(DOCS, 'explorer-engine.png') });
   }, 150_000);
+
+  /** evaluate()'s returns (pre → post, 3 decimals as the page writes them) of a checkpoint of `config`. */
+  async function nodeReturns(config: ConfigInput, checkpoint: Parameters<typeof evaluate>[1]): Promise<string> {
+    const r = await evaluate(resolveConfig(config), checkpoint, { tasks: EVAL.evalTasks, seed: EVAL.evalSeed });
+    return `${r.returns[0]!.toFixed(3)} → ${r.returns.at(-1)!.toFixed(3)}`;
+  }
+
+  it('adaptation: one tiny ProMP iteration trains in the page; its evaluation equals train() and evaluate() here', async () => {
+    await page.fill('#adapt-iterations', '1');
+    await page.fill('#adapt-tasks', '4');
+    await page.fill('#adapt-rollouts', '4');
+    await page.click('#adapt-train');
+    await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="adapt-status"]')!.textContent!), null, { timeout: 150_000 });
+    expect(await text(page, 'adapt-status'), logs.join('\n')).toMatch(/^done in/);
+    const config = { ...ADAPT_BASE, algo: 'promp', env: 'point-corner', iterations: 1, metaBatchSize: 4, rolloutsPerTask: 4, seed: 1 };
+    const { checkpoint } = await train(resolveConfig(config));
+    expect(await text(page, 'adapt-returns')).toBe(await nodeReturns(config, checkpoint!));
+    expect(await page.locator('#adapt-trajectories svg').count()).toBe(1);
+    expect(await page.locator('#adapt-curve svg').count()).toBe(1);
+  }, 200_000);
+
+  it("adaptation: a run directory's config.json and checkpoint.json from the CLI evaluate in the page as in Node", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metagrad-explorer-run-'));
+    const config = resolveConfig({ ...ADAPT_BASE, algo: 'lvc-vpg', env: 'point-corner', iterations: 2, metaBatchSize: 4, rolloutsPerTask: 4, seed: 5 });
+    await trainInDir(config, dir);
+    await page.setInputFiles('#adapt-files', [join(dir, RUN_FILES.config), join(dir, RUN_FILES.checkpoint)]);
+    await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="adapt-status"]')!.textContent!), null, { timeout: 150_000 });
+    expect(await text(page, 'adapt-status'), logs.join('\n')).toMatch(/^done in/);
+    expect(await text(page, 'adapt-returns')).toBe(await nodeReturns(readRunConfig(dir), readCheckpoint(dir)));
+    expect(await page.locator('#adapt-curve svg').count()).toBe(0); // nothing trained here
+    await page.locator('#adaptation').screenshot({ path: join(DOCS, 'explorer-adaptation.png') });
+  }, 200_000);
 });

@@ -18,7 +18,8 @@ export {
   learningCurves, learningCurveSpec, writeLearningCurves, finalReturns, returnsAtBudgets, cumulativeSteps, smooth, algoColorScale, ALGO_COLORS,
 } from './report/curves.js';
 export type { Band, CurvePoint, FinalReturns, BudgetReturns } from './report/curves.js';
-export { explorationSpec, writeExploration } from './report/exploration.js';
+export { explorationSpec, panelFromEvaluation } from './report/exploration.js';
+export { writeExploration } from './report/plot.js';
 export type { ExplorePanel, ExplorationOptions } from './report/exploration.js';
 export { reportMarkdown } from './report/markdown.js';
 export { renderSvg, svgToPng, writeChart, measureTextWidth } from './report/plot.js';

@@ -73,3 +73,19 @@ export function matmulChart(rows: { n: number; backend: string; gflops: number }
     },
   };
 }
+
+/** Average return before (dashed) and after adaptation (solid) against environment steps. */
+export function returnsChart(rows: { envSteps: number; pre: number; post: number }[]): Record<string, unknown> {
+  return {
+    width: 360, height: 240,
+    data: { values: rows.flatMap((r) => [{ envSteps: r.envSteps, return: r.pre, when: 'pre-update' }, { envSteps: r.envSteps, return: r.post, when: 'post-update' }]) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'envSteps', type: 'quantitative', title: 'environment steps' },
+      y: { field: 'return', type: 'quantitative', title: 'average return' },
+      color: { field: 'when', type: 'nominal', sort: ['pre-update', 'post-update'], scale: { range: ['#4c78a8', '#e45756'] }, title: null },
+      strokeDash: { field: 'when', type: 'nominal', sort: ['pre-update', 'post-update'], scale: { range: [[4, 3], [1, 0]] }, legend: null },
+      tooltip: [{ field: 'when' }, { field: 'envSteps' }, { field: 'return', format: '.3f' }],
+    },
+  };
+}

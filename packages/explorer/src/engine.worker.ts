@@ -4,12 +4,16 @@
  *   identity residual, LVC's and DiCE's Hessian bias and the per-trajectory variance ratio;
  * - variance: the Fig. 3 experiment on the tabular MDP (gradientVarianceExperiment), with progress;
  * - engine: gpu.js in this browser (installGpujs; its mode, renderer, and why) and float32 matmuls on
- *   the wasm cpu backend and on gpu.js, timed, with the largest relative difference between them.
+ *   the wasm cpu backend and on gpu.js, timed, with the largest relative difference between them;
+ * - train / evaluate: the trainer (`train`, `evaluate` of @metagrad/rl, the CLI's code path) on a point
+ *   task in this worker, and the CLI's trajectory panel of the evaluation (the paper's Fig. 4 style).
  */
 import { type GpuInfo, type Tensor, backendReport, cpuKernel, noGrad, setBackend, tensor } from '@metagrad/autograd';
 import { disposeGpujs, installGpujs } from '@metagrad/autograd/gpujs';
 import { exactAnalysis, gradientVarianceExperiment } from '@metagrad/rl/tabular';
-import type { Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
+import { type Checkpoint, type ConfigInput, evaluate, resolveConfig, train } from '@metagrad/rl';
+import { panelFromEvaluation } from '../../cli/src/report/exploration.js';
+import type { Adaptation, Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
 
 const post = (r: Reply): void => (self as unknown as Worker).postMessage(r);
 const norm = (t: Tensor): number => Math.sqrt(Array.from(t.data).reduce((s, x) => s + x * x, 0));
@@ -117,10 +121,39 @@ function engine(req: Extract<Request, { type: 'engine' }>): EngineReport {
   };
 }
 
-self.onmessage = (e: MessageEvent<Request>) => {
+/** The point envs this panel draws (2-D positions first in the observation). */
+const POINT_ENVS = ['point-corner', 'point-momentum', 'point-goal'];
+
+/** Trains (type 'train') or takes a dropped run's checkpoint (type 'evaluate'), then evaluates on fresh tasks. */
+async function adapt(req: Extract<Request, { type: 'train' | 'evaluate' }>): Promise<Adaptation> {
+  const t0 = performance.now();
+  const config = resolveConfig({ ...req.config, workers: 1 } as ConfigInput);
+  if (!POINT_ENVS.includes(config.env)) throw new Error(`the adaptation panel draws the point tasks (${POINT_ENVS.join(', ')}); this run is on ${config.env}`);
+  const records: Adaptation['records'] = [];
+  let checkpoint: Checkpoint;
+  if (req.type === 'train') {
+    const res = await train(config, {
+      hooks: {
+        onIteration: (r) => {
+          records.push({ iteration: r.iteration, envSteps: r.envSteps, pre: r.returns[0]!, post: r.returns.at(-1)! });
+          post({ id: req.id, type: 'progress', done: r.iteration + 1, total: config.iterations, text: `iteration ${r.iteration + 1}: return ${r.returns[0]!.toFixed(2)} → ${r.returns.at(-1)!.toFixed(2)}` });
+        },
+      },
+    });
+    checkpoint = res.checkpoint!;
+  } else checkpoint = req.checkpoint as Checkpoint;
+  post({ id: req.id, type: 'progress', done: 0, total: 1, text: `evaluating on ${req.evalTasks} fresh tasks…` });
+  const res = await evaluate(config, checkpoint, { tasks: req.evalTasks, seed: req.evalSeed, keepTrajectories: true });
+  return {
+    records, evalReturns: res.returns, panel: panelFromEvaluation(res, config.algo, 8, 'median').panel,
+    config: config as unknown as Record<string, unknown>, seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+self.onmessage = async (e: MessageEvent<Request>) => {
   const req = e.data;
   try {
-    const result = req.type === 'analyze' ? analyze(req) : req.type === 'variance' ? variance(req) : engine(req);
+    const result = req.type === 'analyze' ? analyze(req) : req.type === 'variance' ? variance(req) : req.type === 'engine' ? engine(req) : await adapt(req);
     post({ id: req.id, type: 'result', result });
   } catch (err) {
     post({ id: req.id, type: 'error', message: err instanceof Error ? err.message : String(err) });

@@ -3,19 +3,20 @@
  * answers. The page itself never computes anything heavier than a preset.
  */
 import { randomTabular, validateTabular, type TabularSpec } from '@metagrad/rl/tabular';
-import { heatmaps, matmulChart, paramLabel, render, varianceChart } from './charts.js';
+import { heatmaps, matmulChart, paramLabel, render, returnsChart, varianceChart } from './charts.js';
+import { explorationSpec } from '../../cli/src/report/exploration.js';
 import { fmtEntry, fmtRatio, fmtRel, fmtValue } from './format.js';
-import { PRESETS } from './presets.js';
-import type { Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
+import { ADAPT_ALGOS, ADAPT_BASE, EVAL, PRESETS } from './presets.js';
+import type { Adaptation, Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
 
 // ---------------------------------------------------------------- the worker
 const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
 let nextId = 1;
-const pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void; progress?: (done: number, total: number) => void }>();
+const pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void; progress?: (done: number, total: number, text?: string) => void }>();
 worker.onmessage = (e: MessageEvent<Reply>) => {
   const r = e.data, p = pending.get(r.id);
   if (!p) return;
-  if (r.type === 'progress') p.progress?.(r.done, r.total);
+  if (r.type === 'progress') p.progress?.(r.done, r.total, r.text);
   else {
     pending.delete(r.id);
     if (r.type === 'result') p.resolve(r.result);
@@ -24,7 +25,7 @@ worker.onmessage = (e: MessageEvent<Reply>) => {
 };
 /** A request without its id (distributive over the union). */
 type Body = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
-function ask<T>(body: Body, progress?: (done: number, total: number) => void): Promise<T> {
+function ask<T>(body: Body, progress?: (done: number, total: number, text?: string) => void): Promise<T> {
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
     pending.set(id, { resolve: resolve as (r: unknown) => void, reject, progress });
@@ -213,7 +214,73 @@ async function runEngine(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- 4. adaptation
+
+async function adapt(body: Extract<Body, { type: 'train' | 'evaluate' }>): Promise<void> {
+  const bar = $<HTMLProgressElement>('adapt-progress');
+  const button = $<HTMLButtonElement>('adapt-train');
+  button.disabled = true;
+  setText('adapt-status', body.type === 'train' ? 'training…' : 'evaluating the checkpoint…');
+  try {
+    const r = await ask<Adaptation>(body, (done, total, note) => {
+      bar.max = total;
+      bar.value = done;
+      if (note) setText('adapt-status', note);
+    });
+    const ret = r.evalReturns;
+    setText('adapt-returns', `${ret[0]!.toFixed(3)} → ${ret.at(-1)!.toFixed(3)}`);
+    $('adapt-curve').style.display = r.records.length ? '' : 'none'; // a dropped checkpoint has no training curve here
+    if (r.records.length) await render($('adapt-curve'), returnsChart(r.records));
+    const c = r.config as { algo: string; env: string; iterations: number; seed: number };
+    await render($('adapt-trajectories'), explorationSpec([r.panel], {
+      title: `${c.algo} on ${c.env}: exploration and adaptation`, subtitle: `fresh task with the median post-update return (${EVAL.evalTasks} tasks, seed ${EVAL.evalSeed})`, size: 300,
+    }));
+    setText('adapt-status', `done in ${r.seconds.toFixed(1)} s`);
+  } catch (e) {
+    setText('adapt-status', `error: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function trainHere(): void {
+  const num = (id: string): number => Number($<HTMLInputElement>(id).value);
+  void adapt({
+    type: 'train', ...EVAL,
+    config: {
+      ...ADAPT_BASE, algo: $<HTMLSelectElement>('adapt-algo').value, env: $<HTMLSelectElement>('adapt-env').value,
+      iterations: num('adapt-iterations'), metaBatchSize: num('adapt-tasks'), rolloutsPerTask: num('adapt-rollouts'), seed: num('adapt-seed'),
+    },
+  });
+}
+
+/** A run directory's config.json and checkpoint.json (chosen or dropped, in any order). */
+async function fromFiles(files: FileList | File[]): Promise<void> {
+  const list = Array.from(files);
+  const read = async (name: string): Promise<unknown> => {
+    const f = list.find((x) => x.name === name);
+    if (!f) throw new Error(`choose or drop both config.json and checkpoint.json of a run directory (missing ${name})`);
+    return JSON.parse(await f.text());
+  };
+  try {
+    const { meta: _meta, $schema: _s, ...config } = (await read('config.json')) as Record<string, unknown>;
+    await adapt({ type: 'evaluate', ...EVAL, config, checkpoint: await read('checkpoint.json') });
+  } catch (e) {
+    setText('adapt-status', `error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 // ---------------------------------------------------------------- wiring
+const algoSelect = $<HTMLSelectElement>('adapt-algo');
+ADAPT_ALGOS.forEach((a) => algoSelect.add(new Option(a, a)));
+$('adapt-train').addEventListener('click', trainHere);
+$<HTMLInputElement>('adapt-files').addEventListener('change', (e) => void fromFiles((e.target as HTMLInputElement).files ?? []));
+const dropZone = $('adaptation');
+dropZone.addEventListener('dragover', (e) => e.preventDefault());
+dropZone.addEventListener('drop', (e) => {
+  e.preventDefault();
+  if (e.dataTransfer?.files.length) void fromFiles(e.dataTransfer.files);
+});
 const presetSelect = $<HTMLSelectElement>('preset');
 PRESETS.forEach((p, i) => presetSelect.add(new Option(p.name, String(i))));
 presetSelect.addEventListener('change', () => {

@@ -1,4 +1,4 @@
-/** The decomposition panel's MDP presets (S, A ≤ 3, H ≤ 6) and their starting θ. */
+/** The decomposition panel's MDP presets (S, A ≤ 3, H ≤ 6) and their starting θ; the adaptation panel's setting. */
 import { randomTabular, type TabularSpec } from '@metagrad/rl/tabular';
 
 /** A preset: the MDP and the θ [S, A] it starts at. */
@@ -34,3 +34,10 @@ export const PRESETS: readonly Preset[] = [
   },
   { name: 'random 3×3, H 3 (seed 7)', note: 'the largest state and action counts', make: random(7, 3, 3, 3) },
 ];
+
+/** The adaptation panel's training setting besides its inputs: the CLI demo's (`metagrad demo`). */
+export const ADAPT_BASE = { horizon: 50, hidden: [32, 32], numInnerGradSteps: 3, metaLr: 5e-3, numPrompSteps: 20, learnStd: false };
+/** The algorithms the adaptation panel offers. */
+export const ADAPT_ALGOS = ['promp', 'maml-trpo', 'e-maml-trpo', 'e-maml-vpg', 'lvc-vpg', 'dice-vpg'] as const;
+/** The evaluation after training: fresh tasks and the seed of evaluate()'s stream. */
+export const EVAL = { evalTasks: 20, evalSeed: 99 };

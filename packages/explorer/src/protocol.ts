@@ -1,11 +1,14 @@
 /** The messages between the page and the engine's Web Worker (plain data both ways). */
 import type { TabularSpec } from '@metagrad/rl/tabular';
+import type { ExplorePanel } from '../../cli/src/report/exploration.js';
 
 /** What the page asks the worker. */
 export type Request =
   | { id: number; type: 'analyze'; mdp: TabularSpec; theta: number[] }
   | { id: number; type: 'variance'; mdp: TabularSpec; theta: number[]; batchSizes: number[]; repeats: number; nPost: number; alpha: number; seed: number }
-  | { id: number; type: 'engine'; sizes: number[] };
+  | { id: number; type: 'engine'; sizes: number[] }
+  | { id: number; type: 'train'; config: Record<string, unknown>; evalTasks: number; evalSeed: number }
+  | { id: number; type: 'evaluate'; config: Record<string, unknown>; checkpoint: unknown; evalTasks: number; evalSeed: number };
 
 /** The exact analysis at θ (flat [S·A, S·A] matrices, row-major) and the summaries the panel shows. */
 export interface Analysis {
@@ -54,8 +57,21 @@ export interface EngineReport {
   rows: { n: number; cpuGflops: number; gpujsGflops: number | null; maxRelDiff: number | null; cpuMs: number; gpujsMs: number | null }[];
 }
 
+/** The adaptation panel's answer: training's returns (when trained here) and an evaluation on fresh tasks. */
+export interface Adaptation {
+  /** Per training iteration: environment steps so far and the average return before and after adaptation. */
+  records: { iteration: number; envSteps: number; pre: number; post: number }[];
+  /** evaluate()'s average returns at inner steps 0 … S over the fresh tasks. */
+  evalReturns: number[];
+  /** The fresh task with the median post-update return, for the trajectory plot. */
+  panel: ExplorePanel;
+  /** The config that ran (resolved), for the caption. */
+  config: Record<string, unknown>;
+  seconds: number;
+}
+
 /** What the worker answers. */
 export type Reply =
-  | { id: number; type: 'progress'; done: number; total: number }
+  | { id: number; type: 'progress'; done: number; total: number; text?: string }
   | { id: number; type: 'result'; result: unknown }
   | { id: number; type: 'error'; message: string };

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '@metagrad/rl';
 import { finalReturns, writeLearningCurves } from '../report/curves.js';
-import { writeExploration } from '../report/exploration.js';
+import { writeExploration } from '../report/plot.js';
 import { reportMarkdown } from '../report/markdown.js';
 import { UsageError, fmt, formatDuration, println, stamp, type CliIO } from '../io.js';
 import { buildConfig, configOverrides } from '../options.js';

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { algoNames, evaluate, type AlgoName, type InnerObjective, type TrainConfig } from '@metagrad/rl';
 import { writeLearningCurves } from '../report/curves.js';
 import { readCheckpoint, readRun, readRunConfig } from '../rundir.js';
-import { CORNERS, writeExploration, type ExplorePanel } from '../report/exploration.js';
+import { CORNERS, type ExplorePanel, panelFromEvaluation } from '../report/exploration.js';
+import { writeExploration } from '../report/plot.js';
 import { checkName, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
 import { executeRuns, planReusableRun, type RunPlan } from '../runs.js';
@@ -82,11 +83,6 @@ export async function explorationPanel(
   const config = readRunConfig(runDir);
   const res = await evaluate(config, readCheckpoint(runDir), { tasks: nTasks, seed: evalSeed, keepTrajectories: true });
   const K = res.returns.length - 1;
-  const order = res.perTask.map((r, i) => [r[K]!, i] as const).sort((a, b) => a[0] - b[0]);
-  const t = pick === 'first' ? 0 : order[Math.floor((order.length - 1) / 2)]![1];
-  const chosen = res.trajectories![t]!;
-  const toPoints = (path: number[][]): [number, number][] => path.map((o) => [o[0]!, o[1]!]);
-  const goal = chosen.task as [number, number];
   const regions = goalRegions(config.env);
   let regionsReached: number | null = null, ownGoalReached: number | null = null;
   if (regions) {
@@ -100,17 +96,7 @@ export async function explorationPanel(
     regionsReached = reached / res.trajectories!.length;
     ownGoalReached = own / res.trajectories!.length;
   }
-  return {
-    regionsReached, ownGoalReached,
-    panel: {
-      algo: label, goal: [goal[0], goal[1]], preReturn: res.perTask[t]![0], postReturn: res.perTask[t]![K],
-      paths: [
-        ...chosen.steps[0]!.slice(0, nPaths).map((p) => ({ phase: 'pre-update' as const, points: toPoints(p) })),
-        ...chosen.steps[K]!.slice(0, nPaths).map((p) => ({ phase: 'post-update' as const, points: toPoints(p) })),
-      ],
-    },
-    returns: res.returns,
-  };
+  return { regionsReached, ownGoalReached, panel: panelFromEvaluation(res, label, nPaths, pick).panel, returns: res.returns };
 }
 
 /** Validates everything `explore` will run. */

@@ -2,9 +2,11 @@
  * The paper's Fig. 4: exploration of the pre-update policy and exploitation after adaptation on the
  * 2-D point-corner task. One panel per algorithm: the four corner goals (translucent discs, the task's
  * goal dark green), pre-update trajectories (blue) and post-update trajectories (red),
- * drawn from the states the sampler recorded.
+ * drawn from the states the sampler recorded. Pure (no files, no rendering): the explorer page uses it too;
+ * plot.ts writes it (writeExploration).
  */
-import { type ChartSpec, writeChart } from './plot.js';
+import type { EvaluationResult } from '@metagrad/rl';
+import type { ChartSpec } from './plot.js';
 
 /**
  * One trajectory as 2-D positions (the observation of each step, then the final one).
@@ -121,12 +123,27 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: Explorati
   } as ChartSpec;
 }
 
-/** Writes `<base>.svg` and `<base>.png` of the exploration figure. */
-export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: ExplorationOptions = {}): Promise<{
-  /** Path of the SVG. */
-  svg: string;
-  /** Path of the PNG. */
-  png: string;
-}> {
-  return writeChart(base, explorationSpec(panels, opts));
+/**
+ * The panel of one evaluation task from `evaluate(..., { keepTrajectories: true })` on a point task: the
+ * first task ('first', the same for every algorithm of a comparison) or the one with the median
+ * post-update return ('median', a representative one), its first nPaths pre- and post-update paths.
+ */
+export function panelFromEvaluation(res: EvaluationResult, label: string, nPaths: number, pick: 'first' | 'median' = 'first'): { panel: ExplorePanel; task: number } {
+  if (!res.trajectories) throw new Error('panelFromEvaluation: evaluate without keepTrajectories');
+  const K = res.returns.length - 1;
+  const order = res.perTask.map((r, i) => [r[K]!, i] as const).sort((a, b) => a[0] - b[0]);
+  const t = pick === 'first' ? 0 : order[Math.floor((order.length - 1) / 2)]![1];
+  const chosen = res.trajectories[t]!;
+  const toPoints = (path: number[][]): [number, number][] => path.map((o) => [o[0]!, o[1]!]);
+  const goal = chosen.task as [number, number];
+  return {
+    task: t,
+    panel: {
+      algo: label, goal: [goal[0], goal[1]], preReturn: res.perTask[t]![0], postReturn: res.perTask[t]![K],
+      paths: [
+        ...chosen.steps[0]!.slice(0, nPaths).map((p) => ({ phase: 'pre-update' as const, points: toPoints(p) })),
+        ...chosen.steps[K]!.slice(0, nPaths).map((p) => ({ phase: 'post-update' as const, points: toPoints(p) })),
+      ],
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
+import { type ExplorationOptions, type ExplorePanel, explorationSpec } from './exploration.js';
 
 /**
  * A Vega-Lite specification (https://vega.github.io/vega-lite/), as plain JSON. Public signatures use
@@ -75,4 +76,14 @@ export async function writeChart(base: string, spec: ChartSpec): Promise<{
   writeFileSync(`${base}.svg`, svg);
   writeFileSync(`${base}.png`, svgToPng(svg));
   return { svg: `${base}.svg`, png: `${base}.png` };
+}
+
+/** Writes `<base>.svg` and `<base>.png` of the exploration figure (exploration.ts). */
+export async function writeExploration(base: string, panels: readonly ExplorePanel[], opts: ExplorationOptions = {}): Promise<{
+  /** Path of the SVG. */
+  svg: string;
+  /** Path of the PNG. */
+  png: string;
+}> {
+  return writeChart(base, explorationSpec(panels, opts));
 }
