@@ -170,6 +170,13 @@ describe.skipIf(SKIP_BROWSER)(`the explorer in headless Chromium${SKIP_BROWSER ?
       expect(diff, `n = ${n}`).toBeLessThan(1e-5);
     }
     await page.locator('#engine').screenshot({ path: join(DOCS, 'explorer-engine.png') });
+    // again, with more shapes: every report used to take a new WebGL context, and once the browser had
+    // evicted gpu.js's own (after about 16) its kernels failed ("Error compiling vertex shader: null")
+    await page.fill('#engine-sizes', '32,48,80,96,112,144,160');
+    await page.click('#engine-run');
+    await page.waitForFunction(() => document.querySelector('[data-testid="engine-status"]')!.textContent !== '', null, { timeout: 120_000 });
+    expect(await text(page, 'engine-status')).toBe('done');
+    for (const n of [32, 48, 80, 96, 112, 144, 160]) expect(Number(await text(page, `matmul-diff-${n}`)), `n = ${n}`).toBeLessThan(1e-5);
   }, 150_000);
 
   /** evaluate()'s returns (pre → post, 3 decimals as the page writes them) of a checkpoint of `config`. */

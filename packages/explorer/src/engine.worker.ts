@@ -9,7 +9,7 @@
  *   task in this worker, and the CLI's trajectory panel of the evaluation (the paper's Fig. 4 style).
  */
 import { type GpuInfo, type Tensor, backendReport, cpuKernel, noGrad, setBackend, tensor } from '@metagrad/autograd';
-import { disposeGpujs, installGpujs } from '@metagrad/autograd/gpujs';
+import { installGpujs } from '@metagrad/autograd/gpujs';
 import { exactAnalysis, gradientVarianceExperiment } from '@metagrad/rl/tabular';
 import { type Checkpoint, type ConfigInput, evaluate, resolveConfig, train } from '@metagrad/rl';
 import { panelFromEvaluation } from '../../cli/src/report/exploration.js';
@@ -108,9 +108,6 @@ function engine(req: Extract<Request, { type: 'engine' }>): EngineReport {
       }
       maxRelDiff = diff / (scale || 1);
       setBackend('auto');
-      // gpu.js gives every kernel its own WebGL context, and a browser keeps only so many (Chromium ~16):
-      // free this size's kernels and contexts before the next
-      disposeGpujs();
     }
     rows.push({ n, cpuMs, gpujsMs, maxRelDiff, cpuGflops: flops / cpuMs / 1e6, gpujsGflops: gpujsMs === null ? null : flops / gpujsMs / 1e6 });
     post({ id: req.id, type: 'progress', done: i + 1, total: req.sizes.length });

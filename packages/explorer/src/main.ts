@@ -192,6 +192,7 @@ async function runEngine(): Promise<void> {
   const button = $<HTMLButtonElement>('engine-run');
   button.disabled = true;
   setText('backend-mode', 'measuring…');
+  setText('engine-status', '');
   try {
     const r = await ask<EngineReport>({ type: 'engine', sizes }, (done, total) => {
       bar.max = total;
@@ -231,6 +232,7 @@ async function adapt(body: Extract<Body, { type: 'train' | 'evaluate' }>): Promi
     setText('adapt-returns', `${ret[0]!.toFixed(3)} → ${ret.at(-1)!.toFixed(3)}`);
     $('adapt-curve').style.display = r.records.length ? '' : 'none'; // a dropped checkpoint has no training curve here
     if (r.records.length) await render($('adapt-curve'), returnsChart(r.records));
+    else $('adapt-curve').replaceChildren();
     const c = r.config as { algo: string; env: string; iterations: number; seed: number };
     await render($('adapt-trajectories'), explorationSpec([r.panel], {
       title: `${c.algo} on ${c.env}: exploration and adaptation`, subtitle: `fresh task with the median post-update return (${EVAL.evalTasks} tasks, seed ${EVAL.evalSeed})`, size: 300,
@@ -257,6 +259,7 @@ function trainHere(): void {
 /** A run directory's config.json and checkpoint.json (chosen or dropped, in any order). */
 async function fromFiles(files: FileList | File[]): Promise<void> {
   const list = Array.from(files);
+  setText('adapt-status', `reading ${list.map((f) => f.name).join(', ')}…`);
   const read = async (name: string): Promise<unknown> => {
     const f = list.find((x) => x.name === name);
     if (!f) throw new Error(`choose or drop both config.json and checkpoint.json of a run directory (missing ${name})`);

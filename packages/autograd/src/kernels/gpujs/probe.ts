@@ -82,13 +82,19 @@ export function glDriverDescription(): { renderer: string; software: boolean } {
 /** Renderer strings of software rasterizers: Chromium's SwiftShader, Mesa's llvmpipe and softpipe, Microsoft's WARP. */
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render driver|microsoft basic/i;
 
+/** browserGlRenderer's answers, per API: a page's renderer does not change, and each probe costs a context. */
+const rendererCache = new Map<'webgl' | 'webgl2', { renderer: string; software: boolean } | null>();
+
 /**
  * The renderer behind a browser's WebGL or WebGL2 context (WEBGL_debug_renderer_info's unmasked renderer
  * when the browser exposes it), and whether it is a software rasterizer such as SwiftShader. Null outside
- * a browser or when no such context can be created.
+ * a browser or when no such context can be created. Probed once per API, on a context released right
+ * after: a browser keeps only about 16 live WebGL contexts and evicts the oldest, which would be gpu.js's
+ * own if every report made a new one.
  */
 export function browserGlRenderer(mode: 'webgl' | 'webgl2'): { renderer: string; software: boolean } | null {
-  type GL = { getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown; RENDERER: number };
+  if (rendererCache.has(mode)) return rendererCache.get(mode)!;
+  type GL = { getExtension(name: string): ({ UNMASKED_RENDERER_WEBGL: number } & { loseContext?(): void }) | null; getParameter(p: number): unknown; RENDERER: number };
   type Canvas = { getContext(kind: string): GL | null };
   const g = globalThis as { document?: { createElement(tag: 'canvas'): Canvas }; OffscreenCanvas?: new (w: number, h: number) => Canvas };
   let canvas: Canvas | undefined;
@@ -98,10 +104,15 @@ export function browserGlRenderer(mode: 'webgl' | 'webgl2'): { renderer: string;
     canvas = undefined;
   }
   const gl = canvas?.getContext(mode === 'webgl2' ? 'webgl2' : 'webgl');
-  if (!gl) return null;
-  const ext = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? 'unknown');
-  return { renderer, software: SOFTWARE_RENDERER.test(renderer) };
+  let found: { renderer: string; software: boolean } | null = null;
+  if (gl) {
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? 'unknown');
+    found = { renderer, software: SOFTWARE_RENDERER.test(renderer) };
+    gl.getExtension('WEBGL_lose_context')?.loseContext?.();
+  }
+  if (canvas) rendererCache.set(mode, found); // outside a browser there is nothing to cache
+  return found;
 }
 
 /** What {@link probeWebgpu} found: whether WebGPU (navigator.gpu, or Dawn from the `webgpu` package) loaded and which adapter answered. */
