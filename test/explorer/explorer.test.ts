@@ -131,9 +131,9 @@ describe.skipIf(SKIP_BROWSER)(`the explorer in headless Chromium${SKIP_BROWSER ?
     const before = await text(page, 'j-value');
     const slider = page.locator('[data-testid="theta-1-0"]');
     await slider.fill('1.5'); // sets the range input's value and fires input
-    await page.waitForFunction((b) => document.querySelector('[data-testid="j-value"]')!.textContent !== b && document.getElementById('decomp-status')!.textContent!.includes('enumerated'), before, { timeout: 30_000 });
+    await page.waitForFunction((b) => document.querySelector('[data-testid="j-value"]')!.textContent !== b && document.getElementById('decomp-status')!.textContent!.includes('computed in'), before, { timeout: 30_000 });
     await page.waitForTimeout(200); // a later request (latest wins) may still be on its way
-    await page.waitForFunction(() => document.getElementById('decomp-status')!.textContent!.includes('enumerated'), null, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('decomp-status')!.textContent!.includes('computed in'), null, { timeout: 30_000 });
     const theta = PRESETS[0]!.make().theta;
     theta[1 * 2 + 0] = 1.5;
     const n = nodeNumbers(theta), s = await shown();

@@ -10,7 +10,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { type Tensor, add, noGrad, tensor, transpose } from '@metagrad/autograd';
 import { centralDifference, checkGrads } from '@metagrad/autograd/testing';
-import { exactAnalysis, exactReturn, enumerateTrajectories, randomTabular, type TabularSpec } from '@metagrad/rl/tabular';
+import { exactAnalysis, exactReturn, exactSummary, enumerateTrajectories, randomTabular, type TabularSpec } from '@metagrad/rl/tabular';
 import { arbTabular } from '@metagrad/rl/testing';
 import { allClose, fdGrad } from '../helpers.js';
 
@@ -119,5 +119,30 @@ describe('the DESIGN contract: TabularMDP and exactAnalysis from @metagrad/rl', 
     allClose(x.hessian, y.hessian, 0);
     allClose(add(add(x.H1, x.H2), add(x.H12, transpose(x.H12))), x.hessian, 1e-12);
     expect(() => new TabularMDP({ ...spec, init: [0.5, 0.6] })).toThrow(/init/);
+  });
+});
+
+describe('exactSummary (the fast path: closed-form softmax derivatives, H1/H2/H12 by dynamic programming) = exactAnalysis', () => {
+  it('every matrix within 1e-10 of its largest entry (plus 1e-14: arbTabular draws subnormal rewards too), on random MDPs (S, A ≤ 3, H ≤ 4)', () => {
+    const close = (a: Tensor, b: Tensor): boolean => {
+      const scale = Math.max(...Array.from(b.data, Math.abs));
+      return Array.from(a.data).every((v, i) => Math.abs(v - b.data[i]!) <= 1e-10 * scale + 1e-14);
+    };
+    fc.assert(
+      fc.property(mdpArb, ({ mdp, theta }) => {
+        const x = exactAnalysis(mdp, theta), y = exactSummary(mdp, theta);
+        expect(y.J).toBe(x.J);
+        expect(y.trajectories).toBe(x.trajectories);
+        for (const k of ['grad', 'hessian', 'H1', 'H2', 'H12', 'diceHessianMean', 'lvcHessianMean', 'diceHessianVar', 'lvcHessianVar'] as const)
+          expect(close(y[k], x[k]), k).toBe(true);
+      }),
+      { numRuns: 60, seed: 29 },
+    );
+  });
+
+  it('refuses a theta of the wrong shape or dtype, naming it', () => {
+    const { mdp, theta } = randomTabular(1, 2, 2, 2);
+    expect(() => exactSummary(mdp, theta.reshape([4]))).toThrow('exactSummary: theta must be float64 of shape [S, A] = [2, 2], got float64 [4]');
+    expect(() => exactSummary(mdp, theta.astype('float32'))).toThrow('got float32 [2, 2]');
   });
 });

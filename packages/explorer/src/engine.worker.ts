@@ -1,6 +1,7 @@
 /**
  * The engine's Web Worker: every computation of the page runs here, so the page stays responsive.
- * - analyze: exactAnalysis (Eq. 35–38 by enumerating every trajectory, ∇²J by autodiff), plus the
+ * - analyze: exactSummary (exactAnalysis's numbers, fast enough for a slider: H1, H2, H12 by dynamic
+ *   programming, the estimators' moments in one walk over every trajectory, ∇²J by autodiff), plus the
  *   identity residual, LVC's and DiCE's Hessian bias and the per-trajectory variance ratio;
  * - variance: the Fig. 3 experiment on the tabular MDP (gradientVarianceExperiment), with progress;
  * - engine: gpu.js in this browser (installGpujs; its mode, renderer, and why) and float32 matmuls on
@@ -10,7 +11,7 @@
  */
 import { type GpuInfo, type Tensor, backendReport, cpuKernel, noGrad, setBackend, tensor } from '@metagrad/autograd';
 import { installGpujs } from '@metagrad/autograd/gpujs';
-import { exactAnalysis, gradientVarianceExperiment } from '@metagrad/rl/tabular';
+import { exactSummary, gradientVarianceExperiment } from '@metagrad/rl/tabular';
 import { type Checkpoint, type ConfigInput, evaluate, resolveConfig, train } from '@metagrad/rl';
 import { panelFromEvaluation } from '../../cli/src/report/exploration.js';
 import type { Adaptation, Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
@@ -22,7 +23,7 @@ function analyze(req: Extract<Request, { type: 'analyze' }>): Analysis {
   const t0 = performance.now();
   const { S, A } = req.mdp;
   const theta = tensor(Float64Array.from(req.theta), [S, A]);
-  const x = exactAnalysis(req.mdp, theta);
+  const x = exactSummary(req.mdp, theta);
   return noGrad(() => {
     const h = norm(x.hessian) || 1;
     const sum = x.H1.add(x.H2).add(x.H12).add(x.H12.T);

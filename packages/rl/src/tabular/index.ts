@@ -11,6 +11,8 @@ export {
   exactAnalysis, exactReturn, exactQ, enumerateTrajectories, enumerationBatch, tabularLogProb, validateTabular, MAX_TRAJECTORIES,
 } from './exact.js';
 export type { TabularSpec, ExactAnalysis, Enumeration } from './exact.js';
+export { exactSummary } from './summary.js';
+export type { ExactSummary } from './summary.js';
 /** The tabular MDP of the exact analysis (from @metagrad/envs/tabular, where it is also an environment). */
 export { TabularMDP } from '@metagrad/envs/tabular';
 export type { TabularMDPSpec } from '@metagrad/envs/tabular';
