@@ -128,7 +128,12 @@ export function explorationSpec(panels: readonly ExplorePanel[], opts: Explorati
  * first task ('first', the same for every algorithm of a comparison) or the one with the median
  * post-update return ('median', a representative one), its first nPaths pre- and post-update paths.
  */
-export function panelFromEvaluation(res: EvaluationResult, label: string, nPaths: number, pick: 'first' | 'median' = 'first'): { panel: ExplorePanel; task: number } {
+export function panelFromEvaluation(res: EvaluationResult, label: string, nPaths: number, pick: 'first' | 'median' = 'first'): {
+  /** The panel to draw. */
+  panel: ExplorePanel;
+  /** The index of the task drawn among the evaluation's tasks. */
+  task: number;
+} {
   if (!res.trajectories) throw new Error('panelFromEvaluation: evaluate without keepTrajectories');
   const K = res.returns.length - 1;
   const order = res.perTask.map((r, i) => [r[K]!, i] as const).sort((a, b) => a[0] - b[0]);

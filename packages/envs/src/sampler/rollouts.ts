@@ -100,10 +100,20 @@ export class RolloutStreams<Task> {
   private readonly discreteActions: boolean;
   private readonly infoKeys: readonly string[];
 
-  constructor(
-    template: MetaEnv<Task>, tasks: readonly Task[], private readonly rngs: readonly Rng[], readonly horizon: number,
-    private readonly policies: readonly BatchedPolicy[], private readonly policyOf: Int32Array, readonly mode: SamplingMode,
-  ) {
+  /** The longest an episode runs (steps). */
+  readonly horizon: number;
+  /** 'steps' (reset and continue) or 'episodes' (stop after one). */
+  readonly mode: SamplingMode;
+  private readonly rngs: readonly Rng[];
+  private readonly policies: readonly BatchedPolicy[];
+  private readonly policyOf: Int32Array;
+
+  constructor(template: MetaEnv<Task>, tasks: readonly Task[], rngs: readonly Rng[], horizon: number, policies: readonly BatchedPolicy[], policyOf: Int32Array, mode: SamplingMode) {
+    this.rngs = rngs;
+    this.horizon = horizon;
+    this.policies = policies;
+    this.policyOf = policyOf;
+    this.mode = mode;
     const n = tasks.length;
     if (rngs.length !== n) throw new Error(`sampler: ${n} tasks but ${rngs.length} Rngs`);
     if (policyOf.length !== n) throw new Error(`sampler: ${n} tasks but ${policyOf.length} policy indices`);

@@ -119,7 +119,12 @@ export interface StepBatch {
    * one, [K, rows, horizon], so that a running sum along a row restarts at every path; null when every
    * row holds one path.
    */
-  readonly pathOffsets: { index: Tensor; present: Tensor } | null;
+  readonly pathOffsets: {
+    /** [K, rows, horizon] the column before the step's path starts (0 where it starts the row). */
+    index: Tensor;
+    /** [K, rows, horizon] 1 where the step's path does not start its row, else 0. */
+    present: Tensor;
+  } | null;
   /** [K] per-task mean of the meta-batch-standardized rewards (E-MAML's R(τ′) term). */
   readonly standardizedRewardMean: Tensor;
   /** The processed arrays it was built from (returns, rewards, ...). */
