@@ -23,7 +23,7 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { tensor } from '@metagrad/autograd';
-import { exactAnalysis } from '@metagrad/rl/tabular';
+import { exactAnalysis, randomTabular } from '@metagrad/rl/tabular';
 import { ADAPT_BASE, EVAL, PRESETS } from '../../packages/explorer/src/presets.js';
 import { type ConfigInput, evaluate, resolveConfig, train } from '@metagrad/rl';
 import { RUN_FILES, readCheckpoint, readRunConfig, trainInDir } from 'metagrad';
@@ -121,6 +121,7 @@ describe.skipIf(SKIP_BROWSER)(`the explorer in headless Chromium${SKIP_BROWSER ?
     expect(s.J).toBe(fmtValue(n.J));
     expect(agrees(s.J, n.J), `J ${s.J} vs ${n.J}`).toBe(true);
     expect(Number(s.residual)).toBeLessThan(1e-13); // the identity holds to rounding
+    expect(Math.abs(Number(s.residual) - n.residual)).toBeLessThan(2e-15); // the same rounding as exactAnalysis here (Math.exp may differ by an ulp between V8s)
     expect(s.lvcBias).toBe(fmtRatio(n.lvcBias));
     expect(s.varianceRatio).toBe(fmtRatio(n.varianceRatio));
     expect(Number(s.lvcBias)).toBeGreaterThan(0.01); // LVC's Hessian is biased here
@@ -143,6 +144,25 @@ describe.skipIf(SKIP_BROWSER)(`the explorer in headless Chromium${SKIP_BROWSER ?
     expect(s.J).not.toBe(before);
     expect(Number(s.residual)).toBeLessThan(1e-13);
   }, 60_000);
+
+  it('decomposition: a larger random MDP (3×3, H 5: exactSummary in the page) shows exactAnalysis\'s numbers in Node to the digits shown', async () => {
+    await page.fill('#mdp-S', '3');
+    await page.fill('#mdp-A', '3');
+    await page.fill('#mdp-H', '5');
+    await page.fill('#mdp-seed', '2');
+    await page.evaluate(() => { document.getElementById('decomp-status')!.textContent = ''; });
+    await page.click('#mdp-random');
+    await page.waitForFunction(() => /computed in/.test(document.getElementById('decomp-status')!.textContent!), null, { timeout: 60_000 });
+    expect(await page.locator('#decomp-status').innerText()).toMatch(/^59,049 trajectories, exactSummary computed in \d+ ms$/);
+    const { mdp, theta } = randomTabular(2, 3, 3, 5);
+    const x = exactAnalysis(mdp, theta), s = await shown();
+    const norm = (t: { data: ArrayLike<number> }): number => Math.sqrt(Array.from(t.data).reduce((a, v) => a + v * v, 0));
+    expect(s.J).toBe(fmtValue(x.J));
+    expect(s.lvcBias).toBe(fmtRatio(norm(x.lvcHessianMean.sub(x.hessian)) / norm(x.hessian)));
+    expect(Number(s.residual)).toBeLessThan(1e-13);
+    await page.selectOption('#preset', '0'); // back to the default for the panels below
+    await page.waitForFunction(() => /^1,296 trajectories/.test(document.getElementById('decomp-status')!.textContent!), null, { timeout: 60_000 });
+  }, 90_000);
 
   it('variance: a small setting finishes with a row per batch size and a plot', async () => {
     await page.fill('#var-batches', '5,10,20,40');

@@ -1,8 +1,8 @@
 /**
  * The engine's Web Worker: every computation of the page runs here, so the page stays responsive.
- * - analyze: exactSummary (exactAnalysis's numbers, fast enough for a slider: H1, H2, H12 by dynamic
- *   programming, the estimators' moments in one walk over every trajectory, ∇²J by autodiff), plus the
- *   identity residual, LVC's and DiCE's Hessian bias and the per-trajectory variance ratio;
+ * - analyze: exactAnalysis (autodiff over every trajectory, the reference) up to (S·A)^H = 8,000
+ *   trajectories (≤ 0.2 s), exactSummary above (the same numbers to 1e-10, fast enough for a slider up to
+ *   531,441), plus the identity residual, LVC's and DiCE's Hessian bias and the per-trajectory variance ratio;
  * - variance: the Fig. 3 experiment on the tabular MDP (gradientVarianceExperiment), with progress;
  * - engine: gpu.js in this browser (installGpujs; its mode, renderer, and why) and float32 matmuls on
  *   the wasm cpu backend and on gpu.js, timed, with the largest relative difference between them;
@@ -11,7 +11,7 @@
  */
 import { type GpuInfo, type Tensor, backendReport, cpuKernel, noGrad, setBackend, tensor } from '@metagrad/autograd';
 import { installGpujs } from '@metagrad/autograd/gpujs';
-import { exactSummary, gradientVarianceExperiment } from '@metagrad/rl/tabular';
+import { exactAnalysis, exactSummary, gradientVarianceExperiment } from '@metagrad/rl/tabular';
 import { type Checkpoint, type ConfigInput, evaluate, resolveConfig, train } from '@metagrad/rl';
 import { panelFromEvaluation } from '../../cli/src/report/exploration.js';
 import type { Adaptation, Analysis, EngineReport, Reply, Request, VarianceRow } from './protocol.js';
@@ -19,11 +19,15 @@ import type { Adaptation, Analysis, EngineReport, Reply, Request, VarianceRow } 
 const post = (r: Reply): void => (self as unknown as Worker).postMessage(r);
 const norm = (t: Tensor): number => Math.sqrt(Array.from(t.data).reduce((s, x) => s + x * x, 0));
 
+/** Up to this many trajectories ((S·A)^H) the panel runs exactAnalysis itself; above, exactSummary. */
+const EXACT_ANALYSIS_LIMIT = 8000;
+
 function analyze(req: Extract<Request, { type: 'analyze' }>): Analysis {
   const t0 = performance.now();
   const { S, A } = req.mdp;
   const theta = tensor(Float64Array.from(req.theta), [S, A]);
-  const x = exactSummary(req.mdp, theta);
+  const method = (S * A) ** req.mdp.H <= EXACT_ANALYSIS_LIMIT ? 'exactAnalysis' : 'exactSummary';
+  const x = method === 'exactAnalysis' ? exactAnalysis(req.mdp, theta) : exactSummary(req.mdp, theta);
   return noGrad(() => {
     const h = norm(x.hessian) || 1;
     const sum = x.H1.add(x.H2).add(x.H12).add(x.H12.T);
@@ -37,6 +41,7 @@ function analyze(req: Extract<Request, { type: 'analyze' }>): Analysis {
       diceBias: norm(x.diceHessianMean.sub(x.hessian)) / h,
       varianceRatio: total(x.diceHessianVar) / total(x.lvcHessianVar),
       trajectories: x.trajectories,
+      method,
       ms: performance.now() - t0,
     };
   });

@@ -113,7 +113,7 @@ function showAnalysis(a: Analysis): void {
   setText('lvc-bias', fmtRatio(a.lvcBias));
   setText('dice-bias', fmtRel(a.diceBias));
   setText('variance-ratio', fmtRatio(a.varianceRatio));
-  $('decomp-status').textContent = `${a.trajectories.toLocaleString('en-US')} trajectories, computed in ${a.ms.toFixed(0)} ms`;
+  $('decomp-status').textContent = `${a.trajectories.toLocaleString('en-US')} trajectories, ${a.method} computed in ${a.ms.toFixed(0)} ms`;
   $('grad-table').innerHTML = `<tr>${a.grad.map((_, i) => `<th>${paramLabel(i, a.A)}</th>`).join('')}</tr><tr>${a.grad.map((g) => `<td>${fmtEntry(g)}</td>`).join('')}</tr>`;
   void render($('decomp-heatmaps'), heatmaps([
     { title: '∇²J (autodiff)', values: a.hessian },

@@ -32,6 +32,8 @@ export interface Analysis {
   varianceRatio: number;
   /** Trajectories enumerated. */
   trajectories: number;
+  /** Which function of @metagrad/rl/tabular computed it. */
+  method: 'exactAnalysis' | 'exactSummary';
   /** Milliseconds the worker took. */
   ms: number;
 }
