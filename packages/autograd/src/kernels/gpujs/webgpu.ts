@@ -113,6 +113,7 @@ async function webgpuHost(io: HostIO): Promise<void> {
     createCommandEncoder(): { copyBufferToBuffer(a: Buffer, ao: number, b: Buffer, bo: number, n: number): void; finish(): unknown };
     queue: { submit(x: unknown[]): void };
     destroy(): void;
+    lost?: Promise<unknown>;
   };
   type Kernel = ((a: unknown, b: unknown) => Promise<{ buffer: Buffer; context: { device: Device } }>) & { destroy(): void };
   type Adapter = { info?: Record<string, unknown>; isFallbackAdapter?: boolean };
@@ -178,6 +179,9 @@ async function webgpuHost(io: HostIO): Promise<void> {
     for (const k of plans.values()) k.destroy();
     staging.buffer?.destroy();
     device?.destroy();
+    // destroy() settles the device's `lost` promise later, and gpu.js answers it: let that happen while this
+    // thread is alive (settled in a thread being torn down at process exit, Dawn's throw aborts the process)
+    if (device?.lost) await Promise.race([device.lost, new Promise((r) => setTimeout(r, 2000))]);
   } catch {
     // released as far as it goes: the thread ends next
   }
