@@ -115,9 +115,9 @@ describe('CLI conventions', () => {
   it('--help of every subcommand shows the default of every option that takes a value', async () => {
     const top = await cli('--help');
     const commands = [...top.out.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-    expect(commands).toEqual(['train', 'eval', 'plot', 'compare', 'explore', 'variance', 'demo']);
+    expect(commands).toEqual(['train', 'eval', 'plot', 'compare', 'sweep', 'worker', 'explore', 'variance', 'demo']);
     // options without a default, on purpose: the required choices and the inputs a command reads
-    const noDefault = new Set(['--algo', '--env', '--envs', '--config', '--resume', '--inner-objective']);
+    const noDefault = new Set(['--algo', '--env', '--envs', '--config', '--resume', '--inner-objective', '--queue']);
     for (const c of commands) {
       const h = await cli(c, '--help');
       expect(h.code).toBe(0);
@@ -126,7 +126,7 @@ describe('CLI conventions', () => {
       for (const o of options) {
         const flag = /--[a-z-]+/.exec(o)![0];
         if (!/ <[a-z]+>/.test(o.split('  ').find((x) => x.includes(flag)) ?? '') && !/\(default: (true|false)/.test(o)) continue; // a bare switch
-        if (noDefault.has(flag)) continue;
+        if (noDefault.has(flag) || (c === 'sweep' && flag === '--out')) continue; // sweep's --out is required
         expect(o.replace(/\s+/g, ' '), `${c} ${flag}`).toMatch(/\(default: [^)]/);
       }
     }

@@ -12,6 +12,7 @@ execution.isolate = true;
 
 let interrupts = 0;
 process.on('SIGINT', () => {
+  if (execution.handlesSignals) return; // the command stops itself (metagrad worker)
   interrupts += 1;
   if (interrupts > 1) process.exit(130);
   process.stderr.write('\ninterrupted: stopping (Ctrl-C again to quit at once)\n');

@@ -1,5 +1,5 @@
 /**
- * The `metagrad` command line (commander): train, eval, plot, compare, explore, variance, demo.
+ * The `metagrad` command line (commander): train, eval, plot, compare, sweep, worker, explore, variance, demo.
  * `runCli(argv, io)` runs it in-process and returns the exit code: 0 done, 1 failed while running,
  * 2 bad input (unknown algo/env, bad number, missing file or run) reported in one line before any work.
  */
@@ -17,6 +17,8 @@ import { compareCommand, DEFAULT_COMPARE_ALGOS, FIG2_ALGOS } from './commands/co
 import { EXPLORE_ARMS, EXPLORE_DEFAULTS, EXPLORE_DEFAULT_ARMS, EXPLORE_DEFAULT_ENV, EXPLORE_ENVS, exploreCommand } from './commands/explore.js';
 import { VARIANCE_TRAINING_DEFAULTS, VARIANCE_TRAINING_FLAGS, varianceCommand, varianceTrainingCommand } from './commands/variance.js';
 import { DEMO_CONFIG, demoCommand } from './commands/demo.js';
+import { sweepCommand, sweepStatusCommand } from './commands/sweep.js';
+import { workerCommand } from './commands/worker.js';
 
 type Opts = Record<string, string | boolean | undefined>;
 
@@ -25,6 +27,8 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
   const program = new Command('metagrad');
   // Settings that subcommands copy when they are created: throw instead of process.exit, write to io.
   program.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+  // options after a subcommand are that subcommand's (`sweep status --queue …` is status's --queue, not sweep's)
+  program.enablePositionalOptions();
   program
     .description('Meta-RL with second-order autodiff: ProMP, MAML-TRPO, E-MAML, LVC and DiCE (the ProMP paper)')
     .version(packageVersions().metagrad!, '-V, --version');
@@ -70,6 +74,35 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--json', 'print the result as JSON on stdout (final returns, returns along the way, runs, files) instead of a table')
     .option('-q, --quiet', 'no progress output');
   addSettingOptions(compare).action(() => setTask(() => compareCommand(compare.opts() as Opts, io, argv)));
+
+  const sweep = program.command('sweep')
+    .description("enqueue compare's runs (--env or --envs × --algos × --seeds) on a Redis queue, one job per run with a deterministic id (enqueuing the same sweep twice adds nothing), for `metagrad worker`s on any machine to train into --out; `sweep status` shows them")
+    .option('--queue <url>', 'the Redis server of the queue, e.g. redis://localhost:6379')
+    .option('--out <dir>', "the sweep directory, on storage every worker reaches (a shared file system path); laid out as compare's: <out>/runs/<algo>-s<seed>, with --envs <out>/<env>/runs/…")
+    .option('--env <name>', `environment: ${trainEnvNames.join(', ')}`)
+    .option('--envs <list>', 'several environments (a directory per env under --out)')
+    .option('--algos <list>', `comma-separated algorithms (${algoNames.join(', ')}) (default: ${DEFAULT_COMPARE_ALGOS}; with --envs: ${FIG2_ALGOS})`)
+    .option('--seeds <n>', 'seeds per algorithm: --seed, --seed + 1, ...', '3')
+    .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
+    .option('--attempts <n>', 'attempts per run before it is marked failed (a worker killed mid-run does not spend one)', '2');
+  addSettingOptions(sweep).enablePositionalOptions().action(() => setTask(() => sweepCommand(sweep.opts() as Opts, io)));
+  const sweepStatus = sweep.command('status')
+    .description("the sweep's runs (waiting, active with iteration and worker, completed, failed with the error); with --report, compare's report over the finished runs")
+    .option('--queue <url>', 'the Redis server of the queue, e.g. redis://localhost:6379')
+    .option('--out <dir>', 'only the runs of this sweep directory (the report is written there)')
+    .option('--report', "write compare's report.md and learning curves over the finished runs (needs --out)")
+    .option('--last <n>', 'with --report: final returns average the last n iterations (default: a tenth of them)')
+    .option('--json', 'print the rows as JSON instead of a table');
+  sweepStatus.action(() => setTask(() => sweepStatusCommand(sweepStatus.opts() as Opts, io, argv)));
+
+  const worker = program.command('worker')
+    .description('train sweep jobs from a Redis queue, each in its own process, into their run directories (resuming from a checkpoint); SIGTERM or Ctrl-C puts the current runs back in the queue and exits')
+    .option('--queue <url>', 'the Redis server of the queue, e.g. redis://localhost:6379')
+    .option('--concurrency <n>', 'runs trained at the same time (one core each)', '1')
+    .option('--stalled-seconds <n>', "seconds after which a job whose worker went silent (killed, cut off) goes to another worker", '30')
+    .option('--until-empty', 'exit once the queue holds no waiting, delayed or active job')
+    .option('-q, --quiet', 'no line per iteration');
+  worker.action(() => setTask(() => workerCommand(worker.opts() as Opts, io)));
 
   const explore = program.command('explore')
     .description("the paper's Fig. 4: train LVC-TRPO, MAML-TRPO and E-MAML-TRPO briefly on point-momentum, plot pre-update exploration and post-update trajectories over the goal regions, and count the goal regions the pre-update trajectories reach")

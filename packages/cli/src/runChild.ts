@@ -16,7 +16,7 @@ export type ChildMessage =
   | { type: 'phase'; phase: string; done: number; total: number }
   | { type: 'notice'; line: string }
   | { type: 'done' }
-  | { type: 'error'; message: string; usage: boolean };
+  | { type: 'error'; message: string; usage: boolean; name?: string };
 
 const send = (m: ChildMessage): Promise<void> => new Promise((ok) => process.send!(m, () => ok()));
 
@@ -38,7 +38,7 @@ process.once('message', (plan: RunPlan) => {
     (e: unknown) => {
       // problems with the run directory or the config are the user's to fix: the CLI reports them as bad input
       const usage = e instanceof RunLockedError || e instanceof RunLogError || e instanceof ConfigError;
-      return send({ type: 'error', message: (e as Error)?.message ?? String(e), usage }).then(() => process.exit(usage ? 2 : 1));
+      return send({ type: 'error', message: (e as Error)?.message ?? String(e), usage, name: (e as Error)?.name }).then(() => process.exit(usage ? 2 : 1));
     },
   );
 });

@@ -37,9 +37,10 @@ export const activeRuns: { dirs: Set<string>; children: Set<ChildProcess>; inter
 /**
  * Where runs train when a command does not say: in child processes (`isolate`, what the `metagrad`
  * executable sets, so that Ctrl-C stops a run at once) or in this process (the default for `runCli`
- * called from code, e.g. tests and notebooks).
+ * called from code, e.g. tests and notebooks). `handlesSignals` is set while a command handles SIGINT
+ * itself (`metagrad worker`: it puts its jobs back in the queue), so the executable's handler stands aside.
  */
-export const execution: { isolate: boolean } = { isolate: false };
+export const execution: { isolate: boolean; handlesSignals: boolean } = { isolate: false, handlesSignals: false };
 
 /** The error a run ends with when the user interrupted it (the CLI exits 130 without an error line). */
 export class InterruptedError extends Error {
@@ -165,43 +166,95 @@ async function runInChildren(todo: readonly RunPlan[], jobs: number, progress: P
   }
 }
 
-/** One plan in a child process: forwards its progress, resolves when it has finished, rejects with its error. */
-function trainInChild(p: RunPlan, progress: Progress, live: Set<ChildProcess>): Promise<void> {
+/** What a run trained in a child process reports while it trains (see {@link forkTraining}). */
+export interface TrainingListeners {
+  /** A finished iteration (the record's progress fields). */
+  onIteration(rec: ChildIterationRecord): void;
+  /** A phase of the current iteration. */
+  onPhase(phase: string, done: number, total: number): void;
+  /** A line worth telling the user. */
+  onNotice(line: string): void;
+}
+
+/** The progress fields of an iteration that a training child sends. */
+export type ChildIterationRecord = Extract<ChildMessage, { type: 'iteration' }>['rec'];
+
+/** How a training child ended (see {@link forkTraining}). */
+export interface TrainingExit {
+  /** The child said the run finished and exited with code 0. */
+  finished: boolean;
+  /** Its exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it, if any. */
+  signal: NodeJS.Signals | null;
+  /** The error it reported: its message, whether it is the user's to fix, and the error's name (e.g. RunLockedError). */
+  failure: { message: string; usage: boolean; name?: string } | null;
+  /** The last lines it wrote to stderr (for an error it could not report). */
+  stderr: string;
+}
+
+/**
+ * Trains plan `p` in a child process (runChild: the same trainInDir as in-process), calling `on` with its
+ * progress. Returns the child and a promise of how it ended, which never rejects: a child that could not
+ * start ends with code null and the reason in `failure`. The child's run-directory lock is released when
+ * it was killed before it could release it.
+ */
+export function forkTraining(p: RunPlan, on: TrainingListeners): { child: ChildProcess; exit: Promise<TrainingExit> } {
   const { path, execArgv } = childModule();
-  const hooks = progress.hooks();
-  return new Promise((resolve, reject) => {
-    const child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    live.add(child);
-    activeRuns.children.add(child);
-    activeRuns.dirs.add(p.outDir);
-    let stderr = '';
-    let failure: { message: string; usage: boolean } | null = null;
-    let finished = false;
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.on('message', (m: ChildMessage) => {
-      if (m.type === 'iteration') {
-        progress.setLabel(p.label);
-        hooks.onIteration(m.rec);
-      } else if (m.type === 'phase') hooks.onPhase(m.phase, m.done, m.total);
-      else if (m.type === 'notice') progress.log(m.line);
-      else if (m.type === 'done') finished = true;
-      else failure = m;
-    });
-    child.on('error', (e) => reject(new Error(`${p.label}: could not start a training process (${e.message})`)));
-    child.on('exit', (code, signal) => {
-      live.delete(child);
-      activeRuns.children.delete(child);
-      releaseStaleLock(p.outDir, child.pid ?? -1); // a child killed mid-run cannot release its own
-      if (finished && code === 0) {
-        activeRuns.dirs.delete(p.outDir);
-        return resolve();
-      }
-      if (activeRuns.interrupted) return reject(new InterruptedError(`${p.label} interrupted`));
-      activeRuns.dirs.delete(p.outDir);
-      if (failure?.usage) return reject(new UsageError(failure.message));
-      const why = failure?.message ?? (stderr.trim().split('\n').at(-1) || `exit code ${code ?? signal}`);
-      reject(new Error(`${p.label} in ${p.outDir} failed: ${why} (finished iterations are kept; rerun to resume)`));
-    });
-    child.send(p);
+  const child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  let failure: TrainingExit['failure'] = null;
+  let finished = false;
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.on('message', (m: ChildMessage) => {
+    if (m.type === 'iteration') on.onIteration(m.rec);
+    else if (m.type === 'phase') on.onPhase(m.phase, m.done, m.total);
+    else if (m.type === 'notice') on.onNotice(m.line);
+    else if (m.type === 'done') finished = true;
+    else failure = { message: m.message, usage: m.usage, ...(m.name !== undefined ? { name: m.name } : {}) };
   });
+  const exit = new Promise<TrainingExit>((resolve) => {
+    let started = true;
+    child.on('error', (e) => {
+      if (child.pid === undefined) {
+        started = false;
+        resolve({ finished: false, code: null, signal: null, failure: { message: `could not start a training process (${e.message})`, usage: false }, stderr });
+      }
+    });
+    child.on('exit', (code, signal) => {
+      releaseStaleLock(p.outDir, child.pid ?? -1); // a child killed mid-run cannot release its own
+      if (started) resolve({ finished: finished && code === 0, code, signal, failure, stderr });
+    });
+  });
+  child.send(p);
+  return { child, exit };
+}
+
+/** One plan in a child process: forwards its progress, resolves when it has finished, rejects with its error. */
+async function trainInChild(p: RunPlan, progress: Progress, live: Set<ChildProcess>): Promise<void> {
+  const hooks = progress.hooks();
+  const { child, exit } = forkTraining(p, {
+    onIteration: (rec) => {
+      progress.setLabel(p.label);
+      hooks.onIteration(rec);
+    },
+    onPhase: (phase, done, total) => hooks.onPhase(phase, done, total),
+    onNotice: (line) => progress.log(line),
+  });
+  live.add(child);
+  activeRuns.children.add(child);
+  activeRuns.dirs.add(p.outDir);
+  const { finished, code, signal, failure, stderr } = await exit;
+  live.delete(child);
+  activeRuns.children.delete(child);
+  if (finished) {
+    activeRuns.dirs.delete(p.outDir);
+    return;
+  }
+  if (activeRuns.interrupted) throw new InterruptedError(`${p.label} interrupted`);
+  activeRuns.dirs.delete(p.outDir);
+  if (failure?.usage) throw new UsageError(failure.message);
+  if (code === null && signal === null && failure) throw new Error(`${p.label}: ${failure.message}`);
+  const why = failure?.message ?? (stderr.trim().split('\n').at(-1) || `exit code ${code ?? signal}`);
+  throw new Error(`${p.label} in ${p.outDir} failed: ${why} (finished iterations are kept; rerun to resume)`);
 }

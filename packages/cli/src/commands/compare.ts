@@ -187,6 +187,42 @@ async function compareEnv(f: CompareFlags, io: CliIO, argv: readonly string[], c
   const kept = plans.filter((p) => p.mode === 'done').length;
   println(io.stderr, `comparing ${algos.join(', ')} on ${env}, seeds ${seeds.join(', ')}: ${plans.length} runs of ${plans[0]!.config.iterations} iterations into ${out}${kept ? ` (${kept} already finished, kept)` : ''}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
   const seconds = await executeRuns(plans, io, { quiet: f.quiet, jobs });
+  const result = await writeCompareReport(plans, { env, out, algos, seeds, lastK, command: `metagrad ${argv.join(' ')}`, seconds, kept });
+  const runs = plans.map((p) => readRun(p.outDir));
+  if (collect) return result;
+  if (f.json) {
+    println(io.stdout, JSON.stringify(result));
+    return;
+  }
+  printFinals(io, runs, lastK);
+  println(io.stdout, `wrote ${result.report}`);
+  println(io.stdout, `wrote ${result.curves.svg}`);
+  println(io.stdout, `wrote ${result.curves.png}`);
+}
+
+/** What {@link writeCompareReport} needs besides the runs. */
+export interface CompareReportOptions {
+  env: string;
+  /** The report directory. */
+  out: string;
+  algos: readonly string[];
+  seeds: readonly number[];
+  /** Final returns average the last `lastK` iterations. */
+  lastK: number;
+  /** The command line shown in the report. */
+  command: string;
+  /** Wall time of the training (seconds). */
+  seconds: number;
+  /** Runs that were finished before the command and kept. */
+  kept: number;
+}
+
+/**
+ * Writes the learning curves and report.md of the finished runs of `plans` (one env) into `o.out`; what
+ * `compare` writes after training, and `sweep status --report` over a sweep's finished runs.
+ */
+export async function writeCompareReport(plans: readonly RunPlan[], o: CompareReportOptions): Promise<CompareResult> {
+  const { env, out, algos, seeds, lastK, seconds, kept } = o;
   const runs = plans.map((p) => readRun(p.outDir));
   const curves = await writeLearningCurves(runs, join(out, 'learning-curves'), { title: `Meta-learning curves on ${env}` });
   const report = join(out, 'report.md');
@@ -196,21 +232,12 @@ async function compareEnv(f: CompareFlags, io: CliIO, argv: readonly string[], c
   writeFileSync(report, reportMarkdown({
     title: `${algos.join(' vs ')} on ${env}`,
     intro: `The paper's Fig. 2 at a small budget: average return before (pre-update) and after adaptation (post-update) against environment steps, ${seeds.length} seed${seeds.length > 1 ? 's' : ''} per algorithm.`,
-    command: `metagrad ${argv.join(' ')}`,
+    command: o.command,
     setup: setupRows(plans[0]!.config, { seeds: seeds.join(', ') }),
     finals, lastK, budgets,
     figures: [{ caption: 'Learning curves: post-update return (solid) and pre-update return (dashed), mean over seeds with min–max band', png: curves.png, svg: curves.svg }],
     runs: runList,
     wallSeconds: seconds, keptRuns: kept,
   }, report));
-  const result: CompareResult = { env, out, report, curves: { svg: curves.svg, png: curves.png }, finals, lastK, budgets, runs: runList, seconds };
-  if (collect) return result;
-  if (f.json) {
-    println(io.stdout, JSON.stringify(result));
-    return;
-  }
-  printFinals(io, runs, lastK);
-  println(io.stdout, `wrote ${report}`);
-  println(io.stdout, `wrote ${curves.svg}`);
-  println(io.stdout, `wrote ${curves.png}`);
+  return { env, out, report, curves: { svg: curves.svg, png: curves.png }, finals, lastK, budgets, runs: runList, seconds };
 }
