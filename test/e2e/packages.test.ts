@@ -212,10 +212,10 @@ describe('the packed packages, installed from their tarballs into an empty proje
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
-  it('nothing installed needs an install script, and gpu.js and webgpu (optional peers) are not pulled in', () => {
+  it('nothing installed needs an install script, and gpu.js, webgpu, bullmq and ioredis (optional peers) are not pulled in', () => {
     const lock = JSON.parse(readFileSync(join(consumer, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
     expect(Object.entries(lock.packages).filter(([, v]) => v.hasInstallScript).map(([k]) => k)).toEqual([]);
-    expect(findFolders(join(consumer, 'node_modules'), ['gpu.js', 'webgpu', 'gl'])).toEqual([]);
+    expect(findFolders(join(consumer, 'node_modules'), ['gpu.js', 'webgpu', 'gl', 'bullmq', 'ioredis'])).toEqual([]);
     for (const { pkg } of PACKAGES) {
       const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', pkg.name, 'package.json'), 'utf8')) as Manifest;
       expect(installed.version, pkg.name).toBe(pkg.version);
@@ -376,6 +376,10 @@ describe('the packed packages, installed from their tarballs into an empty proje
     expect(help.stdout).toContain('train');
     const version = await run('npx', ['--no', '--', 'metagrad', '--version'], { cwd: consumer, timeoutS: 60 });
     expect(version.stdout.trim()).toBe(byName('metagrad').version);
+    // the sweep commands' packages are optional peers, not installed here: one line saying what to install
+    const sweep = await run('npx', ['--no', '--', 'metagrad', 'worker', '--queue', 'redis://127.0.0.1:1'], { cwd: consumer, timeoutS: 60, allowFail: true });
+    expect(sweep.code).toBe(2);
+    expect(sweep.stderr).toContain('sweeps need the optional packages bullmq and ioredis, which are not installed: npm install bullmq@^6.7.0 ioredis@^5.11.1');
 
     const out = join(consumer, 'runs', 'promp');
     await run('npx', ['--no', '--', 'metagrad', 'train', '--algo', 'promp', '--env', 'point-corner', '--iterations', '1', '--meta-batch-size', '2',

@@ -17,8 +17,8 @@ import { compareCommand, DEFAULT_COMPARE_ALGOS, FIG2_ALGOS } from './commands/co
 import { EXPLORE_ARMS, EXPLORE_DEFAULTS, EXPLORE_DEFAULT_ARMS, EXPLORE_DEFAULT_ENV, EXPLORE_ENVS, exploreCommand } from './commands/explore.js';
 import { VARIANCE_TRAINING_DEFAULTS, VARIANCE_TRAINING_FLAGS, varianceCommand, varianceTrainingCommand } from './commands/variance.js';
 import { DEMO_CONFIG, demoCommand } from './commands/demo.js';
-import { sweepCommand, sweepStatusCommand } from './commands/sweep.js';
-import { workerCommand } from './commands/worker.js';
+import type * as SweepModule from './commands/sweep.js';
+import type * as WorkerModule from './commands/worker.js';
 
 type Opts = Record<string, string | boolean | undefined>;
 
@@ -85,7 +85,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--seeds <n>', 'seeds per algorithm: --seed, --seed + 1, ...', '3')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
     .option('--attempts <n>', 'attempts per run before it is marked failed (a worker killed mid-run does not spend one)', '2');
-  addSettingOptions(sweep).enablePositionalOptions().action(() => setTask(() => sweepCommand(sweep.opts() as Opts, io)));
+  addSettingOptions(sweep).enablePositionalOptions().action(() => setTask(() => sweepModule().then((m) => m.sweepCommand(sweep.opts() as Opts, io))));
   const sweepStatus = sweep.command('status')
     .description("the sweep's runs (waiting, active with iteration and worker, completed, failed with the error); with --report, compare's report over the finished runs")
     .option('--queue <url>', 'the Redis server of the queue, e.g. redis://localhost:6379')
@@ -93,7 +93,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--report', "write compare's report.md and learning curves over the finished runs (needs --out)")
     .option('--last <n>', 'with --report: final returns average the last n iterations (default: a tenth of them)')
     .option('--json', 'print the rows as JSON instead of a table');
-  sweepStatus.action(() => setTask(() => sweepStatusCommand(sweepStatus.opts() as Opts, io, argv)));
+  sweepStatus.action(() => setTask(() => sweepModule().then((m) => m.sweepStatusCommand(sweepStatus.opts() as Opts, io, argv))));
 
   const worker = program.command('worker')
     .description('train sweep jobs from a Redis queue, each in its own process, into their run directories (resuming from a checkpoint); SIGTERM or Ctrl-C puts the current runs back in the queue and exits')
@@ -102,7 +102,7 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--stalled-seconds <n>', "seconds after which a job whose worker went silent (killed, cut off) goes to another worker", '30')
     .option('--until-empty', 'exit once the queue holds no waiting, delayed or active job')
     .option('-q, --quiet', 'no line per iteration');
-  worker.action(() => setTask(() => workerCommand(worker.opts() as Opts, io)));
+  worker.action(() => setTask(() => workerModule().then((m) => m.workerCommand(worker.opts() as Opts, io))));
 
   const explore = program.command('explore')
     .description("the paper's Fig. 4: train LVC-TRPO, MAML-TRPO and E-MAML-TRPO briefly on point-momentum, plot pre-update exploration and post-update trajectories over the goal regions, and count the goal regions the pre-update trajectories reach")
@@ -182,3 +182,23 @@ export async function runCli(argv: readonly string[], io: CliIO = { stdout: proc
     return 1;
   }
 }
+
+/** The optional packages the sweep commands need (the optional peers of metagrad). */
+const SWEEP_PEERS = 'bullmq@^6.7.0 ioredis@^5.11.1';
+
+/** Imports a sweep command's module, which loads BullMQ and ioredis: a UsageError naming them when they are not installed. */
+async function loadSweepPart<M>(load: () => Promise<M>): Promise<M> {
+  try {
+    return await load();
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    if (err?.code === 'ERR_MODULE_NOT_FOUND' && /'(bullmq|ioredis)'/.test(err.message ?? ''))
+      throw new UsageError(`sweeps need the optional packages bullmq and ioredis, which are not installed: npm install ${SWEEP_PEERS}`);
+    throw e;
+  }
+}
+
+/** `sweep` and `sweep status`, loaded on first use. */
+const sweepModule = (): Promise<typeof SweepModule> => loadSweepPart(() => import('./commands/sweep.js'));
+/** `worker`, loaded on first use. */
+const workerModule = (): Promise<typeof WorkerModule> => loadSweepPart(() => import('./commands/worker.js'));
