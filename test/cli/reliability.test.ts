@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@metagrad/autograd';
-import { RUN_FILES, lockHolder, lockRunDir, runCli, type CliIO } from 'metagrad';
+import { RUN_FILES, lockHolder, lockRunDir } from 'metagrad';
+import { runInProcess as inProcess, runSnapshot as snapshot } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BOOT = new URL('../../packages/cli/src/ts-boot.mjs', import.meta.url).href;
@@ -45,22 +46,6 @@ function start(args: readonly string[], env: Record<string, string> = {}, detach
 }
 
 const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<Ran> => start(args, env).done;
-
-/** In-process CLI with captured output (for the cases that need no separate process). */
-async function inProcess(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const io: CliIO = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
-
-/** The parts of a run directory that must repeat exactly: records without timings, the checkpoint, the config without meta. */
-function snapshot(dir: string): { records: unknown[]; checkpoint: unknown; config: unknown; csvRows: number } {
-  const records = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => ({ ...(JSON.parse(l) as object), timings: null }));
-  const { meta: _m, ...config } = JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')) as Record<string, unknown>;
-  const csvRows = readFileSync(join(dir, RUN_FILES.csv), 'utf8').trim().split('\n').length;
-  return { records, checkpoint: JSON.parse(readFileSync(join(dir, RUN_FILES.checkpoint), 'utf8')), config, csvRows };
-}
 
 const leftovers = (dir: string): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-') || f === RUN_FILES.lock);
 

@@ -15,7 +15,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUN_FILES, runCli, type CliIO } from 'metagrad';
+import { RUN_FILES } from 'metagrad';
+import { runInProcess as cli, runSnapshot as snapshot } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BOOT = new URL('../../packages/cli/src/ts-boot.mjs', import.meta.url).href;
@@ -114,22 +115,6 @@ function metagrad(args: readonly string[]): Proc {
       check();
     }),
   };
-}
-
-/** The CLI in-process with captured output. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const io: CliIO = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
-
-/** The parts of a run directory that must repeat exactly: records without timings, the checkpoint, the config without meta, the CSV's row count. */
-function snapshot(dir: string): { records: unknown[]; checkpoint: unknown; config: unknown; csvRows: number } {
-  const records = readFileSync(join(dir, RUN_FILES.log), 'utf8').trim().split('\n').map((l) => ({ ...(JSON.parse(l) as object), timings: null }));
-  const { meta: _m, ...config } = JSON.parse(readFileSync(join(dir, RUN_FILES.config), 'utf8')) as Record<string, unknown>;
-  const csvRows = readFileSync(join(dir, RUN_FILES.csv), 'utf8').trim().split('\n').length;
-  return { records, checkpoint: JSON.parse(readFileSync(join(dir, RUN_FILES.checkpoint), 'utf8')), config, csvRows };
 }
 
 /** The same run trained by `metagrad train` (in-process) into `dir`. */

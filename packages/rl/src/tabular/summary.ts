@@ -20,33 +20,10 @@
  *   per-element variances.
  */
 import { type Tensor, grad, hessian, jacobian, noGrad, tensor } from '@metagrad/autograd';
-import { type TabularSpec, MAX_TRAJECTORIES, exactQ, exactReturn, validateTabular } from './exact.js';
+import { type ExactAnalysis, type TabularSpec, MAX_TRAJECTORIES, exactQ, exactReturn, validateTabular } from './exact.js';
 
-/** What exactSummary returns: exactAnalysis's fields but the gradient variances. Matrices [S·A, S·A] row-major over θ [S, A]. */
-export interface ExactSummary {
-  /** J(θ). */
-  J: number;
-  /** [S·A] ∇J(θ). */
-  grad: Tensor;
-  /** [S·A, S·A] ∇²J(θ) (autodiff of the dynamic programme). */
-  hessian: Tensor;
-  /** [S·A, S·A] H1 (Eq. 36). */
-  H1: Tensor;
-  /** [S·A, S·A] H2 (Eq. 37). */
-  H2: Tensor;
-  /** [S·A, S·A] H12 (Eq. 38). */
-  H12: Tensor;
-  /** [S·A, S·A] E[∇² DiCE] over every trajectory (equals ∇²J). */
-  diceHessianMean: Tensor;
-  /** [S·A, S·A] E[∇² LVC] over every trajectory (equals H1 + H2). */
-  lvcHessianMean: Tensor;
-  /** [S·A, S·A] per-element variance of the one-trajectory DiCE Hessian. */
-  diceHessianVar: Tensor;
-  /** [S·A, S·A] per-element variance of the one-trajectory LVC Hessian. */
-  lvcHessianVar: Tensor;
-  /** Trajectories of non-zero probability. */
-  trajectories: number;
-}
+/** What exactSummary returns: exactAnalysis's fields but the estimators' gradient means and variances. */
+export type ExactSummary = Omit<ExactAnalysis, 'diceGradMean' | 'lvcGradMean' | 'diceGradVar' | 'lvcGradVar'>;
 
 /** The exact analysis of θ [S, A] (float64) on `m`, as the module comment says. */
 export function exactSummary(m: TabularSpec, theta: Tensor): ExactSummary {
