@@ -142,7 +142,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe.skipIf(!REDIS && !EXPECT)('metagrad sweep and worker on Redis', () => {
+describe.skipIf(!REDIS && !EXPECT)(`metagrad sweep and worker on Redis${!REDIS && !EXPECT ? ' — skipped here: redis-server is not installed' : ''}`, () => {
   beforeAll(async () => {
     expect(REDIS, 'METAGRAD_EXPECT_REDIS=1 but redis-server is not installed').not.toBeNull();
     port = await freePort();

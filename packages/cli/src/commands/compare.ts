@@ -188,13 +188,12 @@ async function compareEnv(f: CompareFlags, io: CliIO, argv: readonly string[], c
   println(io.stderr, `comparing ${algos.join(', ')} on ${env}, seeds ${seeds.join(', ')}: ${plans.length} runs of ${plans[0]!.config.iterations} iterations into ${out}${kept ? ` (${kept} already finished, kept)` : ''}${jobs > 1 ? `, ${jobs} at a time` : ''}`);
   const seconds = await executeRuns(plans, io, { quiet: f.quiet, jobs });
   const result = await writeCompareReport(plans, { env, out, algos, seeds, lastK, command: `metagrad ${argv.join(' ')}`, seconds, kept });
-  const runs = plans.map((p) => readRun(p.outDir));
   if (collect) return result;
   if (f.json) {
     println(io.stdout, JSON.stringify(result));
     return;
   }
-  printFinals(io, runs, lastK);
+  printFinals(io, plans.map((p) => readRun(p.outDir)), lastK);
   println(io.stdout, `wrote ${result.report}`);
   println(io.stdout, `wrote ${result.curves.svg}`);
   println(io.stdout, `wrote ${result.curves.png}`);
