@@ -8,12 +8,12 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@metagrad/autograd';
-import { RUN_FILES, lockHolder, lockRunDir } from 'metagrad';
+import { LOCK_HEARTBEAT_MS, LOCK_STALE_MS, RUN_FILES, RunLockedError, lockHolder, lockRunDir } from 'metagrad';
 import { runInProcess as inProcess, runSnapshot as snapshot } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -112,10 +112,38 @@ describe('one writer per run directory', () => {
     expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
     writeFileSync(join(dir, RUN_FILES.lock), JSON.stringify({ pid, host: (await import('node:os')).hostname(), since: '2026-01-01T00:00:00Z' }));
     expect(lockHolder(dir)).toBeNull();
-    const release = lockRunDir(dir); // taken over
+    const lock = lockRunDir(dir); // taken over
     expect((JSON.parse(readFileSync(join(dir, RUN_FILES.lock), 'utf8')) as { pid: number }).pid).toBe(process.pid);
-    release();
+    lock.release();
     sh.kill();
+  });
+
+  it('a lock taken on another host (a worker elsewhere on a shared folder) is live while its holder touches it, stale once it stops', () => {
+    const dir = join(root, 'foreign-lock');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, RUN_FILES.lock);
+    const holder = { pid: 4242, host: 'another-machine', since: '2026-01-01T00:00:00Z' };
+    writeFileSync(path, JSON.stringify(holder));
+    // just touched: live, and a second writer is refused with the holder and the rule in the message
+    expect(lockHolder(dir)).toEqual(holder);
+    expect(() => lockRunDir(dir)).toThrow(RunLockedError);
+    expect(() => lockRunDir(dir)).toThrow(/process 4242 on another-machine .*another host: its lock counts as stale 5 minutes after its holder last touched it/);
+    // untouched for a moment less than the limit: still live; for the limit: stale, and taken over
+    const now = Date.now();
+    const at = (ms: number): void => utimesSync(path, new Date(now - ms), new Date(now - ms));
+    at(LOCK_STALE_MS - 5_000);
+    expect(lockHolder(dir, now)).toEqual(holder);
+    at(LOCK_STALE_MS + 1_000);
+    expect(lockHolder(dir, now)).toBeNull();
+    const lock = lockRunDir(dir);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
+    // the holder's heartbeat: touch() brings the file's time to now (a timer calls it every LOCK_HEARTBEAT_MS)
+    expect(LOCK_HEARTBEAT_MS * 10).toBeLessThan(LOCK_STALE_MS);
+    at(60_000);
+    lock.touch();
+    expect(Math.abs(statSync(path).mtimeMs - Date.now())).toBeLessThan(2_000);
+    lock.release();
+    expect(existsSync(path)).toBe(false);
   });
 
   it('a directory holding only a stale lock (killed right after taking it) is started again by the same command', async () => {

@@ -188,22 +188,38 @@ describe.skipIf(!REDIS && !EXPECT)(`metagrad sweep and worker on Redis${!REDIS &
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/(promp vs lvc-vpg|lvc-vpg vs promp) on point-corner/);
   }, 240_000);
 
-  it('a failing run is marked failed with its error after its attempts; the sweep goes on', async () => {
+  it('a failing run is marked failed with its error after its attempts; the sweep goes on (one worker, 2 runs at a time); --retry-failed puts it back', async () => {
     const out = join(root, 'failing');
-    const r = await cli('sweep', '--queue', queue, '--out', out, '--env', 'point-corner', '--algos', 'promp', '--seeds', '2', ...SHAPE, '--iterations', '2', '--attempts', '1');
+    const args = ['sweep', '--queue', queue, '--out', out, '--env', 'point-corner', '--algos', 'promp', '--seeds', '2', ...SHAPE, '--iterations', '2', '--attempts', '1'];
+    const r = await cli(...args);
     expect(r.code, r.err).toBe(0);
     // a file where the first run's directory goes: its training fails
     mkdirSync(join(out, 'runs'), { recursive: true });
     writeFileSync(join(out, 'runs', 'promp-s1'), 'not a directory');
-    const w = metagrad(['worker', '--queue', queue, '--until-empty', '-q']);
+    const w = metagrad(['worker', '--queue', queue, '--until-empty', '--concurrency', '2']);
     expect((await w.done).code, w.output()).toBe(0);
+    expect(w.output()).toMatch(/\(2 at a time\)/);
     const rows = await status(queue, out);
     expect(rows.map((x) => [x.run, x.state])).toEqual([['promp s1', 'failed'], ['promp s2', 'completed']]);
     expect(rows[0]!.error).toMatch(/EEXIST|ENOTDIR|exists|not a directory/);
     const table = await cli('sweep', 'status', '--queue', queue, '--out', out);
     expect(table.out).toMatch(/promp s1 +failed +0\/2 .*(EEXIST|ENOTDIR)/);
     expect(table.out).toMatch(/2 runs: 1 completed, 1 failed|2 runs: 1 failed, 1 completed/);
-  }, 120_000);
+
+    // the same sweep again keeps the failed run failed and says how to put it back
+    const again = await cli(...args);
+    expect(again.out).toMatch(/failed \(already in the queue\); --retry-failed puts it back/);
+    // fixed, and put back: it trains to `metagrad train`'s files; the finished run is left alone
+    rmSync(join(out, 'runs', 'promp-s1'));
+    const retry = await cli(...args, '--retry-failed');
+    expect(retry.code, retry.err).toBe(0);
+    expect(retry.out).toMatch(/point-corner\.promp\.s1\.[0-9a-f]{12}  retried \(failed: .*(EEXIST|ENOTDIR)/);
+    expect(retry.err).toMatch(/0 added, 1 retried, 1 completed already in the queue/);
+    const w2 = metagrad(['worker', '--queue', queue, '--until-empty', '-q']);
+    expect((await w2.done).code, w2.output()).toBe(0);
+    expect((await status(queue, out)).map((x) => [x.state, x.error])).toEqual([['completed', null], ['completed', null]]);
+    expect(snapshot(join(out, 'runs', 'promp-s1'))).toEqual(await trainReference(join(root, 'reference', 'promp-s1-failing'), 'promp', 1, 2));
+  }, 180_000);
 
   it('a worker killed with SIGKILL mid-run: another worker resumes the run from its checkpoint to the unbroken run\'s files', async () => {
     const out = join(root, 'killed');

@@ -11,9 +11,9 @@ export type { CliIO, OutStream } from './io.js';
 export {
   RUN_FILES, trainInDir, readRun, readRunConfig, readRunMeta, readCheckpoint, readRecords, findRunDirs, hasRun, isFreshDir,
   runMeta, packageVersions, csvHeader, csvRow, writeFileAtomic, withoutMeta, configDiff, RunReadError,
-  lockRunDir, lockHolder, RunLockedError, RunLogError, isUnstartedRun,
+  lockRunDir, lockHolder, LOCK_HEARTBEAT_MS, LOCK_STALE_MS, RunLockedError, RunLogError, isUnstartedRun,
 } from './rundir.js';
-export type { RunMeta, RunLog, LoggedIteration, TrainInDirOptions, RunLockHolder } from './rundir.js';
+export type { RunMeta, RunLog, LoggedIteration, TrainInDirOptions, RunLockHolder, RunLock } from './rundir.js';
 export {
   learningCurves, learningCurveSpec, writeLearningCurves, finalReturns, returnsAtBudgets, cumulativeSteps, smooth, algoColorScale, ALGO_COLORS,
 } from './report/curves.js';

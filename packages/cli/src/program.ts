@@ -84,7 +84,8 @@ function buildProgram(io: CliIO, argv: readonly string[], setTask: (t: () => Pro
     .option('--algos <list>', `comma-separated algorithms (${algoNames.join(', ')}) (default: ${DEFAULT_COMPARE_ALGOS}; with --envs: ${FIG2_ALGOS})`)
     .option('--seeds <n>', 'seeds per algorithm: --seed, --seed + 1, ...', '3')
     .option('--config <file>', 'JSON file with TrainConfig fields shared by all runs')
-    .option('--attempts <n>', 'attempts per run before it is marked failed (a worker killed mid-run does not spend one)', '2');
+    .option('--attempts <n>', 'attempts per run before it is marked failed (a worker killed mid-run does not spend one)', '2')
+    .option('--retry-failed', "put the sweep's failed runs back in the queue, their attempts reset (after fixing what failed them); each resumes from its checkpoint");
   addSettingOptions(sweep).enablePositionalOptions().action(() => setTask(() => sweepModule().then((m) => m.sweepCommand(sweep.opts() as Opts, io))));
   const sweepStatus = sweep.command('status')
     .description("the sweep's runs (waiting, active with iteration and worker, completed, failed with the error); with --report, compare's report over the finished runs")

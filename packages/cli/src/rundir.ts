@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
-  accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, realpathSync,
+  accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, realpathSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
@@ -332,31 +332,56 @@ const isAlive = (pid: number): boolean => {
 };
 
 /**
- * The live holder of `dir`'s lock, or null when it is free or stale (its process on this host is gone,
- * e.g. killed with SIGKILL). A lock taken on another host counts as live (its pid cannot be checked).
+ * How often a lock's holder touches the lock file (its modification time is the holder's sign of life):
+ * a timer, and after every iteration.
  */
-export function lockHolder(dir: string): RunLockHolder | null {
+export const LOCK_HEARTBEAT_MS = 15_000;
+/**
+ * A lock taken on another host (a worker on another machine, or in another container, over a shared
+ * folder) whose file has not been touched for this long is stale: its holder is gone. Generous, since an
+ * optimization step can hold the holder's event loop for a while and clocks on two machines differ.
+ */
+export const LOCK_STALE_MS = 5 * 60_000;
+
+/**
+ * The live holder of `dir`'s lock, or null when it is free or stale: its process on this host is gone
+ * (e.g. killed with SIGKILL), or, for a lock taken on another host, whose pid cannot be checked, its
+ * holder has not touched it for {@link LOCK_STALE_MS}.
+ */
+export function lockHolder(dir: string, now = Date.now()): RunLockHolder | null {
+  const path = join(dir, RUN_FILES.lock);
   let h: RunLockHolder;
+  let touched: number;
   try {
-    h = JSON.parse(readFileSync(join(dir, RUN_FILES.lock), 'utf8')) as RunLockHolder;
+    h = JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder;
+    touched = statSync(path).mtimeMs;
   } catch {
     return null; // no lock, or one cut short by a crash while it was written
   }
-  if (h.host === hostname() && (!Number.isInteger(h.pid) || !isAlive(h.pid))) return null;
-  return h;
+  if (h.host === hostname()) return Number.isInteger(h.pid) && isAlive(h.pid) ? h : null;
+  return now - touched < LOCK_STALE_MS ? h : null;
 }
 
 /** The message for a locked directory. */
 export function lockedMessage(dir: string, h: RunLockHolder): string {
-  return `'${dir}' is in use: process ${h.pid} on ${h.host} has been training into it since ${h.since}; wait for it to finish, or if that process is gone, remove ${join(dir, RUN_FILES.lock)}`;
+  const elsewhere = h.host !== hostname() ? ` (another host: its lock counts as stale ${LOCK_STALE_MS / 60_000} minutes after its holder last touched it)` : '';
+  return `'${dir}' is in use: process ${h.pid} on ${h.host} has been training into it since ${h.since}${elsewhere}; wait for it to finish, or if that process is gone, remove ${join(dir, RUN_FILES.lock)}`;
+}
+
+/** A lock taken by {@link lockRunDir}: `release()` gives it up, `touch()` tells others its holder is alive. */
+export interface RunLock {
+  /** Removes the lock file if this process still holds it; stops the heartbeat. */
+  release(): void;
+  /** Sets the lock file's modification time to now (also done every {@link LOCK_HEARTBEAT_MS} by a timer). */
+  touch(): void;
 }
 
 /**
  * Takes the exclusive lock of run directory `dir` for this process (a stale lock, left by a killed
- * process on this host, is taken over); throws RunLockedError naming the holder otherwise. Returns the
- * function that releases it.
+ * process, is taken over); throws RunLockedError naming the holder otherwise. While held, the lock file is
+ * touched every {@link LOCK_HEARTBEAT_MS}, so that processes on other hosts see its holder is alive.
  */
-export function lockRunDir(dir: string): () => void {
+export function lockRunDir(dir: string): RunLock {
   const path = join(dir, RUN_FILES.lock);
   const me: RunLockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   let taken = false;
@@ -372,13 +397,27 @@ export function lockRunDir(dir: string): () => void {
     }
   }
   if (!taken) throw new RunLockedError(`'${dir}': another process took its lock at the same moment`);
-  return () => {
+  const touch = (): void => {
     try {
-      const h = JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder;
-      if (h.pid === me.pid && h.host === me.host) rmSync(path, { force: true });
+      const now = new Date();
+      utimesSync(path, now, now);
     } catch {
-      // already gone
+      // removed meanwhile (by hand): nothing to keep alive
     }
+  };
+  const heartbeat = setInterval(touch, LOCK_HEARTBEAT_MS);
+  heartbeat.unref();
+  return {
+    touch,
+    release: () => {
+      clearInterval(heartbeat);
+      try {
+        const h = JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder;
+        if (h.pid === me.pid && h.host === me.host) rmSync(path, { force: true });
+      } catch {
+        // already gone
+      }
+    },
   };
 }
 
@@ -418,7 +457,7 @@ export interface TrainInDirOptions {
 export async function trainInDir(config: TrainConfig, dir: string, opts: TrainInDirOptions = {}): Promise<IterationRecord[]> {
   let cfg = resolveConfig(config);
   mkdirSync(dir, { recursive: true });
-  const release = lockRunDir(dir);
+  const lock = lockRunDir(dir);
   try {
     removeTempFiles(dir);
     const ckptPath = join(dir, RUN_FILES.checkpoint);
@@ -456,13 +495,14 @@ export async function trainInDir(config: TrainConfig, dir: string, opts: TrainIn
           faultPoint('after-log');
           writeFileAtomic(ckptPath, JSON.stringify(checkpoint));
           faultPoint('after-checkpoint');
+          lock.touch();
           await opts.hooks?.onIteration?.(rec, checkpoint);
         },
       },
     });
     return records;
   } finally {
-    release();
+    lock.release();
   }
 }
 

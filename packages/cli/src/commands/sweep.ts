@@ -23,6 +23,8 @@ export interface SweepFlags extends CompareFlags {
   queue?: string;
   /** Attempts per run before it is marked failed. */
   attempts?: string;
+  /** Put the sweep's failed runs back in the queue (with their attempts reset), e.g. after fixing what failed them. */
+  retryFailed?: boolean;
 }
 
 /** One planned sweep run and its job id. */
@@ -60,7 +62,10 @@ function openQueue(redis: Redis): Queue<SweepJobData, SweepJobResult> {
   return new Queue<SweepJobData, SweepJobResult>(QUEUE_NAME, { connection: redis });
 }
 
-/** Runs `metagrad sweep`: enqueues every run not in the queue yet; prints one line per run (its job id and what happened). */
+/**
+ * Runs `metagrad sweep`: enqueues every run not in the queue yet (with --retry-failed, also puts its
+ * failed runs back, their attempts reset); prints one line per run (its job id and what happened).
+ */
 export async function sweepCommand(f: SweepFlags, io: CliIO): Promise<void> {
   const url = checkQueueUrl(f.queue);
   const attempts = parseInteger('attempts', f.attempts ?? '2')!;
@@ -68,14 +73,22 @@ export async function sweepCommand(f: SweepFlags, io: CliIO): Promise<void> {
   const redis = await connectOnce(url);
   const queue = openQueue(redis);
   try {
-    let added = 0;
+    let added = 0, retried = 0;
     const existing = new Map<string, number>();
     for (const r of runs) {
       const job = await queue.getJob(r.id);
       if (job) {
         const state = await job.getState();
+        if (state === 'failed' && f.retryFailed) {
+          // a run that failed on its first iteration has no directory to keep; one that failed later resumes from its checkpoint
+          const why = (job.failedReason ?? '').split('\n')[0];
+          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+          retried += 1;
+          println(io.stdout, `${r.id}  retried (failed: ${why})`);
+          continue;
+        }
         existing.set(state, (existing.get(state) ?? 0) + 1);
-        println(io.stdout, `${r.id}  ${state} (already in the queue)`);
+        println(io.stdout, `${r.id}  ${state} (already in the queue)${state === 'failed' && !f.retryFailed ? '; --retry-failed puts it back' : ''}`);
         continue;
       }
       const data: SweepJobData = { label: r.plan.label, config: r.plan.config, outDir: r.plan.outDir, sweep: out };
@@ -85,7 +98,7 @@ export async function sweepCommand(f: SweepFlags, io: CliIO): Promise<void> {
       println(io.stdout, `${r.id}  added${r.plan.mode === 'done' ? ' (its directory already holds the finished run)' : ''}`);
     }
     const kept = [...existing].map(([s, n]) => `${n} ${s}`).join(', ');
-    println(io.stderr, `sweep ${out}: ${runs.length} runs on ${safeUrl(url)}; ${added} added${existing.size ? `, ${kept} already in the queue` : ''}. Start workers with: metagrad worker --queue ${safeUrl(url)}`);
+    println(io.stderr, `sweep ${out}: ${runs.length} runs on ${safeUrl(url)}; ${added} added${retried ? `, ${retried} retried` : ''}${existing.size ? `, ${kept} already in the queue` : ''}. Start workers with: metagrad worker --queue ${safeUrl(url)}`);
   } finally {
     await queue.close();
     await redis.quit();
