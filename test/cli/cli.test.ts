@@ -319,6 +319,15 @@ describe('compare and explore at toy sizes', () => {
     expect(md).toMatch(/\| point-momentum \| -?\d/);
     expect(md).toMatch(/Is promp's mean post-update return above each algorithm's at 25 % \/ 50 % \/ 75 % \/ 100 %/);
     expect(r.out).toContain(join(out, 'summary.md'));
+    // the figure of every task's curves, one panel per task, linked from the summary
+    expect(md).toContain('](learning-curves.png)');
+    expect(existsSync(join(out, 'learning-curves.png'))).toBe(true);
+    const svg = readFileSync(join(out, 'learning-curves.svg'), 'utf8');
+    for (const env of ['point-goal', 'point-momentum']) expect(svg).toContain(`>${env}</text>`);
+    // plot finds the runs of a compare --envs directory (<env>/runs/<run>, three levels down)
+    const plot = await cli('plot', out, '--out', join(root, 'fig2-plot'));
+    expect(plot.code, plot.err).toBe(0);
+    expect(plot.out).toMatch(/^4 runs, 2 algorithms \(lvc-vpg, promp\)/);
     const both = await cli('compare', '--env', 'point-goal', '--envs', 'point-goal', '--out', join(root, 'fig2-bad'));
     expect(both.code).toBe(2);
     expect(both.err).toMatch(/give --env for one task or --envs for several, not both/);

@@ -555,7 +555,8 @@ const isRunDir = (dir: string): boolean => existsSync(join(dir, RUN_FILES.config
 
 /**
  * Expands the paths given to `plot`: a run directory (holding config.json) stands for itself; any other
- * directory stands for the run directories below it (searched two levels deep, sorted).
+ * directory stands for the run directories below it (searched three levels deep, sorted: a
+ * `compare --envs` directory holds them in <env>/runs/<run>).
  */
 export function findRunDirs(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -575,7 +576,7 @@ export function findRunDirs(paths: readonly string[]): string[] {
         else if (depth > 1) walk(sub, depth - 1);
       }
     };
-    walk(p, 2);
+    walk(p, 3);
     if (!found.length) throw new RunReadError(`'${p}' is not a run directory (no config.json) and holds none`);
     out.push(...found);
   }

@@ -108,15 +108,32 @@ export async function compareCommand(f: CompareFlags, io: CliIO, argv: readonly 
     const r = await compareEnv({ ...f, env, out: join(root, env) }, io, argv, true);
     results.push(r!);
   }
-  const summary = compareSummary(results);
-  const file = join(root, 'summary.md');
-  writeFileSync(file, summaryMarkdown(summary, `metagrad ${argv.join(' ')}`));
-  writeFileSync(join(root, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  const { summary, file, curves } = await writeCompareSummary(root, results, `metagrad ${argv.join(' ')}`);
   if (f.json) println(io.stdout, JSON.stringify(summary));
   else {
     println(io.stdout, summaryMarkdown(summary, null));
     println(io.stdout, `wrote ${file}`);
+    println(io.stdout, `wrote ${curves.png}`);
   }
+}
+
+/**
+ * Writes the summary of a multi-task comparison into `root`: summary.md (with `command`), summary.json,
+ * and learning-curves.svg/png with every task's curves, one panel per task (the paper's Fig. 2 layout).
+ */
+export async function writeCompareSummary(root: string, results: readonly CompareResult[], command: string): Promise<{
+  summary: CompareSummary;
+  /** Path of summary.md. */
+  file: string;
+  curves: { svg: string; png: string };
+}> {
+  const summary = compareSummary(results);
+  const runs = results.flatMap((r) => r.runs.map((x) => readRun(x.dir)));
+  const curves = await writeLearningCurves(runs, join(root, 'learning-curves'), { title: `Meta-learning curves on ${results.length} tasks` });
+  const file = join(root, 'summary.md');
+  writeFileSync(file, summaryMarkdown(summary, command, 'learning-curves.png'));
+  writeFileSync(join(root, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  return { summary, file, curves: { svg: curves.svg, png: curves.png } };
 }
 
 /** The summary of a multi-task comparison: per task, each algorithm's final post-update return and whether the reference algorithm is ahead of it along the way. */
@@ -157,8 +174,11 @@ export function compareSummary(results: readonly CompareResult[]): CompareSummar
   };
 }
 
-/** The summary as Markdown: a table of final returns per task, and where the reference algorithm is ahead. */
-export function summaryMarkdown(s: CompareSummary, command: string | null): string {
+/**
+ * The summary as Markdown: a table of final returns per task, where the reference algorithm is ahead,
+ * and the figure of every task's curves when `figure` (its path relative to the summary) is given.
+ */
+export function summaryMarkdown(s: CompareSummary, command: string | null, figure?: string): string {
   const algos = [...new Set(s.tasks.flatMap((t) => t.finals.map((x) => x.algo)))];
   const pct = s.fractions.map((f) => `${Math.round(100 * f)} %`).join(' / ');
   const lines = [
@@ -177,6 +197,7 @@ export function summaryMarkdown(s: CompareSummary, command: string | null): stri
       return x ? x.at.map((v) => (v ? '✓' : '✗')).join(' ') : '—';
     }).join(' | ')} |`),
     '', ...s.tasks.map((t) => `- ${t.env}: ${t.report}`), '',
+    ...(figure ? [`![Learning curves per task: post-update return (solid), pre-update (dashed), mean over seeds with a band](${figure})`, ''] : []),
   ];
   return lines.join('\n');
 }

@@ -4,7 +4,6 @@
  * machine to train into a shared directory laid out as `compare`'s. `metagrad sweep status`: the table of
  * the sweep's runs and, with --report, compare's report over the finished ones.
  */
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Queue, type Job, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -12,7 +11,7 @@ import { trainEnvNames } from '@metagrad/rl';
 import { UsageError, fmt, parseInteger, parseNameList, println, type CliIO } from '../io.js';
 import { planReusableRun, type RunPlan } from '../runs.js';
 import { readRunConfig } from '../rundir.js';
-import { type CompareFlags, type CompareResult, compareSummary, planCompare, summaryMarkdown, writeCompareReport } from './compare.js';
+import { type CompareFlags, type CompareResult, planCompare, writeCompareReport, writeCompareSummary } from './compare.js';
 import {
   QUEUE_NAME, checkQueueUrl, connectOnce, safeUrl, sweepJobId, type SweepJobData, type SweepJobProgress, type SweepJobResult,
 } from '../queue.js';
@@ -243,8 +242,8 @@ async function writeSweepReports(rows: readonly SweepStatusRow[], out: string, f
     println(io.stdout, `wrote ${r.report}`);
   }
   if (envs.length > 1) {
-    const file = join(out, 'summary.md');
-    writeFileSync(file, summaryMarkdown(compareSummary(results), `metagrad ${argv.join(' ')}`));
+    const { file, curves } = await writeCompareSummary(out, results, `metagrad ${argv.join(' ')}`);
     println(io.stdout, `wrote ${file}`);
+    println(io.stdout, `wrote ${curves.png}`);
   }
 }

@@ -128,7 +128,8 @@ export function algoColorScale(algos: readonly string[]): {
 /**
  * The Vega-Lite spec of learning curves: x env steps, y average return; solid post-update and dashed
  * pre-update lines per algorithm, a shaded band over seeds around the post-update mean; one panel per
- * env when there are several.
+ * env when there are several. The y axis fits the returns (it need not include 0: a task's returns may sit
+ * far from it, as the ant's survival bonus puts them).
  */
 export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?: string; subtitle?: string; band?: Band; width?: number; height?: number } = {}): ChartSpec {
   const algos = [...new Set(points.map((p) => p.algo))];
@@ -144,13 +145,13 @@ export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?:
     {
       transform: [{ filter: "datum.phase === 'post-update'" }],
       mark: { type: 'area', opacity: 0.18 },
-      encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'average return' }, y2: { field: 'hi' }, color },
+      encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'average return', scale: { zero: false } }, y2: { field: 'hi' }, color },
     },
     {
       mark: { type: 'line', strokeWidth: 2 },
       encoding: {
         x,
-        y: { field: 'mean', type: 'quantitative', title: 'average return' },
+        y: { field: 'mean', type: 'quantitative', title: 'average return', scale: { zero: false } },
         color,
         strokeDash: { field: 'phase', type: 'nominal', title: 'return', scale: { domain: ['post-update', 'pre-update'], range: [[1, 0], [5, 4]] } },
       },
