@@ -11,7 +11,7 @@ import {
 } from 'metagrad';
 import { explorationSpec } from 'metagrad';
 import { reportMarkdown } from 'metagrad';
-import { measureTextWidth, renderSvg } from 'metagrad';
+import { measureTextWidth, renderSvg, vegaTextWidth } from 'metagrad';
 
 /** Writes a fake run: returns[k] = offset + iteration·(k+1). */
 export function fakeRun(dir: string, algo: string, seed: number, iters: number, offset: number, opts: { csv?: boolean; K?: number } = {}): string {
@@ -164,6 +164,16 @@ describe('chart text layout', () => {
     expect(measureTextWidth(s, { size: 26 })!).toBeGreaterThan(1.9 * w); // scales with the size
     expect(measureTextWidth(s, { size: 13, weight: 'bold' })!).toBeGreaterThan(w);
     expect(measureTextWidth('   ')).toBe(0);
+  });
+
+  it('without a font to measure with (a bare container), widths fall back to Vega’s 0.8 em per character, also for length-limited labels', () => {
+    const none = (): null => null;
+    expect(vegaTextWidth({ fontSize: 10 }, 'abcdef', none)).toBe(48);
+    expect(vegaTextWidth({ text: 'abcdef' }, undefined, none)).toBe(Math.floor(0.8 * 6 * 11)); // Vega's default size
+    // a label with a limit: Vega truncates it by asking the measurer again; that used to recurse without end
+    expect(vegaTextWidth({ fontSize: 10, limit: 30, text: 'a label far longer than its limit' }, undefined, none)).toBe(Math.floor(0.8 * 33 * 10));
+    // with a font, the measured width
+    expect(vegaTextWidth({ fontSize: 13 }, 'abcdef')).toBe(measureTextWidth('abcdef', { size: 13 }));
   });
 
   it('a long subtitle no longer widens a one-panel figure with empty space', async () => {

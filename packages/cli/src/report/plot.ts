@@ -41,15 +41,25 @@ export function measureTextWidth(text: string, font: { size?: number; weight?: s
   return w;
 }
 
+/** What Vega asks a text measurer about: the text mark's item (font settings; its text unless given apart). */
+export type TextItem = { text?: unknown; fontSize?: number; fontWeight?: string | number; fontStyle?: string; limit?: number };
 /** Vega's text measurer (exported by vega-scenegraph through vega, missing from vega's type declarations). */
-type TextItem = { text?: unknown; fontSize?: number; fontWeight?: string | number; fontStyle?: string };
 const metrics = (vega as unknown as { textMetrics: { estimateWidth(item: TextItem, text?: unknown): number; width(item: TextItem, text?: unknown): number } }).textMetrics;
 const vegaGuess = metrics.estimateWidth;
-metrics.width = (item, text) => {
+
+/**
+ * The width Vega uses for a text: measured by `measure` (resvg, by default) when it is a string, else
+ * Vega's own guess, 0.8 em per character — computed here, not by calling Vega's `estimateWidth`, which
+ * for a label with a length limit truncates it by calling the measurer again (without a font that was an
+ * endless recursion). Texts that are not strings (lines of a multi-line label) go to Vega's guess.
+ */
+export function vegaTextWidth(item: TextItem, text: unknown, measure: (t: string, font: { size?: number; weight?: string | number; style?: string }) => number | null = measureTextWidth): number {
   const t = text ?? item.text;
-  const w = typeof t === 'string' ? measureTextWidth(t, { size: item.fontSize, weight: item.fontWeight, style: item.fontStyle }) : null;
-  return w ?? vegaGuess(item, text);
-};
+  if (typeof t !== 'string') return vegaGuess(item, text);
+  const size = item.fontSize ?? 11;
+  return measure(t, { size, weight: item.fontWeight, style: item.fontStyle }) ?? Math.floor(0.8 * t.length * size);
+}
+metrics.width = (item, text) => vegaTextWidth(item, text);
 
 /** Renders a Vega-Lite spec to an SVG string. */
 export async function renderSvg(spec: ChartSpec): Promise<string> {
