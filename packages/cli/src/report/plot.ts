@@ -25,6 +25,14 @@ const FONT = 'DejaVu Sans';
 const widthCache = new Map<string, number>();
 const xmlEscape = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+let warnedNoFont = false;
+/** Says once per process that resvg finds no font: the charts' PNGs then have no text (their SVGs do). */
+function warnNoFont(): void {
+  if (warnedNoFont) return;
+  warnedNoFont = true;
+  process.emitWarning('no font found for the charts: their PNG files will have no text (the SVG files do); on Debian install fonts-dejavu-core and fontconfig-config', { code: 'METAGRAD_NO_FONT' });
+}
+
 /** The width in px of `text` as resvg draws it (cached per font and string); null when it cannot be measured. */
 export function measureTextWidth(text: string, font: { size?: number; weight?: string | number; style?: string } = {}): number | null {
   const size = font.size ?? 11, weight = font.weight ?? 'normal', style = font.style ?? 'normal';
@@ -35,7 +43,10 @@ export function measureTextWidth(text: string, font: { size?: number; weight?: s
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil((text.length + 2) * size)}" height="${Math.ceil(size * 2)}">` +
     `<text x="0" y="${size * 1.5}" font-family="${FONT}" font-size="${size}" font-weight="${weight}" font-style="${style}" xml:space="preserve">${xmlEscape(text)}</text></svg>`;
   const box = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT } }).getBBox();
-  if (!box) return null;
+  if (!box) {
+    warnNoFont();
+    return null;
+  }
   const w = Math.ceil(box.x + box.width);
   widthCache.set(key, w);
   return w;
