@@ -10,12 +10,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUN_FILES } from 'metagrad';
+import { LOCK_STALE_MS, RUN_FILES } from 'metagrad';
 import { runInProcess as cli, runSnapshot as snapshot } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -124,7 +124,7 @@ async function trainReference(dir: string, algo: string, seed: number, iteration
   return snapshot(dir);
 }
 
-interface StatusRow { id: string; run: string; state: string; iteration: number; iterations: number; worker: string | null; error: string | null; dir: string }
+interface StatusRow { id: string; run: string; state: string; iteration: number; iterations: number; worker: string | null; error: string | null; dir: string; attempts: number }
 
 /** `sweep status --json` of sweep `out`. */
 async function status(queue: string, out: string): Promise<StatusRow[]> {
@@ -257,6 +257,27 @@ describe.skipIf(!REDIS && !EXPECT)(`metagrad sweep and worker on Redis${!REDIS &
     const ref = join(root, 'reference', 'promp-s3-8');
     expect(snapshot(join(out, 'runs', 'promp-s3'))).toEqual(existsSync(ref) ? snapshot(ref) : await trainReference(ref, 'promp', 3, 8));
   }, 180_000);
+
+  it('a run locked from another machine waits (no attempt spent) until its lock goes stale, then is taken over', async () => {
+    const out = join(root, 'foreign-lock');
+    const r = await cli('sweep', '--queue', queue, '--out', out, '--env', 'point-corner', '--algos', 'promp', '--seeds', '1', ...SHAPE, '--iterations', '2', '--attempts', '1');
+    expect(r.code, r.err).toBe(0);
+    // a worker on another machine took the run's lock and died before writing anything else
+    const dir = join(out, 'runs', 'promp-s1'), lock = join(dir, RUN_FILES.lock);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(lock, JSON.stringify({ pid: 4242, host: 'another-machine', since: new Date().toISOString() }));
+    const w = metagrad(['worker', '--queue', queue, '--stalled-seconds', '2', '--until-empty']);
+    await w.waitFor(/is in use: process 4242 on another-machine .*; trying again in 2s/);
+    expect((await status(queue, out)).map((x) => x.state)).toEqual(['delayed']);
+    // its holder never touches it again: once older than LOCK_STALE_MS it is stale
+    const old = new Date(Date.now() - LOCK_STALE_MS - 1000);
+    utimesSync(lock, old, old);
+    expect((await w.done).code, w.output()).toBe(0);
+    const rows = await status(queue, out);
+    expect(rows.map((x) => [x.state, x.attempts])).toEqual([['completed', 1]]);
+    expect(snapshot(dir)).toEqual(await trainReference(join(root, 'reference', 'promp-s1-foreign'), 'promp', 1, 2));
+    expect(existsSync(lock)).toBe(false);
+  }, 120_000);
 
   it('Redis stopped and restarted while a worker waits: the worker retries, reconnects and trains the next sweep', async () => {
     const p2 = await freePort();
