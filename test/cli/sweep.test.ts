@@ -268,13 +268,17 @@ describe.skipIf(!REDIS && !EXPECT)(`metagrad sweep and worker on Redis${!REDIS &
     writeFileSync(lock, JSON.stringify({ pid: 4242, host: 'another-machine', since: new Date().toISOString() }));
     const w = metagrad(['worker', '--queue', queue, '--stalled-seconds', '2', '--until-empty']);
     await w.waitFor(/is in use: process 4242 on another-machine .*; trying again in 2s/);
-    expect((await status(queue, out)).map((x) => x.state)).toEqual(['delayed']);
+    // it goes round delayed → waiting → active → delayed every 2 s; sweep status lists it once and says why it waits
+    let rows = await status(queue, out);
+    for (let t = 0; t < 50 && rows[0]?.state !== 'delayed'; t++) rows = await status(queue, out);
+    expect(rows.map((x) => x.state)).toEqual(['delayed']);
+    expect(rows[0]!.error).toMatch(/is in use: process 4242 on another-machine/);
     // its holder never touches it again: once older than LOCK_STALE_MS it is stale
     const old = new Date(Date.now() - LOCK_STALE_MS - 1000);
     utimesSync(lock, old, old);
     expect((await w.done).code, w.output()).toBe(0);
-    const rows = await status(queue, out);
-    expect(rows.map((x) => [x.state, x.attempts])).toEqual([['completed', 1]]);
+    rows = await status(queue, out);
+    expect(rows.map((x) => [x.state, x.attempts, x.error])).toEqual([['completed', 1, null]]);
     expect(snapshot(dir)).toEqual(await trainReference(join(root, 'reference', 'promp-s1-foreign'), 'promp', 1, 2));
     expect(existsSync(lock)).toBe(false);
   }, 120_000);

@@ -35,6 +35,8 @@ export interface SweepJobProgress {
   returns: number[];
   /** The worker training it: "host:pid". */
   worker: string;
+  /** Why the job waits, when a worker put it back to try later (its run directory locked by another process). */
+  note?: string;
 }
 
 /** What a finished job returns. */

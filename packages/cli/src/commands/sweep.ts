@@ -135,7 +135,7 @@ export interface SweepStatusRow {
   worker: string | null;
   /** Attempts made. */
   attempts: number;
-  /** The error of a failed run (or of the last failed attempt). */
+  /** The error of a failed run (or of the last failed attempt); for a delayed run, why it waits. */
   error: string | null;
   /** The run directory. */
   dir: string;
@@ -149,10 +149,12 @@ const STATES: JobType[] = ['active', 'waiting', 'prioritized', 'delayed', 'waiti
 /** The rows of every job (of sweep `out` when given), sorted by env, algorithm and seed. */
 export async function sweepRows(queue: Queue<SweepJobData, SweepJobResult>, out?: string): Promise<SweepStatusRow[]> {
   const rows: SweepStatusRow[] = [];
+  const seen = new Set<string>(); // a job that changes state between two of the queries below is listed once
   for (const state of STATES) {
     const jobs = (await queue.getJobs([state], 0, -1)) as (Job<SweepJobData, SweepJobResult> | undefined)[];
     for (const job of jobs) {
-      if (!job?.id || !job.data?.config) continue;
+      if (!job?.id || !job.data?.config || seen.has(job.id)) continue;
+      seen.add(job.id);
       if (out !== undefined && job.data.sweep !== out) continue;
       const progress = (typeof job.progress === 'object' ? job.progress : null) as SweepJobProgress | null;
       const result = job.returnvalue ?? null;
@@ -162,7 +164,7 @@ export async function sweepRows(queue: Queue<SweepJobData, SweepJobResult>, out?
         iteration: result?.iterations ?? progress?.iteration ?? 0, iterations: job.data.config.iterations,
         return: returns?.length ? returns[returns.length - 1]! : null,
         worker: result?.worker ?? progress?.worker ?? job.processedBy ?? null,
-        attempts: job.attemptsMade, error: job.failedReason || null, dir: job.data.outDir,
+        attempts: job.attemptsMade, error: job.failedReason || (state === 'delayed' ? progress?.note : undefined) || null, dir: job.data.outDir,
         startedAt: job.processedOn ?? null, finishedAt: job.finishedOn ?? null,
       });
     }

@@ -108,6 +108,7 @@ export async function workerCommand(f: WorkerFlags, io: CliIO): Promise<void> {
       // another live process trains into the directory (a worker that lost its job's lock, e.g. while
       // Redis was away): try again later without spending an attempt
       say(`${tag}: ${r.failure.message}; trying again in ${stalledMs / 1000}s`);
+      report({ iteration: plan.done, iterations: plan.config.iterations, returns: [], worker: name, note: r.failure.message });
       await job.moveToDelayed(Date.now() + stalledMs, token);
       throw new WaitingError();
     }
