@@ -53,7 +53,18 @@ export function measureTextWidth(text: string, font: { size?: number; weight?: s
 }
 
 /** What Vega asks a text measurer about: the text mark's item (font settings; its text unless given apart). */
-export type TextItem = { text?: unknown; fontSize?: number; fontWeight?: string | number; fontStyle?: string; limit?: number };
+export type TextItem = {
+  /** The text (a string, or lines of a multi-line label). */
+  text?: unknown;
+  /** Font size in px (Vega's default 11). */
+  fontSize?: number;
+  /** Font weight. */
+  fontWeight?: string | number;
+  /** Font style. */
+  fontStyle?: string;
+  /** The width in px beyond which Vega truncates the text. */
+  limit?: number;
+};
 /** Vega's text measurer (exported by vega-scenegraph through vega, missing from vega's type declarations). */
 const metrics = (vega as unknown as { textMetrics: { estimateWidth(item: TextItem, text?: unknown): number; width(item: TextItem, text?: unknown): number } }).textMetrics;
 const vegaGuess = metrics.estimateWidth;
