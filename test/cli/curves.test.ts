@@ -170,7 +170,8 @@ describe('chart text layout', () => {
     const none = (): null => null;
     expect(vegaTextWidth({ fontSize: 10 }, 'abcdef', none)).toBe(48);
     expect(vegaTextWidth({ text: 'abcdef' }, undefined, none)).toBe(Math.floor(0.8 * 6 * 11)); // Vega's default size
-    // a label with a limit: Vega truncates it by asking the measurer again; that used to recurse without end
+    // a label with a length limit: the fallback is computed here (Vega's own estimate truncates such a label by
+    // calling the measurer again, which without a font recursed without end), so the limit plays no part
     expect(vegaTextWidth({ fontSize: 10, limit: 30, text: 'a label far longer than its limit' }, undefined, none)).toBe(Math.floor(0.8 * 33 * 10));
     // with a font, the measured width
     expect(vegaTextWidth({ fontSize: 13 }, 'abcdef')).toBe(measureTextWidth('abcdef', { size: 13 }));

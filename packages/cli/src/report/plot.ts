@@ -22,7 +22,7 @@ import { type ExplorationOptions, type ExplorePanel, explorationSpec } from './e
 export type ChartSpec = { [key: string]: unknown };
 
 const FONT = 'DejaVu Sans';
-const widthCache = new Map<string, number>();
+const widthCache = new Map<string, number | null>();
 const xmlEscape = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 let warnedNoFont = false;
@@ -45,6 +45,7 @@ export function measureTextWidth(text: string, font: { size?: number; weight?: s
   const box = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT } }).getBBox();
   if (!box) {
     warnNoFont();
+    widthCache.set(key, null); // not laid out again: each try loads the system's fonts
     return null;
   }
   const w = Math.ceil(box.x + box.width);
