@@ -33,3 +33,5 @@ export { sampleAndAdapt, setupRun, initialParams, iterationRng, processRound, EV
 export type { RunSetup, AdaptationResult, PhaseHooks } from './trainer/adaptation.js';
 export { serialTaskSampler, workerTaskSampler } from './trainer/sampler.js';
 export type { TaskSampler } from './trainer/sampler.js';
+export { ThreadRunner, threadRunner } from './trainer/threads.js';
+export type { ChunkWorkerInit } from './trainer/threads.js';

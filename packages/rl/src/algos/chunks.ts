@@ -14,10 +14,21 @@ import type { MetaBatch, StepBatch, TaskParams } from './common.js';
 /** The default element budget of one chunk's widest tensor. */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 21;
 
-/** Chunk sizes for K tasks whose widest per-task tensor has `perTask` elements: as equal as possible, each ≤ budget (at least 1 task). */
+/**
+ * When a meta-batch needs more than one chunk, their count is rounded up to a multiple of this (at most
+ * K), so that 2 or 4 threads (trainer/threads.ts) get equal shares. A fixed number, not the thread count:
+ * the chunks, and so the sums' bits, are the same on every machine.
+ */
+export const CHUNK_GROUP = 4;
+
+/**
+ * Chunk sizes for K tasks whose widest per-task tensor has `perTask` elements: as equal as possible, each
+ * ≤ budget (at least 1 task), and one chunk or a multiple of {@link CHUNK_GROUP} of them (at most K).
+ */
 export function chunkSizes(K: number, perTask: number, budget = DEFAULT_CHUNK_ELEMENTS): number[] {
   const maxTasks = Math.max(1, Math.floor(budget / Math.max(1, perTask)));
-  const n = Math.ceil(K / maxTasks);
+  let n = Math.ceil(K / maxTasks);
+  if (n > 1) n = Math.min(K, Math.ceil(n / CHUNK_GROUP) * CHUNK_GROUP);
   return Array.from({ length: n }, (_, i) => Math.floor(((i + 1) * K) / n) - Math.floor((i * K) / n));
 }
 
@@ -119,6 +130,82 @@ export function chunkGradient<S>(
 function tensorsOnly(d: StepBatch): Omit<StepBatch, 'samples'> {
   const { samples: _, ...rest } = d;
   return rest;
+}
+
+// ---------- where chunk work runs ----------
+
+/**
+ * One piece of an algorithm's work on one chunk: numbers (a weighted value, a flat gradient, …) from the
+ * policy's parameters p, the chunk, and JSON-or-typed-array arguments. An algorithm names its ops in a
+ * table ({@link ChunkOps}) so that a worker thread holding the same algorithm can run them too.
+ */
+export type ChunkOp = (p: GaussianMLPParams, chunk: Chunk, args: unknown) => Float64Array;
+
+/** An algorithm's chunk ops by name. */
+export type ChunkOps = Readonly<Record<string, ChunkOp>>;
+
+/**
+ * Where chunk ops run: `run` returns op(θ, chunk, args) for every chunk, in chunk order. The local runner
+ * runs them in this thread; the trainer's thread runner (trainer/threads.ts) spreads the chunks over
+ * worker threads. Callers add the results up in chunk order, so the sums are the same bits either way.
+ */
+export interface ChunkRunner {
+  /** op(θ, chunk, args) for every chunk, in chunk order. */
+  run(op: string, theta: Float64Array, chunks: readonly Chunk[], args?: unknown): Float64Array[];
+}
+
+/** The runner that runs every op in this thread. */
+export function localRunner(policy: GaussianMLPPolicy, ops: ChunkOps): ChunkRunner {
+  return {
+    run(op, theta, chunks, args) {
+      const f = ops[op];
+      if (!f) throw new Error(`no chunk op '${op}' (known: ${Object.keys(ops).join(', ')})`);
+      const p = policy.unflatten(theta);
+      return chunks.map((c) => f(p, c, args));
+    },
+  };
+}
+
+/** The results of a runner added up in chunk order (the chunks' weights are inside the ops). */
+export function sumInOrder(results: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(results[0]!.length);
+  for (const r of results) for (let i = 0; i < r.length; i++) out[i]! += r[i]!;
+  return out;
+}
+
+/**
+ * The op of a chunk gradient: [weight·loss, ∇ flat over θ's layout] (0 on log σ when σ is fixed), with the
+ * op's args as the gradient's statics. Run it with {@link valueAndGradOn}.
+ */
+export function gradientOp<S>(policy: GaussianMLPPolicy, gradient: ChunkGradient<S>): ChunkOp {
+  return (p, c, statics) => {
+    const [L, gs] = gradient(p, c.batch, c.weight, statics as S);
+    const out = new Float64Array(1 + policy.numParams); // the trainable leaves are a prefix of θ
+    out[0] = L.item();
+    let o = 1;
+    for (const g of gs) {
+      for (let i = 0; i < g.size; i++) out[o + i] = g.data[i]!;
+      o += g.size;
+    }
+    return out;
+  };
+}
+
+/** Σ_chunks of a {@link gradientOp}: the loss's value and flat gradient at θ. */
+export function valueAndGradOn(runner: ChunkRunner, op: string, theta: Float64Array, chunks: readonly Chunk[], statics?: unknown): { value: number; grad: Float64Array } {
+  const s = sumInOrder(runner.run(op, theta, chunks, statics));
+  return { value: s[0]!, grad: s.slice(1) };
+}
+
+/** The op of named scalars weight · f (see {@link chunkedValues}): their values in the order f names them. */
+export function valuesOp(f: (p: GaussianMLPParams, chunk: MetaBatch, args: unknown) => Record<string, Tensor>): ChunkOp {
+  return (p, c, args) => noGrad(() => Float64Array.from(Object.values(f(p, c.batch, args)), (v) => c.weight * v.item()));
+}
+
+/** Σ_chunks of a {@link valuesOp}, named by `names` (the order its f names them). */
+export function valuesOn(runner: ChunkRunner, op: string, names: readonly string[], theta: Float64Array, chunks: readonly Chunk[], args?: unknown): Record<string, number> {
+  const s = sumInOrder(runner.run(op, theta, chunks, args));
+  return Object.fromEntries(names.map((k, i) => [k, s[i]!]));
 }
 
 /**

@@ -22,7 +22,7 @@ import {
 import type { ProcessedSamples } from '../advantages.js';
 import { gaussianMLPMean } from '@metagrad/envs/policy';
 import { DiagGaussian } from '../distributions.js';
-import { chunkSizes, chunkedValues, maxWidth, metaBatchChunks, sliceTaskParams } from './chunks.js';
+import { type ChunkOps, type ChunkRunner, chunkSizes, chunkedValues, maxWidth, metaBatchChunks, sliceTaskParams } from './chunks.js';
 import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import type { AlgoConfig, AlgoName, InnerObjective } from './settings.js';
 
@@ -329,13 +329,25 @@ export function klDiagnostics(
   /** The task-mean KL on the last (post-update) round. */
   outerKL: number;
 } {
-  const S = batch.steps.length - 1;
-  const v = chunkedValues(policy, theta, metaBatchChunks(batch, chunkElements), (p, b) => {
-    const a = adapt(p, b, opts);
-    const r: Record<string, Tensor> = { outerKL: meanTaskKL(evalRound(a.params[S]!, b.steps[S]!), b.steps[S]!) };
-    for (let k = 0; k < S; k++) r[`kl${k}`] = meanTaskKL(a.evals[k]!, b.steps[k]!);
-    return r;
-  });
+  return klSummary(chunkedValues(policy, theta, metaBatchChunks(batch, chunkElements), (p, b) => klTerms(p, b, opts)), batch.steps.length - 1);
+}
+
+/** klDiagnostics' terms on (a chunk of) a meta-batch: outerKL, then kl0 … kl{S−1}. */
+export function klTerms(p: GaussianMLPParams, b: MetaBatch, opts: InnerStepOptions): Record<string, Tensor> {
+  const S = b.steps.length - 1;
+  const a = adapt(p, b, opts);
+  const r: Record<string, Tensor> = { outerKL: meanTaskKL(evalRound(a.params[S]!, b.steps[S]!), b.steps[S]!) };
+  for (let k = 0; k < S; k++) r[`kl${k}`] = meanTaskKL(a.evals[k]!, b.steps[k]!);
+  return r;
+}
+
+/** The names of {@link klTerms} with S inner steps, in its order. */
+export function klTermNames(S: number): string[] {
+  return ['outerKL', ...Array.from({ length: S }, (_, k) => `kl${k}`)];
+}
+
+/** klDiagnostics from the summed {@link klTerms}. */
+export function klSummary(v: Record<string, number>, S: number): { innerKL: number; outerKL: number } {
   let inner = 0;
   for (let k = 0; k < S; k++) inner += v[`kl${k}`]!;
   return { innerKL: S > 0 ? inner / S : 0, outerKL: v.outerKL! };
@@ -374,6 +386,12 @@ export interface MetaAlgorithm {
    * whose update is a step along it; used to measure its variance, the paper's Fig. 3).
    */
   metaGradient?(theta: Float64Array, batch: MetaBatch): Float64Array;
+  /**
+   * The chunk ops its outer update runs (algos/chunks.ts), by name: what a worker thread holding the same
+   * algorithm runs when the trainer spreads the chunks over threads. Without them the update runs in the
+   * calling thread.
+   */
+  readonly ops?: ChunkOps;
   /** JSON-safe state (optimizer moments, KL coefficients) for checkpoints. */
   state(): unknown;
   /** Restores `state()`. */
@@ -386,6 +404,11 @@ export type AlgoSettings = AlgoConfig & {
   policy: GaussianMLPPolicy;
   /** Element budget of a task chunk's widest tensor (algos/chunks.ts; default 2²¹). */
   chunkElements?: number;
+  /**
+   * Where the algorithm's chunk ops run, given its op table (default: this thread, {@link localRunner});
+   * the trainer passes worker threads here when `threads` > 1. The results are the same bits either way.
+   */
+  runner?: (ops: ChunkOps) => ChunkRunner;
 };
 
 // ---------- outer surrogates on the last round (the post-update trajectories τ′) ----------

@@ -38,9 +38,10 @@ export { LvcVpg } from './lvcVpg.js';
 export { DiceVpg } from './diceVpg.js';
 export { VpgMetaAlgorithm } from './vpg.js';
 export type { OuterObjective } from './vpg.js';
-export { trpoStep, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, evaluateObjective, dot } from './trpo.js';
+export { trpoStep, trpoStepOn, trpoOps, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, trpoLinearizationOn, evaluateObjective, dot } from './trpo.js';
 export type { TrpoOptions, TrpoResult, TrpoObjective } from './trpo.js';
 export {
-  DEFAULT_CHUNK_ELEMENTS, chunkSizes, metaBatchChunks, chunkedValueAndGrad, chunkGradient, chunkedValues, sliceStep, sliceTaskParams, concatTaskParams,
+  DEFAULT_CHUNK_ELEMENTS, CHUNK_GROUP, chunkSizes, metaBatchChunks, chunkedValueAndGrad, chunkGradient, chunkedValues, sliceStep, sliceTaskParams, concatTaskParams,
+  localRunner, sumInOrder, gradientOp, valueAndGradOn, valuesOp, valuesOn,
 } from './chunks.js';
-export type { Chunk, ChunkGradient } from './chunks.js';
+export type { Chunk, ChunkGradient, ChunkOp, ChunkOps, ChunkRunner } from './chunks.js';

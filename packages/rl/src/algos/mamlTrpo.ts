@@ -12,9 +12,10 @@ import type { GaussianMLPParams } from '../policies.js';
 import type { Tensor } from '@metagrad/autograd';
 import {
   type AlgoName, type AlgoSettings, type InnerStepOptions, type MetaAlgorithm, type MetaBatch, type OuterResult,
-  adapt, evalRound, formulationIIMetaTerm, klDiagnostics, meanTaskKL, outerLikelihoodRatio,
+  adapt, evalRound, formulationIIMetaTerm, klSummary, klTermNames, klTerms, meanTaskKL, outerLikelihoodRatio,
 } from './common.js';
-import { type TrpoObjective, type TrpoOptions, trpoStep } from './trpo.js';
+import { type ChunkOps, type ChunkRunner, localRunner, metaBatchChunks, valuesOn, valuesOp } from './chunks.js';
+import { type TrpoObjective, type TrpoOptions, trpoOps, trpoStepOn } from './trpo.js';
 
 /** The MAML-TRPO problem on a meta-batch: loss −mean_τ J^LR_τ(θ') (plus E-MAML's term when asked) and the KL constraint. */
 export function mamlTrpoObjective(step: InnerStepOptions, formulationII: boolean): TrpoObjective {
@@ -39,6 +40,11 @@ export class MamlTrpo implements MetaAlgorithm {
   private readonly s: AlgoSettings;
   private readonly formulationII: boolean;
 
+  /** The chunk ops: the TRPO problem's (trpoOps: linearize, hvp, values) and `kl`, the KL diagnostics at the new θ. */
+  readonly ops: ChunkOps;
+  /** Where the ops run (s.runner, else this thread). */
+  private readonly runner: ChunkRunner;
+
   constructor(s: AlgoSettings, formulationII = false) {
     this.s = s;
     this.formulationII = formulationII;
@@ -48,11 +54,18 @@ export class MamlTrpo implements MetaAlgorithm {
     this.trpo = {
       stepSize: s.trpoStepSize, cgIters: s.cgIters, damping: s.cgDamping, backtrackRatio: s.backtrackRatio, maxBacktracks: s.maxBacktracks, chunkElements: s.chunkElements, jit: s.jit,
     };
+    this.ops = {
+      ...trpoOps(s.policy, mamlTrpoObjective(this.innerStep, formulationII), s.jit),
+      kl: valuesOp((p, b) => klTerms(p, b, this.innerStep)),
+    };
+    this.runner = s.runner?.(this.ops) ?? localRunner(s.policy, this.ops);
   }
 
   optimize(theta: Float64Array, batch: MetaBatch): OuterResult {
-    const r = trpoStep(this.s.policy, theta, batch, mamlTrpoObjective(this.innerStep, this.formulationII), this.trpo);
-    const { innerKL } = klDiagnostics(this.s.policy, r.theta, batch, this.innerStep, this.s.chunkElements);
+    const chunks = metaBatchChunks(batch, this.s.chunkElements);
+    const r = trpoStepOn(this.runner, theta, chunks, this.trpo);
+    const S = batch.steps.length - 1;
+    const { innerKL } = klSummary(valuesOn(this.runner, 'kl', klTermNames(S), r.theta, chunks), S);
     return {
       theta: r.theta, lossBefore: r.lossBefore, lossAfter: r.lossAfter, innerKL, outerKL: r.klAfter,
       extra: { accepted: r.accepted ? 1 : 0, backtracks: r.backtracks, klBefore: r.klBefore },

@@ -11,7 +11,7 @@
  * [target/1.5, target·1.5]).
  */
 import type { Tensor } from '@metagrad/autograd';
-import { type ChunkGradient, chunkGradient, chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
+import { type ChunkOps, type ChunkRunner, chunkGradient, gradientOp, localRunner, metaBatchChunks, valueAndGradOn, valuesOn, valuesOp } from './chunks.js';
 import type { GaussianMLPParams } from '../policies.js';
 import { Adam, type AdamState } from '../optim.js';
 import {
@@ -79,8 +79,13 @@ export class ProMP implements MetaAlgorithm {
   private readonly adam: Adam;
   /** η_k per inner step. */
   klCoeffs: number[];
-  /** The chunk gradient of the loss, with η as its static argument (compiled unless s.jit is false). */
-  private readonly gradient: ChunkGradient<number[]>;
+  /**
+   * The chunk ops: `grad`, the loss's value and gradient with η as argument (compiled unless s.jit is
+   * false); `after`, the diagnostics at the new θ (loss, outer KL, inner KLs) with η as argument.
+   */
+  readonly ops: ChunkOps;
+  /** Where the ops run (s.runner, else this thread). */
+  private readonly runner: ChunkRunner;
 
   constructor(s: AlgoSettings) {
     this.s = s;
@@ -89,7 +94,17 @@ export class ProMP implements MetaAlgorithm {
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
     this.klCoeffs = new Array<number>(s.numInnerGradSteps).fill(s.initInnerKLPenalty);
     const step = this.innerStep, clipEps = s.clipEps;
-    this.gradient = chunkGradient(s.policy, (p, b, klCoeffs: number[]) => prompLoss(p, b, { step, clipEps, klCoeffs }).loss, s.jit);
+    const gradient = chunkGradient(s.policy, (p, b, klCoeffs: number[]) => prompLoss(p, b, { step, clipEps, klCoeffs }).loss, s.jit);
+    this.ops = {
+      grad: gradientOp(s.policy, gradient),
+      after: valuesOp((p, b, klCoeffs) => {
+        const t = prompLoss(p, b, { step, clipEps, klCoeffs: klCoeffs as number[] });
+        const r: Record<string, Tensor> = { loss: t.loss, outerKL: meanTaskKL(t.post, b.steps[b.steps.length - 1]!) };
+        t.innerKLs.forEach((kl, k) => (r[`kl${k}`] = kl));
+        return r;
+      }),
+    };
+    this.runner = s.runner?.(this.ops) ?? localRunner(s.policy, this.ops);
   }
 
   /** The loss with this instance's settings. */
@@ -103,17 +118,13 @@ export class ProMP implements MetaAlgorithm {
     const S = batch.steps.length - 1;
     let lossBefore = NaN;
     for (let i = 0; i < this.s.numPrompSteps; i++) {
-      const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, { gradient: this.gradient, statics: this.klCoeffs });
+      const { value, grad } = valueAndGradOn(this.runner, 'grad', theta, chunks, this.klCoeffs);
       if (i === 0) lossBefore = value;
       this.adam.step(theta, grad); // θ ← θ + β Adam(∇θ Σ_τ J^ProMP_τ)
     }
-    const after = chunkedValues(this.s.policy, theta, chunks, (p, b) => {
-      const t = this.loss(p, b);
-      const r: Record<string, Tensor> = { loss: t.loss, outerKL: meanTaskKL(t.post, b.steps[S]!) };
-      t.innerKLs.forEach((kl, k) => (r[`kl${k}`] = kl));
-      return r;
-    });
-    const kls = Array.from({ length: S }, (_, k) => after[`kl${k}`]!);
+    const klNames = Array.from({ length: S }, (_, k) => `kl${k}`);
+    const after = valuesOn(this.runner, 'after', ['loss', 'outerKL', ...klNames], theta, chunks, this.klCoeffs);
+    const kls = klNames.map((k) => after[k]!);
     if (this.s.adaptiveInnerKLPenalty) this.klCoeffs = this.klCoeffs.map((c, k) => adaptKLCoeff(c, kls[k]!, this.s.targetInnerStep));
     const innerKL = kls.length ? kls.reduce((a, b) => a + b, 0) / kls.length : 0;
     const klCoeff = this.klCoeffs.reduce((a, b) => a + b, 0) / this.klCoeffs.length;

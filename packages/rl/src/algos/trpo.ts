@@ -14,7 +14,7 @@
 import { type Tensor, enableGrad, gradients, jit, noGrad } from '@metagrad/autograd';
 import { type GaussianMLPParams, type GaussianMLPPolicy, trainableLeaves } from '../policies.js';
 import { type MetaBatch, flatOf, splitLike } from './common.js';
-import { type Chunk, chunkedValues, metaBatchChunks } from './chunks.js';
+import { type Chunk, type ChunkOps, type ChunkRunner, localRunner, metaBatchChunks, sumInOrder, valuesOn, valuesOp } from './chunks.js';
 
 /** Settings of the TRPO step (the reference's defaults in parentheses). */
 export interface TrpoOptions {
@@ -104,6 +104,63 @@ export function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /**
+ * The chunk ops of a TRPO problem. `linearize`: one graph per chunk, [L, D̄_KL, ∇L flat] with ∇D̄_KL
+ * recorded (createGraph) and kept for the chunk; `hvp` (args: v, flat): ∇(∇D̄_KL · v) = H v on the chunk,
+ * one backward pass through the kept ∇D̄_KL (traced by jit at the first product when `compiled`, whose
+ * later ones replay it: the graph's tensors are the trace's constants); `values`: [L, D̄_KL].
+ */
+export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, compiled = true): ChunkOps {
+  const curv = new WeakMap<Chunk, { product: ((vs: Tensor[]) => Tensor[]) | null; leaves: Tensor[] }>();
+  return {
+    linearize(p, c) {
+      const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
+      const out = new Float64Array(2 + policy.numParams);
+      const { g, gC } = enableGrad(() => {
+        const o = objective(p, c.batch);
+        const L = o.loss.mul(c.weight), C = o.constraint.mul(c.weight);
+        out[0] = L.item();
+        out[1] = C.item();
+        return { g: gradients(L, leaves, { allowUnused: true }), gC: gradients(C, leaves, { createGraph: true, allowUnused: true }) };
+      });
+      out.set(flatOf(g), 2);
+      const used = gC.map((t) => t.node !== null);
+      const outs = gC.filter((_, i) => used[i]);
+      const product = (vs: Tensor[]): Tensor[] => gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true });
+      curv.set(c, { product: outs.length === 0 ? null : compiled ? jit(product) : product, leaves });
+      return out;
+    },
+    hvp(_p, c, v) {
+      const k = curv.get(c);
+      if (!k) throw new Error('trpo: hvp on a chunk that was not linearized');
+      const out = new Float64Array(policy.numParams);
+      if (k.product) out.set(noGrad(() => flatOf(k.product!(splitLike(v as Float64Array, k.leaves)))));
+      return out;
+    },
+    values: valuesOp((p, b) => objective(p, b)),
+  };
+}
+
+/** The linearization of a TRPO problem at θ from a runner of {@link trpoOps}: L, D̄_KL, ∇L and v ↦ (∇²D̄_KL + λI) v. */
+export function trpoLinearizationOn(runner: ChunkRunner, theta: Float64Array, chunks: readonly Chunk[], damping: number): {
+  /** L(θ). */
+  loss: number;
+  /** D̄_KL(θ). */
+  constraint: number;
+  /** ∇L(θ), flat (0 on log σ when σ is fixed). */
+  grad: Float64Array;
+  /** v ↦ (∇²D̄_KL(θ) + λI) v. */
+  Hx: (v: Float64Array) => Float64Array;
+} {
+  const lin = sumInOrder(runner.run('linearize', theta, chunks));
+  const Hx = (v: Float64Array): Float64Array => {
+    const hv = v.map((x) => damping * x);
+    for (const h of runner.run('hvp', theta, chunks, v)) for (let i = 0; i < h.length; i++) hv[i]! += h[i]!;
+    return hv;
+  };
+  return { loss: lin[0]!, constraint: lin[1]!, grad: lin.slice(2), Hx };
+}
+
+/**
  * The curvature of D̄_KL at θ as a function v ↦ (∇²D̄_KL + λI) v, and the loss gradient, from one graph per
  * task chunk: the forward pass, ∇L (not recorded) and ∇D̄_KL (recorded, kept and reused by every product).
  */
@@ -117,39 +174,7 @@ export function trpoLinearization(policy: GaussianMLPPolicy, theta: Float64Array
   /** v ↦ (∇²D̄_KL(θ) + λI) v. */
   Hx: (v: Float64Array) => Float64Array;
 } {
-  const p = policy.unflatten(theta);
-  const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
-  const grad = new Float64Array(theta.length);
-  let loss = 0, constraint = 0;
-  // per chunk: vs ↦ ∇(∇D̄_KL · v) = H v, one backward pass through the recorded ∇D̄_KL (traced by jit at
-  // the first product, whose later ones replay it: the graph's tensors are the trace's constants)
-  const curv: { product: ((vs: Tensor[]) => Tensor[]) | null; used: boolean[] }[] = [];
-  for (const c of chunks) {
-    const { g, gC } = enableGrad(() => {
-      const o = objective(p, c.batch);
-      const L = o.loss.mul(c.weight), C = o.constraint.mul(c.weight);
-      loss += L.item();
-      constraint += C.item();
-      return { g: gradients(L, leaves, { allowUnused: true }), gC: gradients(C, leaves, { createGraph: true, allowUnused: true }) };
-    });
-    const gf = flatOf(g);
-    for (let i = 0; i < gf.length; i++) grad[i]! += gf[i]!;
-    const used = gC.map((t) => t.node !== null);
-    const outs = gC.filter((_, i) => used[i]);
-    const product = (vs: Tensor[]): Tensor[] => gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true });
-    curv.push({ product: outs.length === 0 ? null : compiled ? jit(product) : product, used });
-  }
-  const Hx = (v: Float64Array): Float64Array => {
-    const hv = v.map((x) => damping * x);
-    const vs = splitLike(v, leaves);
-    for (const { product } of curv) {
-      if (!product) continue;
-      const h = noGrad(() => flatOf(product(vs))); // ∇(∇D̄_KL · v) = H v
-      for (let i = 0; i < h.length; i++) hv[i]! += h[i]!;
-    }
-    return hv;
-  };
-  return { loss, constraint, grad, Hx };
+  return trpoLinearizationOn(localRunner(policy, trpoOps(policy, objective, compiled)), theta, chunks, damping);
 }
 
 /** Value-only evaluation of the loss and the constraint (the inner steps still take their gradients). */
@@ -159,14 +184,18 @@ export function evaluateObjective(policy: GaussianMLPPolicy, theta: Float64Array
   /** D̄_KL(θ). */
   constraint: number;
 } {
-  const v = chunkedValues(policy, theta, chunks, (p, b) => objective(p, b));
-  return { loss: v.loss, constraint: v.constraint };
+  const v = valuesOn(localRunner(policy, trpoOps(policy, objective)), 'values', ['loss', 'constraint'], theta, chunks);
+  return { loss: v.loss!, constraint: v.constraint! };
 }
 
 /** One TRPO step from θ on a meta-batch (see the module comment). */
 export function trpoStep(policy: GaussianMLPPolicy, theta: Float64Array, batch: MetaBatch, objective: TrpoObjective, opts: TrpoOptions): TrpoResult {
-  const chunks = metaBatchChunks(batch, opts.chunkElements);
-  const lin = trpoLinearization(policy, theta, chunks, objective, opts.damping, opts.jit ?? true);
+  return trpoStepOn(localRunner(policy, trpoOps(policy, objective, opts.jit ?? true)), theta, metaBatchChunks(batch, opts.chunkElements), opts);
+}
+
+/** {@link trpoStep} with its chunk work on a runner of {@link trpoOps} (this thread or worker threads: the same bits). */
+export function trpoStepOn(runner: ChunkRunner, theta: Float64Array, chunks: readonly Chunk[], opts: TrpoOptions): TrpoResult {
+  const lin = trpoLinearizationOn(runner, theta, chunks, opts.damping);
   const { x: d, Ax: Hd } = conjugateGradientWithProduct(lin.Hx, lin.grad, opts.cgIters); // d ≈ H⁻¹ ∇L, and H d
   const dHd = dot(d, Hd);
   const beta = Math.sqrt((2 * opts.stepSize) / (dHd + 1e-8));
@@ -180,11 +209,11 @@ export function trpoStep(policy: GaussianMLPPolicy, theta: Float64Array, batch: 
   for (let n = 0; n < opts.maxBacktracks; n++) {
     const ratio = opts.backtrackRatio ** n;
     for (let i = 0; i < theta.length; i++) cand[i] = theta[i]! - ratio * beta * d[i]!;
-    const e = evaluateObjective(policy, cand, chunks, objective);
+    const e = valuesOn(runner, 'values', ['loss', 'constraint'], cand, chunks);
     tried = n + 1;
-    if (e.loss < lin.loss && e.constraint <= opts.stepSize) {
+    if (e.loss! < lin.loss && e.constraint! <= opts.stepSize) {
       return {
-        theta: cand.slice(), accepted: true, lossBefore: lin.loss, lossAfter: e.loss, klBefore: lin.constraint, klAfter: e.constraint,
+        theta: cand.slice(), accepted: true, lossBefore: lin.loss, lossAfter: e.loss!, klBefore: lin.constraint, klAfter: e.constraint!,
         backtracks: n, initialStepSize: beta,
       };
     }

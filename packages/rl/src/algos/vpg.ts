@@ -4,7 +4,7 @@
  * whose gradient goes through the recorded inner step (second order unless firstOrder).
  */
 import type { Tensor } from '@metagrad/autograd';
-import { type ChunkGradient, chunkGradient, chunkedValueAndGrad, chunkedValues, metaBatchChunks } from './chunks.js';
+import { type ChunkOps, type ChunkRunner, chunkGradient, gradientOp, localRunner, metaBatchChunks, valueAndGradOn, valuesOn, valuesOp } from './chunks.js';
 import type { GaussianMLPParams } from '../policies.js';
 import { Adam, type AdamState } from '../optim.js';
 import {
@@ -23,8 +23,10 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
   private readonly s: AlgoSettings;
   private readonly objective: OuterObjective;
   private readonly adam: Adam;
-  /** The chunk gradient of the loss (compiled unless s.jit is false). */
-  private readonly gradient: ChunkGradient<null>;
+  /** The chunk ops: `grad`, the loss's value and gradient (compiled unless s.jit is false); `after`, the diagnostics at the new θ. */
+  readonly ops: ChunkOps;
+  /** Where the ops run (s.runner, else this thread). */
+  private readonly runner: ChunkRunner;
 
   constructor(name: AlgoName, s: AlgoSettings, objective: OuterObjective) {
     this.name = name;
@@ -33,7 +35,18 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
     this.innerStep = { alpha: s.innerLr, inner: s.innerObjective, firstOrder: s.firstOrder, learnStd: s.policy.learnStd };
     this.needsDiceRewards = this.innerStep.inner === 'dice';
     this.adam = new Adam(s.policy.numParams, { lr: s.metaLr });
-    this.gradient = chunkGradient(s.policy, (p, b) => this.loss(p, b), s.jit);
+    this.ops = {
+      grad: gradientOp(s.policy, chunkGradient(s.policy, (p, b) => this.loss(p, b), s.jit)),
+      after: valuesOp((p, b) => {
+        const S = b.steps.length - 1;
+        const a = adapt(p, b, this.innerStep);
+        const e = evalRound(a.params[S]!, b.steps[S]!);
+        const r: Record<string, Tensor> = { loss: this.objective(a, e, b).neg(), outerKL: meanTaskKL(e, b.steps[S]!) };
+        for (let k = 0; k < S; k++) r[`kl${k}`] = meanTaskKL(a.evals[k]!, b.steps[k]!);
+        return r;
+      }),
+    };
+    this.runner = s.runner?.(this.ops) ?? localRunner(s.policy, this.ops);
   }
 
   /** The loss −objective(θ) on a meta-batch. */
@@ -44,25 +57,20 @@ export class VpgMetaAlgorithm implements MetaAlgorithm {
 
   /** ∇θ of the objective (the negated loss's gradient: the direction the Adam step follows). */
   metaGradient(theta: Float64Array, batch: MetaBatch): Float64Array {
-    const { grad } = chunkedValueAndGrad(this.s.policy, theta, metaBatchChunks(batch, this.s.chunkElements), { gradient: this.gradient, statics: null });
+    const { grad } = valueAndGradOn(this.runner, 'grad', theta, metaBatchChunks(batch, this.s.chunkElements), null);
     return grad.map((g) => -g);
   }
 
   optimize(theta0: Float64Array, batch: MetaBatch): OuterResult {
     const theta = theta0.slice();
     const chunks = metaBatchChunks(batch, this.s.chunkElements);
-    const { value, grad } = chunkedValueAndGrad(this.s.policy, theta, chunks, { gradient: this.gradient, statics: null });
+    const { value, grad } = valueAndGradOn(this.runner, 'grad', theta, chunks, null);
     this.adam.step(theta, grad);
     const S = batch.steps.length - 1;
-    const after = chunkedValues(this.s.policy, theta, chunks, (p, b) => {
-      const a = adapt(p, b, this.innerStep);
-      const e = evalRound(a.params[S]!, b.steps[S]!);
-      const r: Record<string, Tensor> = { loss: this.objective(a, e, b).neg(), outerKL: meanTaskKL(e, b.steps[S]!) };
-      for (let k = 0; k < S; k++) r[`kl${k}`] = meanTaskKL(a.evals[k]!, b.steps[k]!);
-      return r;
-    });
+    const klNames = Array.from({ length: S }, (_, k) => `kl${k}`);
+    const after = valuesOn(this.runner, 'after', ['loss', 'outerKL', ...klNames], theta, chunks);
     let inner = 0;
-    for (let k = 0; k < S; k++) inner += after[`kl${k}`]!;
+    for (const k of klNames) inner += after[k]!;
     return { theta, lossBefore: value, lossAfter: after.loss!, innerKL: S ? inner / S : 0, outerKL: after.outerKL!, extra: {} };
   }
 

@@ -25,6 +25,7 @@ import { concatTaskParams, sliceStep } from '../algos/chunks.js';
 import type { TrainConfig } from './config.js';
 import { checkMemory } from './memory.js';
 import { type TaskSampler, serialTaskSampler, workerTaskSampler } from './sampler.js';
+import { type ThreadRunner, threadRunner } from './threads.js';
 
 /** Progress callbacks (see metaTrainer.ts TrainHooks). */
 export interface PhaseHooks {
@@ -44,19 +45,31 @@ export interface RunSetup {
   readonly algo: MetaAlgorithm;
   /** The task sampler (serial, or worker threads when workers > 1); close it when done. */
   readonly sampler: TaskSampler;
+  /** Stops the sampler's and the outer update's worker threads. */
+  close(): Promise<void>;
 }
 
-/** Builds the env (with the config's horizon and envOptions), the policy, the algorithm and the sampler (workers > 1: worker threads). */
+/**
+ * Builds the env (with the config's horizon and envOptions), the policy, the algorithm (its outer update on
+ * `threads` threads, started at its first use) and the sampler (workers > 1: worker threads).
+ */
 export async function setupRun(config: TrainConfig): Promise<RunSetup> {
   checkMemory(config); // absurd sizes end here, with the setting named, before anything is allocated
   const envOptions = { ...config.envOptions, horizon: config.horizon };
   const env = await makeEnv(config.env, envOptions);
   const shape = envShape(env);
-  const policy = new GaussianMLPPolicy({ obsDim: shape.obsDim, actDim: shape.actDim, hidden: config.hidden, dtype: config.dtype, initLogStd: config.initLogStd, learnStd: config.learnStd });
+  const policyOptions = { obsDim: shape.obsDim, actDim: shape.actDim, hidden: config.hidden, dtype: config.dtype, initLogStd: config.initLogStd, learnStd: config.learnStd };
+  const policy = new GaussianMLPPolicy(policyOptions);
   const algoConfig = Object.fromEntries(Object.keys(ALGO_SETTINGS).map((k) => [k, config[k as keyof AlgoConfig]])) as AlgoConfig;
-  const algo = makeAlgorithm(config.algo, { ...algoConfig, policy });
+  const threads = config.threads === 0 ? config.workers : config.threads;
+  const runners: ThreadRunner[] = [];
+  const runner = threads > 1 ? threadRunner({ algo: config.algo, algoConfig, policy: policyOptions }, threads, runners) : undefined;
+  const algo = makeAlgorithm(config.algo, { ...algoConfig, policy, runner });
   const sampler = config.workers > 1 ? await workerTaskSampler(config.env, envOptions, config.workers) : serialTaskSampler(env);
-  return { config, env, policy, algo, sampler };
+  const close = async (): Promise<void> => {
+    await Promise.all([sampler.close(), ...runners.map((r) => r.close())]);
+  };
+  return { config, env, policy, algo, sampler, close };
 }
 
 /** The initial parameters of a run: policy.init from Rng(seed), flat. */

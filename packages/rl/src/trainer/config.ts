@@ -75,6 +75,11 @@ export const TRAIN_SETTINGS = {
   normalizeAdv: boolean({ default: true, help: 'normalize advantages per task; --no-normalize-adv turns it off', flag: 'no-normalize-adv', sets: false }),
   /** Sampler worker threads, 1 … 256 (1: serial; results are identical for any count); default 1. */
   workers: integer({ default: 1, max: 256, help: 'sampler worker threads (1: serial; results are identical for any count)', flag: 'workers' }),
+  /**
+   * Threads of the outer update, 0 … 256: its task chunks spread over this thread and threads − 1 workers
+   * (trainer/threads.ts; results are identical for any count); 0 (the default): as many as `workers`.
+   */
+  threads: integer({ default: 0, min: 0, max: 256, help: 'threads of the outer update, its task chunks spread over them (0: as many as --workers; results are identical for any count)', flag: 'threads' }),
   /** Parameter dtype, 'float64' (default) or 'float32'. */
   dtype: oneOf(['float64', 'float32'] as const, { default: 'float64', help: 'parameter dtype', flag: 'dtype' }),
   /** Initial log σ of the policy; default 0 (σ = 1, the reference's init_std). */

@@ -68,6 +68,6 @@ export async function evaluate(
     }
     return result;
   } finally {
-    await setup.sampler.close();
+    await setup.close();
   }
 }

@@ -162,7 +162,7 @@ export async function train(
       await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
   } finally {
-    await setup.sampler.close();
+    await setup.close();
   }
   return { records, checkpoint };
 }
