@@ -106,6 +106,23 @@ describe('errors', () => {
     expect(() => r.run('grad', theta, chunks)).toThrow(/after close/);
   }, 60_000);
 
+  it('a worker that dies during a call ends the call with an error at once, and the runner is closed', async () => {
+    const { setup, theta, batch } = await batchOf(tiny('lvc-vpg', { metaBatchSize: 6 }));
+    const budget = 2 * 4 * 20 * 16;
+    const chunks = metaBatchChunks(batch, budget);
+    process.env.METAGRAD_FAULT = 'chunk-worker-exit'; // read by the worker when a call arrives
+    try {
+      const r = new ThreadRunner(algoOf(setup, budget, 1).ops!, setup.policy, initOf(setup, budget), 2);
+      runners.push(r);
+      const t0 = Date.now();
+      expect(() => r.run('grad', theta, chunks)).toThrow(/chunk worker 1 exited/);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(() => r.run('grad', theta, chunks)).toThrow(/after close\(\) \(chunk worker 1 exited\)/);
+    } finally {
+      delete process.env.METAGRAD_FAULT;
+    }
+  }, 60_000);
+
   it('a worker that cannot build the algorithm fails the first call with the reason, and the runner is closed', async () => {
     const { setup, theta, batch } = await batchOf(tiny('lvc-vpg', { metaBatchSize: 6 }));
     const chunks = metaBatchChunks(batch, 2 * 4 * 20 * 16);

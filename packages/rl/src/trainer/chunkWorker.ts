@@ -9,7 +9,7 @@ import { workerData } from 'node:worker_threads';
 import { makeAlgorithm } from '../algos/index.js';
 import { GaussianMLPPolicy } from '../policies.js';
 import type { Chunk, ChunkOps } from '../algos/chunks.js';
-import { type ChunkWorkerInit, type ChunkWorkerRequest, CTL_REPLIES, unpackChunk } from './threads.js';
+import { type ChunkWorkerInit, type ChunkWorkerRequest, CTL_EXITED, CTL_REPLIES, unpackChunk } from './threads.js';
 
 const init = workerData as ChunkWorkerInit;
 const ctl = new Int32Array(init.ctl);
@@ -20,6 +20,13 @@ function reply(msg: unknown): void {
   Atomics.add(ctl, CTL_REPLIES, 1);
   Atomics.notify(ctl, CTL_REPLIES);
 }
+
+// a worker that ends (process.exit, an uncaught error) says so, so that a caller blocked on it wakes
+process.on('exit', () => {
+  Atomics.store(ctl, CTL_EXITED, 1);
+  Atomics.add(ctl, CTL_REPLIES, 1);
+  Atomics.notify(ctl, CTL_REPLIES);
+});
 
 // the handshake: ready, or why the policy and algorithm could not be built
 let policy: GaussianMLPPolicy | null = null;
@@ -39,6 +46,7 @@ init.port.on('message', (req: ChunkWorkerRequest) => {
     for (const c of req.items) held.set(c.id, unpackChunk(c));
     return;
   }
+  if (process.env.METAGRAD_FAULT === 'chunk-worker-exit') process.exit(3); // fault injection for the tests: a worker that dies mid-call
   try {
     const f = ops[req.op];
     if (!f) throw new Error(`no chunk op '${req.op}'`);

@@ -19,8 +19,10 @@ import type { AlgoConfig } from '../algos/settings.js';
 import { type GaussianMLPOptions, GaussianMLPPolicy } from '../policies.js';
 import { localRunner } from '../algos/chunks.js';
 
-/** Slot of the shared control array that a worker bumps after each reply. */
+/** Slot of the shared control array that a worker bumps after each reply (and when it ends). */
 export const CTL_REPLIES = 0;
+/** Slot a worker sets to 1 when it ends. */
+export const CTL_EXITED = 1;
 /** How long a call waits for a worker before calling it hung (an op on one chunk takes seconds at most). */
 const WAIT_MS = 600_000;
 /** How long a worker may take to start and build the algorithm. */
@@ -207,8 +209,8 @@ export class ThreadRunner implements ChunkRunner {
 
 
   /**
-   * The next reply of worker w, waiting for it. A worker that died (threadId −1, seen while this thread
-   * blocks, before any 'exit' event could run) or that stays silent for `limitMs` ends the wait with an
+   * The next reply of worker w, waiting for it. A worker that ended (it flags CTL_EXITED from its own
+   * 'exit' handler: this thread, blocked, runs no 'exit' event) or that stays silent for `limitMs` ends the wait with an
    * error, and the runner is closed.
    */
   private receive(w: ChunkWorker, index: number, limitMs = WAIT_MS): unknown {
@@ -219,7 +221,7 @@ export class ThreadRunner implements ChunkRunner {
         w.replies++;
         return m.message;
       }
-      const dead = w.worker.threadId === -1;
+      const dead = Atomics.load(w.ctl, CTL_EXITED) === 1 || w.worker.threadId === -1;
       if (dead || (Atomics.wait(w.ctl, CTL_REPLIES, w.replies, 200) === 'timed-out' && Date.now() - t0 > limitMs)) {
         const e = new Error(dead ? `chunk worker ${index} exited` : `chunk worker ${index} did not answer within ${limitMs / 1000} s: it is hung, and was stopped`);
         void this.close(e.message);
