@@ -192,7 +192,12 @@ export function gradientOp<S>(policy: GaussianMLPPolicy, gradient: ChunkGradient
 }
 
 /** Σ_chunks of a {@link gradientOp}: the loss's value and flat gradient at θ. */
-export function valueAndGradOn(runner: ChunkRunner, op: string, theta: Float64Array, chunks: readonly Chunk[], statics?: unknown): { value: number; grad: Float64Array } {
+export function valueAndGradOn(runner: ChunkRunner, op: string, theta: Float64Array, chunks: readonly Chunk[], statics?: unknown): {
+  /** loss(θ). */
+  value: number;
+  /** ∇loss(θ), flat. */
+  grad: Float64Array;
+} {
   const s = sumInOrder(runner.run(op, theta, chunks, statics));
   return { value: s[0]!, grad: s.slice(1) };
 }

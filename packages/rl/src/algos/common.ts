@@ -347,7 +347,12 @@ export function klTermNames(S: number): string[] {
 }
 
 /** klDiagnostics from the summed {@link klTerms}. */
-export function klSummary(v: Record<string, number>, S: number): { innerKL: number; outerKL: number } {
+export function klSummary(v: Record<string, number>, S: number): {
+  /** Mean over the inner rounds k < S of the task-mean KL (0 when S = 0). */
+  innerKL: number;
+  /** The task-mean KL on the last (post-update) round. */
+  outerKL: number;
+} {
   let inner = 0;
   for (let k = 0; k < S; k++) inner += v[`kl${k}`]!;
   return { innerKL: S > 0 ? inner / S : 0, outerKL: v.outerKL! };

@@ -124,7 +124,11 @@ export class ThreadRunner implements ChunkRunner {
   private nextId = 0;
   private closed: string | null = null;
 
-  constructor(ops: ChunkOps, policy: GaussianMLPPolicy, private readonly init: Omit<ChunkWorkerInit, 'ctl' | 'port'>, readonly threads: number) {
+  /** Threads the chunks are spread over, this one included. */
+  readonly threads: number;
+
+  constructor(ops: ChunkOps, policy: GaussianMLPPolicy, private readonly init: Omit<ChunkWorkerInit, 'ctl' | 'port'>, threads: number) {
+    this.threads = threads;
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
     this.local = localRunner(policy, ops);
   }
