@@ -10,7 +10,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,8 +89,8 @@ interface Proc {
 }
 
 /** Starts the `metagrad` executable from its sources. */
-function metagrad(args: readonly string[]): Proc {
-  const child = spawn(process.execPath, ['--import', BOOT, MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function metagrad(args: readonly string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, ['--import', BOOT, MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   started.push(child);
   let out = '';
   const waiters: { re: RegExp; ok: () => void }[] = [];
@@ -115,6 +115,24 @@ function metagrad(args: readonly string[]): Proc {
       check();
     }),
   };
+}
+
+/** The pid of a child of `parent` once it is stopped (SIGSTOP; state T in /proc), waiting up to 60 s. */
+async function stoppedChild(parent: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60_000) {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); // "pid (comm) state ppid ..."
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(ppid) === parent && state === 'T') return Number(pid);
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no stopped child of ${parent} within 60 s`);
 }
 
 /** The same run trained by `metagrad train` (in-process) into `dir`. */
@@ -225,13 +243,16 @@ describe.skipIf(!REDIS && !EXPECT)(`metagrad sweep and worker on Redis${!REDIS &
     const out = join(root, 'killed');
     const r = await cli('sweep', '--queue', queue, '--out', out, '--env', 'point-corner', '--algos', 'promp', '--seeds', '1', '--seed', '3', ...SHAPE, '--iterations', '8');
     expect(r.code, r.err).toBe(0);
-    const a = metagrad(['worker', '--queue', queue, '--stalled-seconds', '2']);
-    await a.waitFor(/it 2\/8/);
+    // the machine freezes right after the run's second checkpoint (its training child stops itself there,
+    // so the point does not depend on how fast this test reads the progress), then dies: worker and child
+    const a = metagrad(['worker', '--queue', queue, '--stalled-seconds', '2'], { METAGRAD_FAULT: 'stop@after-checkpoint:2' });
+    const trainer = await stoppedChild(a.child.pid!);
     a.child.kill('SIGKILL');
+    process.kill(trainer, 'SIGKILL');
     await a.done;
     const b = metagrad(['worker', '--queue', queue, '--stalled-seconds', '2', '--until-empty']);
     expect((await b.done).code, b.output()).toBe(0);
-    expect(b.output()).toMatch(/resuming at iteration [2-8]/);
+    expect(b.output()).toMatch(/resuming at iteration 3 of 8/); // after the two iterations the frozen machine checkpointed
     const rows = await status(queue, out);
     expect(rows.map((x) => x.state)).toEqual(['completed']);
     const dir = join(out, 'runs', 'promp-s3');
@@ -243,9 +264,12 @@ describe.skipIf(!REDIS && !EXPECT)(`metagrad sweep and worker on Redis${!REDIS &
     const out = join(root, 'sigterm');
     const r = await cli('sweep', '--queue', queue, '--out', out, '--env', 'point-corner', '--algos', 'promp', '--seeds', '1', '--seed', '3', ...SHAPE, '--iterations', '8');
     expect(r.code, r.err).toBe(0);
-    const a = metagrad(['worker', '--queue', queue]);
-    await a.waitFor(/it 2\/8/);
+    // the training child holds still after its second checkpoint, so that SIGTERM surely lands mid-run
+    const a = metagrad(['worker', '--queue', queue], { METAGRAD_FAULT: 'stop@after-checkpoint:2' });
+    const trainer = await stoppedChild(a.child.pid!);
     a.child.kill('SIGTERM');
+    await a.waitFor(/SIGTERM: stopping 1 run/); // the worker has signalled its child (SIGINT, pending while it is stopped)
+    process.kill(trainer, 'SIGCONT');
     const end = await a.done;
     expect(end.code, a.output()).toBe(0);
     expect(a.output()).toMatch(/released .*promp s3/);

@@ -108,15 +108,19 @@ export function writeFileAtomic(path: string, text: string): void {
 /**
  * Fault injection for the crash tests: when METAGRAD_FAULT names this point (e.g. 'after-log:2', the
  * second time the log is appended to; 'before-rename:checkpoint.json:1'), the process kills itself with
- * SIGKILL there, as a power cut or the OOM killer would. A no-op unless that variable is set.
+ * SIGKILL there, as a power cut or the OOM killer would; with 'stop@' in front ('stop@after-checkpoint:2')
+ * it stops itself (SIGSTOP) there instead, a frozen machine that a test then kills at a known point. A
+ * no-op unless that variable is set.
  */
 const faultCounts = new Map<string, number>();
 function faultPoint(name: string): void {
-  const want = process.env.METAGRAD_FAULT;
-  if (!want) return;
+  const value = process.env.METAGRAD_FAULT;
+  if (!value) return;
+  const stop = value.startsWith('stop@');
+  const want = stop ? value.slice(5) : value;
   const n = (faultCounts.get(name) ?? 0) + 1;
   faultCounts.set(name, n);
-  if (want === `${name}:${n}` || (want === name && n === 1)) process.kill(process.pid, 'SIGKILL');
+  if (want === `${name}:${n}` || (want === name && n === 1)) process.kill(process.pid, stop ? 'SIGSTOP' : 'SIGKILL');
 }
 
 /** The CSV header for K inner steps. */

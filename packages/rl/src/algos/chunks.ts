@@ -202,15 +202,19 @@ export function valueAndGradOn(runner: ChunkRunner, op: string, theta: Float64Ar
   return { value: s[0]!, grad: s.slice(1) };
 }
 
-/** The op of named scalars weight · f (see {@link chunkedValues}): their values in the order f names them. */
+/** The op of named scalars weight · f (see {@link chunkedValues}): their values in the order of their sorted names. */
 export function valuesOp(f: (p: GaussianMLPParams, chunk: MetaBatch, args: unknown) => Record<string, Tensor>): ChunkOp {
-  return (p, c, args) => noGrad(() => Float64Array.from(Object.values(f(p, c.batch, args)), (v) => c.weight * v.item()));
+  return (p, c, args) => noGrad(() => {
+    const r = f(p, c.batch, args);
+    return Float64Array.from(Object.keys(r).sort(), (k) => c.weight * r[k]!.item());
+  });
 }
 
-/** Σ_chunks of a {@link valuesOp}, named by `names` (the order its f names them). */
+/** Σ_chunks of a {@link valuesOp} whose f names exactly `names` (in any order), by name. */
 export function valuesOn(runner: ChunkRunner, op: string, names: readonly string[], theta: Float64Array, chunks: readonly Chunk[], args?: unknown): Record<string, number> {
   const s = sumInOrder(runner.run(op, theta, chunks, args));
-  return Object.fromEntries(names.map((k, i) => [k, s[i]!]));
+  if (s.length !== names.length) throw new Error(`chunk op '${op}' returned ${s.length} values for ${names.length} names (${names.join(', ')})`);
+  return Object.fromEntries([...names].sort().map((k, i) => [k, s[i]!]));
 }
 
 /**
