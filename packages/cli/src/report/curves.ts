@@ -166,7 +166,7 @@ export function learningCurveSpec(points: readonly CurvePoint[], opts: { title?:
   if (envs.length > 1)
     return {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data,
-      facet: { field: 'env', type: 'nominal', title: null }, columns: Math.min(3, envs.length),
+      facet: { field: 'env', type: 'nominal', title: null, sort: envs }, columns: Math.min(3, envs.length), // panels in the runs' order (compare --envs: as given)
       spec: { ...size, layer }, resolve: { scale: { x: 'independent', y: 'independent' } },
     } as ChartSpec;
   return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, data, ...size, layer } as ChartSpec;
