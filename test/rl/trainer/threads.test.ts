@@ -86,6 +86,13 @@ describe('the outer update on threads gives the same bits as in one thread', () 
     const a = await train(cfg(1)), b = await train(cfg(2));
     expect(b.records.map(numbers)).toEqual(a.records.map(numbers));
     expect(b.checkpoint).toEqual(a.checkpoint);
+    // and threads 2 did run on a worker: one that dies at its first call fails the run
+    process.env.METAGRAD_FAULT = 'chunk-worker-exit';
+    try {
+      await expect(train({ ...cfg(2), iterations: 1 })).rejects.toThrow(/chunk worker 1 exited/);
+    } finally {
+      delete process.env.METAGRAD_FAULT;
+    }
   }, 240_000);
 });
 
