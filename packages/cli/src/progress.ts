@@ -36,7 +36,6 @@ export class Progress {
   private done = 0;
   private label: string;
   private readonly t0 = performance.now();
-  private lastIterAt = performance.now();
 
   constructor(private readonly io: CliIO, private readonly total: number, label: string, private readonly quiet = false) {
     this.label = label;
@@ -62,8 +61,12 @@ export class Progress {
     this.bar?.update(this.done);
   }
 
-  /** Hooks to pass to train()/evaluate(). */
+  /**
+   * Hooks to pass to train()/evaluate(), one set per run: the seconds per iteration they print are the
+   * run's own, also when several runs report to one display at once (`compare --jobs`).
+   */
   hooks(): ProgressHooks {
+    let lastIterAt = performance.now();
     return {
       onPhase: (phase) => {
         this.bar?.update({ phase });
@@ -73,8 +76,8 @@ export class Progress {
         const pre = rec.returns[0];
         const post = rec.returns.length > 1 ? rec.returns[rec.returns.length - 1] : undefined;
         const now = performance.now();
-        const dt = (now - this.lastIterAt) / 1000;
-        this.lastIterAt = now;
+        const dt = (now - lastIterAt) / 1000;
+        lastIterAt = now;
         if (this.bar) this.bar.update(this.done, { pre: fmt(pre), post: fmt(post), steps: `${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}` });
         else if (!this.quiet)
           this.io.stderr.write(`${this.label}  it ${rec.iteration + 1} (${this.done}/${this.total})  pre ${fmt(pre)}  post ${fmt(post)}  steps ${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}  ${dt.toFixed(1)}s/it\n`);

@@ -1,0 +1,31 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Progress } from '../../packages/cli/src/progress.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('progress lines', () => {
+  it('give each run its own seconds per iteration when two runs report at once (compare --jobs 2)', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    let err = '';
+    const progress = new Progress({ stdout: { write: () => {} }, stderr: { write: (s: string) => (err += s) } }, 4, '');
+    const rec = (iteration: number) => ({ iteration, envSteps: 10 * (iteration + 1), returns: [1, 2] });
+    const a = progress.hooks();
+    const b = progress.hooks();
+    vi.advanceTimersByTime(100_000); // run a's first iteration: 100 s
+    progress.setLabel('a');
+    a.onIteration(rec(0));
+    vi.advanceTimersByTime(20_000); // run b's first iteration ends 120 s after it started
+    progress.setLabel('b');
+    b.onIteration(rec(0));
+    vi.advanceTimersByTime(30_000);
+    progress.setLabel('a');
+    a.onIteration(rec(1)); // 50 s after a's first
+    const lines = err.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^a {2}it 1 \(1\/4\).* 100\.0s\/it$/);
+    expect(lines[1]).toMatch(/^b {2}it 1 \(2\/4\).* 120\.0s\/it$/);
+    expect(lines[2]).toMatch(/^a {2}it 2 \(3\/4\).* 50\.0s\/it$/);
+  });
+});
