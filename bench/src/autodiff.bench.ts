@@ -80,6 +80,7 @@ const AUTODIFF: readonly Timed[] = [
   { work: 'inner_grad_jit', call: (w) => w.innerGradJit() },
   { work: 'meta_grad_jit', call: (w) => w.metaGradJit() },
   { work: 'hvp_jit', call: (w) => w.hvpJit() },
+  { work: 'hvp_jit_at', call: (w) => w.hvpJitAt() },
 ];
 
 /** benny suites for `dtypes`: the autodiff calls, then the matmuls. benny's median is seconds per call. */
@@ -161,10 +162,14 @@ function runChecks(data: WorkloadData): { hvpErr: Record<string, number>; ok: bo
   const inner64 = w64.innerGrad(), meta64 = w64.metaGrad();
   // jit: the compiled calls give the eager bits (traced at the first call, checked on a replay)
   for (const w of [w64, w32]) {
-    for (const [name, eager, compiled] of [['inner_grad', w.innerGrad, w.innerGradJit], ['meta_grad', w.metaGrad, w.metaGradJit], ['hvp', w.hvp, w.hvpJit]] as const) {
+    const pairs = [
+      ['inner_grad_jit', 'inner_grad', w.innerGrad, w.innerGradJit], ['meta_grad_jit', 'meta_grad', w.metaGrad, w.metaGradJit],
+      ['hvp_jit', 'hvp', w.hvp, w.hvpJit], ['hvp_jit_at', 'hvp_transform (θ closed over, folded)', w.hvpTransform, w.hvpJitAt],
+    ] as const;
+    for (const [work, name, eager, compiled] of pairs) {
       compiled();
       const err = treeRelErr(compiled(), eager());
-      hvpErr[`${name}_jit/${w.dtype}`] = record(`${name} with jit (replayed) vs eager: identical bits expected`, w.dtype, err, 0);
+      hvpErr[`${work}/${w.dtype}`] = record(`${name} with jit (replayed) vs eager: identical bits expected`, w.dtype, err, 0);
     }
   }
   const frozen = frozenPreBatch(w64);
@@ -269,7 +274,7 @@ async function main(): Promise<void> {
   const ratio = (a: string, c: string, d: DType): string => (ms(a, d) / ms(c, d)).toFixed(2);
   console.log(
     `Ratios in this run (${one} thread): meta_grad / inner_grad = ${ratio('meta_grad', 'inner_grad', 'float64')} (float64), ${ratio('meta_grad', 'inner_grad', 'float32')} (float32); ` +
-      `eager / jit: inner_grad ${ratio('inner_grad', 'inner_grad_jit', 'float64')}, meta_grad ${ratio('meta_grad', 'meta_grad_jit', 'float64')}, hvp ${ratio('hvp', 'hvp_jit', 'float64')} (float64), ` +
+      `eager / jit: inner_grad ${ratio('inner_grad', 'inner_grad_jit', 'float64')}, meta_grad ${ratio('meta_grad', 'meta_grad_jit', 'float64')}, hvp ${ratio('hvp', 'hvp_jit', 'float64')}, hvp_transform / hvp_jit_at ${ratio('hvp_transform', 'hvp_jit_at', 'float64')}, hvp_jit / hvp_jit_at ${ratio('hvp_jit', 'hvp_jit_at', 'float64')} (float64), ` +
       `meta_grad ${ratio('meta_grad', 'meta_grad_jit', 'float32')} (float32); hvp / inner_grad = ${ratio('hvp', 'inner_grad', 'float64')}; hvp / hvp_transform = ${ratio('hvp', 'hvp_transform', 'float64')}; hvp_forward / hvp_transform = ${ratio('hvp_forward', 'hvp_transform', 'float64')}; jvp / objective = ${ratio('jvp', 'objective', 'float64')} (float64).`,
   );
   if (!ok) {

@@ -41,6 +41,12 @@ export interface Workload {
   innerGradJit(): PolicyParams;
   metaGradJit(): PolicyParams;
   hvpJit(): PolicyParams;
+  /**
+   * H v at a fixed θ as a conjugate-gradient solve asks for it: `jit(u => hvp(J^LVC, θ, u))` with θ and
+   * the batch closed over, so the trace folds everything that does not depend on v (the forward pass and
+   * the gradient at θ) into constants and replays only the rest.
+   */
+  hvpJitAt(): PolicyParams;
 }
 
 /** A tensor as plain JSON: its shape and its values (float64, exact through JSON). */
@@ -101,11 +107,13 @@ export function workloadFromData(d: WorkloadData, dtype: DType): Workload {
   const innerJ = jit((p: PolicyParams, b: Batch) => grad((q: PolicyParams) => lvcObjective(q, b))(p));
   const metaJ = jit((p: PolicyParams, b: Batch, c: PostBatch) => grad((q: PolicyParams) => metaObjective(q, b, c, ALPHA))(p));
   const hvpJ = jit((p: PolicyParams, b: Batch, u: PolicyParams) => grad((q: PolicyParams) => hvpObjective(q, b, u))(p));
+  const hvpAt = jit((u: PolicyParams) => hvp((p: PolicyParams) => lvcObjective(p, pre), params, u));
   return {
     dtype, params, pre, post, v,
     innerGradJit: () => noGrad(() => innerJ(params, pre)),
     metaGradJit: () => noGrad(() => metaJ(params, pre, post)),
     hvpJit: () => noGrad(() => hvpJ(params, pre, v)),
+    hvpJitAt: () => noGrad(() => hvpAt(v)),
     innerGrad: () => noGrad(() => grad((p: PolicyParams) => lvcObjective(p, pre))(params)),
     metaGrad: () => noGrad(() => grad((p: PolicyParams) => metaObjective(p, pre, post, ALPHA))(params)),
     hvp: () => noGrad(() => grad((p: PolicyParams) => hvpObjective(p, pre, v))(params)),

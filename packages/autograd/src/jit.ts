@@ -5,8 +5,10 @@
  * f eagerly while every primitive the engine applies is recorded (trace.ts), including those of any
  * transform inside f: `jit(grad(f))` records the forward and the backward pass, to any order. Later calls
  * with that signature replay the record: no JavaScript of f, no tape, no VJP rules, no shape checks, only
- * the kernels. Chains of elementwise primitives are fused into one generated loop each (below), so their
- * intermediates never go to memory.
+ * the kernels. Primitives of constants only (values f closes over, and what is made from them alone)
+ * are not recorded: the traced call's results are constants of the program (`fold`), so
+ * `jit(v => hvp(f, θ, v))` replays only the work that depends on v. Chains of elementwise primitives are
+ * fused into one generated loop each (below), so their intermediates never go to memory.
  *
  * Replayed results are the eager results bit for bit: every kernel is the eager one, and a fused loop
  * evaluates each primitive's own expression (cpu.ts's tables) in the same order, rounding to float32
@@ -33,6 +35,13 @@ import { isTracing, jitOutputs, withRecorder } from './trace.js';
 export interface JitOptions {
   /** Fuse chains of elementwise primitives into single loops. Default true. */
   fuse?: boolean;
+  /**
+   * Fold constants: a primitive whose inputs are all constants (values f closes over, or made from them
+   * only) is computed once, by the traced call, and its result kept as a constant of the program instead
+   * of being recomputed on every replay. `jit(v => hvp(f, θ, v))` with θ closed over then replays only
+   * the work that depends on v. Default true.
+   */
+  fold?: boolean;
   /**
    * How many signatures' programs to keep (each holds its planned buffers); the least recently used is
    * dropped beyond it, and traced again if it comes back. Default 8.
@@ -116,8 +125,11 @@ const VIEWS = new Set<string>(['reshape', 'custom']);
 const PLACEHOLDER = new Tensor(new Float64Array(0), [0]);
 
 /** The trace of one call of f on `args`. */
-function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[]): { program: Program; result: Params } {
+function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[], fold: boolean): { program: Program; result: Params } {
   const slot = new Map<Tensor, number>();
+  // the values that depend on the arguments; with `fold`, a primitive of other values only is not
+  // recorded: its output, computed by this call, becomes a constant when a recorded step reads it
+  const dynamic = new Set<Tensor>(leaves);
   leaves.forEach((t, i) => {
     if (!slot.has(t)) slot.set(t, i);
   });
@@ -137,12 +149,16 @@ function trace(f: (...a: unknown[]) => Params, args: unknown[], leaves: Tensor[]
   const result = withRecorder(
     {
       op(prim, inputs, params, out) {
+        if (fold && !inputs.some((t) => dynamic.has(t))) return;
+        dynamic.add(out);
         const ins = inputs.map(slotOf);
         const s = next++;
         slot.set(out, s);
         steps.push({ kind: 'op', prim, params, ins, out: s });
       },
       alias(from, to) {
+        if (fold && !dynamic.has(from)) return;
+        dynamic.add(to);
         slot.set(to, slotOf(from));
       },
     },
@@ -418,7 +434,9 @@ function replay(p: Program, leaves: readonly Tensor[]): Tensor[] {
     }
     vals[st.out] = new Tensor(data, shape);
   }
-  return p.outs.map((i) => vals[i]!);
+  // an argument or constant returned as it is comes back as a new tensor on the same storage, as from the traced call
+  const stepped = p.nArgs + p.consts.length;
+  return p.outs.map((i) => (i < stepped ? vals[i]!.detach() : vals[i]!));
 }
 
 /**
@@ -476,6 +494,7 @@ export function jit<F extends (...args: never[]) => Params>(f: F, opts: JitOptio
   const g = f as unknown as (...a: unknown[]) => Params;
   const cache = new Map<string, Program>();
   const doFuse = opts.fuse ?? true;
+  const doFold = opts.fold ?? true;
   const cacheSize = opts.cacheSize ?? 8;
   if (!Number.isInteger(cacheSize) || cacheSize < 1) throw new Error(`jit: cacheSize must be a positive integer, got ${String(opts.cacheSize)}`);
   const call = (...args: unknown[]): Params => {
@@ -488,7 +507,7 @@ export function jit<F extends (...args: never[]) => Params>(f: F, opts: JitOptio
       cache.set(key, program);
       return treeUnflatten(program.outTree, marked(replay(program, leaves)));
     }
-    const { program: p, result } = trace(g, args, leaves);
+    const { program: p, result } = trace(g, args, leaves, doFold);
     if (doFuse) fuse(p);
     cache.set(key, p);
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
