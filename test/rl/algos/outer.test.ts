@@ -3,13 +3,16 @@
  * exact Hessian-vector products (against finite differences of the KL gradient), its KL bound and the
  * quadratic model behind the step size; ProMP's inner-KL coefficient rule.
  */
-import { describe, it, expect, beforeAll } from 'vitest';
-import { Rng } from '@metagrad/autograd';
+import { describe, it, expect, beforeAll, vi } from 'vitest';
+import { Rng, enableGrad, tensor } from '@metagrad/autograd';
 import { type AlgoName, algoNames, type MetaBatch } from '@metagrad/rl';
 import { metaBatchChunks, chunkedValueAndGrad } from '@metagrad/rl';
 import { mamlTrpoObjective } from '@metagrad/rl';
 import { ProMP, adaptKLCoeff } from '@metagrad/rl';
-import { conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, trpoLinearization, trpoStep } from '@metagrad/rl';
+import {
+  CURVATURE_RESERVE_BYTES, type KeepCurvature, conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, graphBytes, keepWhileMemoryLasts,
+  localRunner, trpoLinearization, trpoOps, trpoStep, trpoStepOn,
+} from '@metagrad/rl';
 import { resolveConfig, type TrainConfig } from '@metagrad/rl';
 import { type RunSetup, initialParams, iterationRng, sampleAndAdapt, setupRun } from '@metagrad/rl';
 import { allClose } from '../../helpers.js';
@@ -123,6 +126,44 @@ describe('TRPO', () => {
     const kl = evaluateObjective(setup.policy, theta.map((x, i) => x - beta * d[i]!), chunks, obj).constraint;
     expect(kl / small).toBeGreaterThan(0.98);
     expect(kl / small).toBeLessThan(1.02);
+  });
+
+  it('a chunk whose curvature is not kept (short of memory) is linearized again at each product: the same step, bit for bit', () => {
+    const { setup, theta, batch } = env;
+    const obj = mamlTrpoObjective(setup.algo.innerStep, false);
+    const chunks = metaBatchChunks(batch, 1); // one task per chunk
+    expect(chunks).toHaveLength(4);
+    const opts = { stepSize: 0.01, cgIters: 10, damping: 0, backtrackRatio: 0.8, maxBacktracks: 15 };
+    const step = (keep: KeepCurvature, compiled = true) => trpoStepOn(localRunner(setup.policy, trpoOps(setup.policy, obj, compiled, keep)), theta, chunks, opts);
+    const asked: number[] = [];
+    const all = step(() => true);
+    const none = step((bytes) => (asked.push(bytes), false));
+    let n = 0;
+    const some = step(() => n++ % 2 === 0);
+    const eager = step(() => true, false);
+    for (const r of [none, some, eager]) {
+      expect(Array.from(r.theta)).toEqual(Array.from(all.theta));
+      expect([r.lossAfter, r.klAfter, r.initialStepSize, r.backtracks]).toEqual([all.lossAfter, all.klAfter, all.initialStepSize, all.backtracks]);
+    }
+    expect(all.accepted).toBe(true);
+    expect(asked).toHaveLength(4); // asked once per chunk, with the size of its recorded graph
+    for (const b of asked) expect(b).toBeGreaterThan(10_000);
+  });
+
+  it('keeps curvature while the memory the OS reports leaves the reserve and one more graph; counts a graph\'s storage once per buffer', () => {
+    expect(keepWhileMemoryLasts(1e18)).toBe(false);
+    const spy = vi.spyOn(process, 'availableMemory');
+    try {
+      spy.mockReturnValue(CURVATURE_RESERVE_BYTES + 2e9);
+      expect(keepWhileMemoryLasts(1e9)).toBe(true);
+      expect(keepWhileMemoryLasts(3e9)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+    const x = tensor([1, 2, 3]);
+    const y = enableGrad(() => x.mul(x).exp()); // x (24 bytes), x·x, exp(x·x); x is read twice
+    expect(graphBytes([y, y])).toBe(3 * 24);
+    expect(graphBytes([x])).toBe(24);
   });
 
   it('rejects the step (θ unchanged) when no backtrack satisfies the bound', () => {

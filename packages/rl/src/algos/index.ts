@@ -38,8 +38,11 @@ export { LvcVpg } from './lvcVpg.js';
 export { DiceVpg } from './diceVpg.js';
 export { VpgMetaAlgorithm } from './vpg.js';
 export type { OuterObjective } from './vpg.js';
-export { trpoStep, trpoStepOn, trpoOps, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, trpoLinearizationOn, evaluateObjective, dot } from './trpo.js';
-export type { TrpoOptions, TrpoResult, TrpoObjective } from './trpo.js';
+export {
+  trpoStep, trpoStepOn, trpoOps, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, trpoLinearizationOn, evaluateObjective, dot,
+  keepWhileMemoryLasts, graphBytes, CURVATURE_RESERVE_BYTES,
+} from './trpo.js';
+export type { TrpoOptions, TrpoResult, TrpoObjective, KeepCurvature } from './trpo.js';
 export {
   DEFAULT_CHUNK_ELEMENTS, CHUNK_GROUP, chunkSizes, metaBatchChunks, chunkedValueAndGrad, chunkGradient, chunkedValues, sliceStep, sliceTaskParams, concatTaskParams,
   localRunner, sumInOrder, gradientOp, valueAndGradOn, valuesOp, valuesOn,

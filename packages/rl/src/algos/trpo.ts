@@ -104,13 +104,70 @@ export function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /**
- * The chunk ops of a TRPO problem. `linearize`: one graph per chunk, [L, D̄_KL, ∇L flat] with ∇D̄_KL
- * recorded (createGraph) and kept for the chunk; `hvp` (args: v, flat): ∇(∇D̄_KL · v) = H v on the chunk,
- * one backward pass through the kept ∇D̄_KL (traced by jit at the first product when `compiled`, whose
- * later ones replay it: the graph's tensors are the trace's constants); `values`: [L, D̄_KL].
+ * Whether a chunk's recorded curvature (its ∇D̄_KL graph, holding `bytes` of storage) is kept for the
+ * products that follow the linearization; a chunk not kept records it again at each product (the same
+ * bits, one more forward and backward pass per product).
  */
-export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, compiled = true): ChunkOps {
-  const curv = new WeakMap<Chunk, { product: ((vs: Tensor[]) => Tensor[]) | null; leaves: Tensor[] }>();
+export type KeepCurvature = (bytes: number) => boolean;
+
+/** What {@link keepWhileMemoryLasts} leaves free: room for the sampler, the line search and the other runs of a machine. */
+export const CURVATURE_RESERVE_BYTES = 3e9;
+
+/**
+ * The default {@link KeepCurvature}: keep a chunk's graph while the memory the OS reports available to
+ * this process (`process.availableMemory()`, with the graph already allocated) exceeds
+ * {@link CURVATURE_RESERVE_BYTES} plus room for one more graph like it; keep everything where nothing is
+ * reported (a browser). MAML-TRPO's curvature through the inner step holds thousands of floats per
+ * sampled step (~8 GB on walker2d at the reference's 40 × 20 × 200): keeping all of it on a larger task,
+ * or in two runs at once, would run the machine out of memory, where recording it again only costs time.
+ */
+export function keepWhileMemoryLasts(bytes: number): boolean {
+  const available = (globalThis as { process?: { availableMemory?: () => number } }).process?.availableMemory?.();
+  return available === undefined || available > CURVATURE_RESERVE_BYTES + bytes;
+}
+
+/** Bytes of the storage reachable from `outs` through their recorded graph, each buffer counted once. */
+export function graphBytes(outs: readonly Tensor[]): number {
+  const seen = new Set<Tensor>(), buffers = new Set<ArrayBufferLike>();
+  const stack = [...outs];
+  let bytes = 0;
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    if (!buffers.has(t.data.buffer)) {
+      buffers.add(t.data.buffer);
+      bytes += t.data.buffer.byteLength;
+    }
+    if (t.node) stack.push(...t.node.inputs);
+  }
+  return bytes;
+}
+
+/** A chunk's curvature: v ↦ ∇(∇D̄_KL · v) through its recorded ∇D̄_KL (null when D̄_KL does not depend on θ here), and the leaves it differentiates. */
+interface Curvature {
+  product: ((vs: Tensor[]) => Tensor[]) | null;
+  leaves: Tensor[];
+}
+
+/** The product through ∇D̄_KL recorded as gC (one backward pass with cotangent v), compiled with jit when `compiled`. */
+function curvatureOf(gC: readonly Tensor[], leaves: Tensor[], compiled: boolean): Curvature {
+  const used = gC.map((t) => t.node !== null);
+  const outs = gC.filter((_, i) => used[i]);
+  const product = (vs: Tensor[]): Tensor[] => gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true });
+  return { product: outs.length === 0 ? null : compiled ? jit(product) : product, leaves };
+}
+
+/**
+ * The chunk ops of a TRPO problem. `linearize`: one graph per chunk, [L, D̄_KL, ∇L flat] with ∇D̄_KL
+ * recorded (createGraph) and kept for the chunk when `keep` says so (by default while memory lasts:
+ * {@link keepWhileMemoryLasts}); `hvp` (args: v, flat): ∇(∇D̄_KL · v) = H v on the chunk, one backward
+ * pass through the kept ∇D̄_KL (traced by jit at the first product when `compiled`, whose later ones
+ * replay it: the graph's tensors are the trace's constants), or through ∇D̄_KL recorded again when it was
+ * not kept (the same bits); `values`: [L, D̄_KL].
+ */
+export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, compiled = true, keep: KeepCurvature = keepWhileMemoryLasts): ChunkOps {
+  const curv = new WeakMap<Chunk, Curvature | 'recompute'>();
   return {
     linearize(p, c) {
       const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
@@ -123,15 +180,17 @@ export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, com
         return { g: gradients(L, leaves, { allowUnused: true }), gC: gradients(C, leaves, { createGraph: true, allowUnused: true }) };
       });
       out.set(flatOf(g), 2);
-      const used = gC.map((t) => t.node !== null);
-      const outs = gC.filter((_, i) => used[i]);
-      const product = (vs: Tensor[]): Tensor[] => gradients(outs, leaves, { gradOutputs: vs.filter((_, i) => used[i]), allowUnused: true });
-      curv.set(c, { product: outs.length === 0 ? null : compiled ? jit(product) : product, leaves });
+      curv.set(c, keep(graphBytes(gC)) ? curvatureOf(gC, leaves, compiled) : 'recompute');
       return out;
     },
-    hvp(_p, c, v) {
-      const k = curv.get(c);
+    hvp(p, c, v) {
+      let k = curv.get(c);
       if (!k) throw new Error('trpo: hvp on a chunk that was not linearized');
+      if (k === 'recompute') {
+        const leaves = trainableLeaves(p, policy.learnStd);
+        const gC = enableGrad(() => gradients(objective(p, c.batch).constraint.mul(c.weight), leaves, { createGraph: true, allowUnused: true }));
+        k = curvatureOf(gC, leaves, false);
+      }
       const out = new Float64Array(policy.numParams);
       if (k.product) out.set(noGrad(() => flatOf(k.product!(splitLike(v as Float64Array, k.leaves)))));
       return out;
