@@ -102,7 +102,7 @@ describe('bad input: one line on stderr, exit code 2, nothing run', () => {
     expect(a.err).toMatch(/has already finished \(2 of 2 iterations\); pass --iterations N with N > 2 to extend it/);
     const b = await cli('train', '--resume', run1, '--algo', 'maml-trpo', '--iterations', '5');
     expect(b.code).toBe(2);
-    expect(b.err).toMatch(/only --iterations and --workers may be given \(got --algo\)/);
+    expect(b.err).toMatch(/only --iterations, --no-jit, --workers, --threads may be given \(got --algo\)/);
     const c = await cli('train', '--algo', 'promp', ...TINY, '--out', run1);
     expect(c.code).toBe(2);
     expect(c.err).toMatch(/already holds a run; continue it with --resume/);
@@ -146,7 +146,7 @@ describe('CLI conventions', () => {
     const obj = await cli('train', '--algo', 'promp', ...TINY, '--inner-objective', 'reinforce', '--out', join(root, 'flags-bad'));
     expect(obj.err).toBe("error: unknown --inner-objective 'reinforce'; valid values: likelihood-ratio, log-likelihood, dice\n");
     const resume = await cli('train', '--resume', dir, '--clip-eps', '0.1', '--no-normalize-adv');
-    expect(resume.err).toBe('error: --resume continues a run with its saved config; only --iterations and --workers may be given (got --clip-eps, --no-normalize-adv)\n');
+    expect(resume.err).toBe('error: --resume continues a run with its saved config; only --iterations, --no-jit, --workers, --threads may be given (got --clip-eps, --no-normalize-adv)\n');
   });
 });
 
@@ -200,6 +200,21 @@ describe('train, resume, eval, plot', () => {
     const returns = (d: string): number[][] => readFileSync(join(d, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).returns);
     expect(returns(stopped)).toHaveLength(3);
     expect(returns(stopped)).toEqual(returns(whole));
+  });
+
+  it('--resume may change the settings that change how a run computes, not its numbers (--threads, --no-jit, --workers): the numbers of an unbroken run', async () => {
+    const args = ['--algo', 'maml-trpo', ...TINY, '--meta-batch-size', '4', '--seed', '6'];
+    const split = join(root, 'exec', 'split'), whole = join(root, 'exec', 'whole');
+    expect((await cli('train', ...args, '--iterations', '1', '--out', split)).code).toBe(0);
+    expect((await cli('train', '--resume', split, '--iterations', '2', '--threads', '2', '--no-jit')).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(split, 'config.json'), 'utf8'))).toMatchObject({ threads: 2, jit: false });
+    expect((await cli('train', '--resume', split, '--iterations', '3', '--workers', '2', '--threads', '1')).code).toBe(0);
+    expect((await cli('train', ...args, '--iterations', '3', '--out', whole)).code).toBe(0);
+    const read = (d: string, f: string): string => readFileSync(join(d, f), 'utf8');
+    const records = (d: string): unknown[] => read(d, 'log.jsonl').trim().split('\n').map((l) => ({ ...JSON.parse(l), timings: null }));
+    expect(records(split)).toHaveLength(3);
+    expect(records(split)).toEqual(records(whole));
+    expect(read(split, 'checkpoint.json')).toBe(read(whole, 'checkpoint.json'));
   });
 
   it('eval prints and writes eval.json', async () => {

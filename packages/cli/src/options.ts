@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, checkMemory, ConfigError, resolveConfig, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
+import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, checkMemory, ConfigError, resolveConfig, sameResultsKeys, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
 import { withoutMeta } from './rundir.js';
 import { UsageError, checkName } from './io.js';
 
@@ -30,9 +30,23 @@ const SETTING_OPTIONS: readonly SettingOption[] = Object.entries(TRAIN_SETTINGS 
 /** Whether the setting flag of `o` was typed (commander's `true` for an untyped --no-x switch is not). */
 const typed = (f: TrainFlags, o: SettingOption): boolean => (o.setting.flag!.arg ? f[o.attr] !== undefined : f[o.attr] === !o.flag.startsWith('--no-'));
 
-/** The setting flags typed that change what is trained (all but --iterations and --workers, which a resumed run may change). */
+/**
+ * The settings a resumed run may change: iterations (to extend it), and those that change how it
+ * computes, never its numbers (workers, threads, jit).
+ */
+export const RESUMABLE_KEYS: readonly (keyof TrainConfig)[] = Object.freeze(['iterations', ...sameResultsKeys]);
+
+/** Their flags, for messages: "--iterations, --workers, --threads, --no-jit". */
+export const RESUMABLE_FLAGS: string = SETTING_OPTIONS.filter((o) => RESUMABLE_KEYS.includes(o.key)).map((o) => o.flag).join(', ');
+
+/** The setting flags typed that change what is trained (all but {@link RESUMABLE_KEYS}'). */
 export function shapeFlagsGiven(f: TrainFlags): string[] {
-  return SETTING_OPTIONS.filter((o) => o.key !== 'iterations' && o.key !== 'workers' && typed(f, o)).map((o) => o.flag);
+  return SETTING_OPTIONS.filter((o) => !RESUMABLE_KEYS.includes(o.key) && typed(f, o)).map((o) => o.flag);
+}
+
+/** The values of the {@link RESUMABLE_KEYS} flags typed, checked. */
+export function resumeOverrides(f: TrainFlags): Partial<TrainConfig> {
+  return configOverrides(Object.fromEntries(SETTING_OPTIONS.filter((o) => RESUMABLE_KEYS.includes(o.key)).map((o) => [o.attr, f[o.attr]])));
 }
 
 /** The setting flags typed among those of `keys`. */

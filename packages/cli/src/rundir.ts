@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendReport, type BackendReport } from '@metagrad/autograd';
 import {
-  type Checkpoint, type ConfigInput, type IterationRecord, type TrainConfig, type TrainHooks, ConfigError, checkCheckpoint, resolveConfig, train,
+  type Checkpoint, type ConfigInput, type IterationRecord, type TrainConfig, type TrainHooks, ConfigError, checkCheckpoint, resolveConfig, sameResultsKeys, train,
 } from '@metagrad/rl';
 import { UsageError } from './io.js';
 
@@ -453,7 +453,8 @@ export interface TrainInDirOptions {
  * Trains `config` into run directory `dir`, holding its lock (RunLockedError when another live process
  * trains there). A fresh run needs a directory without a run to keep (one that stopped before its
  * first iteration finished is started again); with `resume`, the run saved there continues from its
- * checkpoint (its config must equal `config` except for iterations and workers; the log is checked
+ * checkpoint (its config must equal `config` except for iterations and the settings that change how it
+ * computes, never its numbers: workers, threads, jit; the log is checked
  * first, RunLogError naming a damaged line). Writes config.json with the run's metadata, then after
  * every iteration appends the logs and replaces the checkpoint, so a process killed at any moment leaves
  * a directory that resumes to exactly an unbroken run's files. Returns the records trained here.
@@ -477,7 +478,7 @@ export async function trainInDir(config: TrainConfig, dir: string, opts: TrainIn
         }
       const diff = configDiff(saved as unknown as Record<string, unknown>, cfg);
       if (diff.length)
-        throw new ConfigError(`cannot resume ${dir}: the config differs from the saved one in ${diff.map((k) => `${k} (saved ${JSON.stringify((saved as unknown as Record<string, unknown>)[k])}, given ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])})`).join(', ')}; only iterations and workers may change`);
+        throw new ConfigError(`cannot resume ${dir}: the config differs from the saved one in ${diff.map((k) => `${k} (saved ${JSON.stringify((saved as unknown as Record<string, unknown>)[k])}, given ${JSON.stringify((cfg as unknown as Record<string, unknown>)[k])})`).join(', ')}; only iterations and the settings that do not change results (${sameResultsKeys.join(', ')}) may change`);
       from = readCheckpoint(dir, cfg);
     } else if (!opts.resume && hasRun(dir)) {
       throw new ConfigError(`${dir} already holds a run; pass resume: true to continue it, or choose another directory`);
@@ -510,9 +511,13 @@ export async function trainInDir(config: TrainConfig, dir: string, opts: TrainIn
   }
 }
 
-/** The keys of two configs that differ (ignoring iterations and workers, which a resumed run may change). */
+/**
+ * The keys of two configs that differ, ignoring those a resumed run may change: iterations, and the
+ * settings that change how a run computes, never its numbers (`sameResultsKeys`: workers, threads, jit).
+ */
 export function configDiff(saved: Record<string, unknown>, wanted: TrainConfig): string[] {
-  return Object.keys(wanted).filter((k) => k !== 'iterations' && k !== 'workers' && JSON.stringify(saved[k]) !== JSON.stringify((wanted as unknown as Record<string, unknown>)[k]));
+  const free = new Set<string>(['iterations', ...sameResultsKeys]);
+  return Object.keys(wanted).filter((k) => !free.has(k) && JSON.stringify(saved[k]) !== JSON.stringify((wanted as unknown as Record<string, unknown>)[k]));
 }
 
 /** The fields of one logged iteration that the reports use. */

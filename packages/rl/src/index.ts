@@ -17,7 +17,7 @@ export { discountCumsum, gae, normalizeMasked, processSamples } from './advantag
 export type { ProcessOptions, ProcessedSamples } from './advantages.js';
 export * from './algos/index.js';
 export {
-  algoNames, trainEnvNames, configKeys, ConfigError, resolveConfig, configDefaults, trainConfigSchema, TRAIN_SETTINGS, ENV_OPTION_SETTINGS, ENV_DEFAULTS,
+  algoNames, trainEnvNames, configKeys, sameResultsKeys, ConfigError, resolveConfig, configDefaults, trainConfigSchema, TRAIN_SETTINGS, ENV_OPTION_SETTINGS, ENV_DEFAULTS,
   MAX_ITERATIONS,
 } from './trainer/config.js';
 export type { AlgoName, TrainConfig, TrainEnvOptions, ConfigInput } from './trainer/config.js';

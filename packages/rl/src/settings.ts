@@ -45,6 +45,16 @@ export interface Setting<T> {
   parse(raw: string): unknown;
   /** The JSON Schema of one value. */
   readonly schema: Record<string, unknown>;
+  /**
+   * True when the value never changes a run's numbers, only how they are computed (threads, jit): such
+   * a setting may differ when a run is resumed or matched by `compare` (see {@link sameResults}).
+   */
+  readonly sameResults?: boolean;
+}
+
+/** Marks a setting whose value changes how a run computes, never its numbers (tested bit for bit). */
+export function sameResults<T>(s: Setting<T>): Setting<T> {
+  return { ...s, sameResults: true };
 }
 
 /** The configuration type of a settings table. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, ConfigError, type TrainConfig } from '@metagrad/rl';
 import { UsageError, fmt, formatDuration, println, readJson, stamp, type CliIO } from '../io.js';
-import { shapeFlagsGiven, buildConfig, configOverrides, readConfigFile, type TrainFlags } from '../options.js';
+import { RESUMABLE_FLAGS, shapeFlagsGiven, buildConfig, configOverrides, readConfigFile, resumeOverrides, type TrainFlags } from '../options.js';
 import { checkpointIteration, executeRuns, type RunPlan } from '../runs.js';
 import { RUN_FILES, checkRunDir, checkUnlocked, checkWritableDir, isFreshDir, isUnstartedRun, readRun, withoutMeta, type RunLog } from '../rundir.js';
 
@@ -41,14 +41,14 @@ export function planTrain(f: TrainCommandFlags): RunPlan & { notice?: string } {
   if (f.resume !== undefined) {
     const given = [...(['algo', 'env', 'config', 'out'] as const).filter((k) => f[k] !== undefined).map((k) => `--${k}`), ...shapeFlagsGiven(f)];
     if (given.length)
-      throw new UsageError(`--resume continues a run with its saved config; only --iterations and --workers may be given (got ${given.join(', ')})`);
+      throw new UsageError(`--resume continues a run with its saved config; only ${RESUMABLE_FLAGS} may be given (got ${given.join(', ')})`);
     const dir = f.resume;
     checkRunDir(dir);
     checkUnlocked(dir);
     const saved = withoutMeta(readJson(join(dir, RUN_FILES.config), 'config') as Record<string, unknown>) as Partial<TrainConfig> & { algo: string; env: string };
     let config: TrainConfig;
     try {
-      config = resolveConfig({ ...saved, ...configOverrides({ iterations: f.iterations, workers: f.workers }) });
+      config = resolveConfig({ ...saved, ...resumeOverrides(f) });
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(`${join(dir, RUN_FILES.config)}: ${e.message.split('\n')[0]}`);
       throw e;

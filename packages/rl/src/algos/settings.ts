@@ -3,7 +3,7 @@
  * flag of each. The defaults are the ProMP reference's (run_scripts/pro-mp_run_mujoco.py and the MAML /
  * E-MAML scripts; TRPO's from its conjugate-gradient optimizer). The trainer's settings extend these.
  */
-import { type SettingsOf, boolean, integer, number, oneOf } from '../settings.js';
+import { type SettingsOf, boolean, integer, number, oneOf, sameResults } from '../settings.js';
 
 /** The algorithms of the paper's Sec. 4 (Fig. 2, 3): ProMP and its baselines and ablations. */
 export type AlgoName = 'promp' | 'maml-trpo' | 'e-maml-trpo' | 'e-maml-vpg' | 'lvc-vpg' | 'dice-vpg';
@@ -83,7 +83,7 @@ export const ALGO_SETTINGS = {
    * Compile the outer steps' gradients (ProMP, VPG) and TRPO's Hessian-vector products with the engine's
    * jit: the same bits as eager, faster; default true (`--no-jit` runs them eagerly).
    */
-  jit: boolean({ default: true, help: "compile the outer steps' gradients and TRPO's Hessian-vector products with jit (the same bits as eager, faster); --no-jit runs them eagerly", flag: 'no-jit', sets: false }),
+  jit: sameResults(boolean({ default: true, help: "compile the outer steps' gradients and TRPO's Hessian-vector products with jit (the same bits as eager, faster); --no-jit runs them eagerly", flag: 'no-jit', sets: false })),
 };
 
 /** The algorithms' configuration: one field per ALGO_SETTINGS entry. */

@@ -9,7 +9,7 @@
 import { envNames, samplingModes } from '@metagrad/envs';
 import { ALGO_SETTINGS, type AlgoName, type InnerObjective, algoNames, defaultInnerObjective } from '../algos/settings.js';
 import {
-  ConfigError, type Setting, type SettingsOf, boolean, checkSettings, integer, integerList, jsonSchemaOf, number, object, oneOf, show,
+  ConfigError, type Setting, type SettingsOf, boolean, checkSettings, integer, integerList, jsonSchemaOf, number, object, oneOf, sameResults, show,
 } from '../settings.js';
 
 export type { AlgoName, InnerObjective };
@@ -74,12 +74,12 @@ export const TRAIN_SETTINGS = {
   /** Normalize advantages per task; default true (--no-normalize-adv turns it off). */
   normalizeAdv: boolean({ default: true, help: 'normalize advantages per task; --no-normalize-adv turns it off', flag: 'no-normalize-adv', sets: false }),
   /** Sampler worker threads, 1 … 256 (1: serial; results are identical for any count); default 1. */
-  workers: integer({ default: 1, max: 256, help: 'sampler worker threads (1: serial; results are identical for any count)', flag: 'workers' }),
+  workers: sameResults(integer({ default: 1, max: 256, help: 'sampler worker threads (1: serial; results are identical for any count)', flag: 'workers' })),
   /**
    * Threads of the outer update, 0 … 256: its task chunks spread over this thread and threads − 1 workers
    * (trainer/threads.ts; results are identical for any count); 0 (the default): as many as `workers`.
    */
-  threads: integer({ default: 0, min: 0, max: 256, help: 'threads of the outer update, its task chunks spread over them (0: as many as --workers; results are identical for any count)', flag: 'threads' }),
+  threads: sameResults(integer({ default: 0, min: 0, max: 256, help: 'threads of the outer update, its task chunks spread over them (0: as many as --workers; results are identical for any count)', flag: 'threads' })),
   /** Parameter dtype, 'float64' (default) or 'float32'. */
   dtype: oneOf(['float64', 'float32'] as const, { default: 'float64', help: 'parameter dtype', flag: 'dtype' }),
   /** Initial log σ of the policy; default 0 (σ = 1, the reference's init_std). */
@@ -108,6 +108,14 @@ export type TrainConfig = SettingsOf<typeof TRAIN_SETTINGS> & {
 
 /** Every key of TrainConfig, in a fixed order. */
 export const configKeys: readonly (keyof TrainConfig)[] = Object.freeze(Object.keys(TRAIN_SETTINGS) as (keyof TrainConfig)[]);
+
+/**
+ * The keys whose value changes how a run computes, never its numbers (workers, threads, jit: tested bit
+ * for bit): a resumed run, or a run `compare` finds already trained, may have other values of them.
+ */
+export const sameResultsKeys: readonly (keyof TrainConfig)[] = Object.freeze(
+  configKeys.filter((k) => (TRAIN_SETTINGS as Record<string, { sameResults?: boolean }>)[k]!.sameResults === true),
+);
 
 /** Per-env overrides of the defaults (the reference's per-task experiments: horizons, the humanoid's width, RandParams). */
 export const ENV_DEFAULTS: Readonly<Record<string, Partial<TrainConfig>>> = {
