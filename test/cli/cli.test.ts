@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from 'metagrad';
 import type { CliIO } from 'metagrad';
@@ -296,6 +296,9 @@ describe('compare and explore at toy sizes', () => {
     for (const run of ['promp-s1', 'promp-s2', 'maml-trpo-s1', 'maml-trpo-s2']) {
       expect(records(join(two, 'runs', run))).toEqual(records(join(one, 'runs', run)));
       expect(readFileSync(join(two, 'runs', run, 'checkpoint.json'), 'utf8')).toBe(readFileSync(join(one, 'runs', run, 'checkpoint.json'), 'utf8'));
+      // two children at once share the cores for their matmuls (unless METAGRAD_THREADS says otherwise)
+      const threads = process.env['METAGRAD_THREADS'] ?? String(Math.max(1, Math.floor(availableParallelism() / 2)));
+      expect(JSON.parse(readFileSync(join(two, 'runs', run, 'config.json'), 'utf8')).meta.backend.cpuThreads).toBe(Number(threads));
     }
     expect((await cli('compare', ...sizes, '--out', two, '--jobs', '0')).err).toMatch(/--jobs must be a positive integer, got '0'/);
   }, 60_000);

@@ -91,7 +91,7 @@ export async function workerCommand(f: WorkerFlags, io: CliIO): Promise<void> {
       },
       onPhase: () => {},
       onNotice: (line) => say(line),
-    });
+    }, concurrency);
     live.set(job.id!, child);
     const r = await exit.finally(() => live.delete(job.id!));
     if (r.finished) {
