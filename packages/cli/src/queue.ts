@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { TrainConfig } from '@metagrad/rl';
+import { type TrainConfig, sameResultsKeys } from '@metagrad/rl';
 import { UsageError } from './io.js';
 
 /** The BullMQ queue every sweep's jobs go to (one Redis database can hold several sweeps: each job names its directory). */
@@ -60,10 +60,13 @@ function canonicalJson(v: unknown): string {
 /**
  * The job id of a run: `<env>.<algo>.s<seed>.<hash>`, the hash (12 hex digits of SHA-256) over the resolved
  * config and the run directory, so the same run enqueued again has the same id (BullMQ then adds nothing)
- * and the same config in another sweep directory is another job.
+ * and the same config in another sweep directory is another job. The settings that change how a run
+ * computes, never its numbers (`sameResultsKeys`: workers, threads, jit), are left out of the hash: with
+ * other values of them it is the same run.
  */
 export function sweepJobId(config: TrainConfig, outDir: string): string {
-  const hash = createHash('sha256').update(canonicalJson({ config, outDir })).digest('hex').slice(0, 12);
+  const numbers = Object.fromEntries(Object.entries(config).filter(([k]) => !(sameResultsKeys as readonly string[]).includes(k)));
+  const hash = createHash('sha256').update(canonicalJson({ config: numbers, outDir })).digest('hex').slice(0, 12);
   return `${config.env}.${config.algo}.s${config.seed}.${hash}`;
 }
 
