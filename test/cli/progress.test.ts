@@ -6,7 +6,7 @@ afterEach(() => {
 });
 
 describe('progress lines', () => {
-  it('give each run its own seconds per iteration when two runs report at once (compare --jobs 2)', () => {
+  it('give each run its own seconds per iteration when two runs report at once (compare --jobs 2), and the ETA of the rest', () => {
     vi.useFakeTimers({ toFake: ['performance'] });
     let err = '';
     const progress = new Progress({ stdout: { write: () => {} }, stderr: { write: (s: string) => (err += s) } }, 4, '');
@@ -24,8 +24,13 @@ describe('progress lines', () => {
     a.onIteration(rec(1)); // 50 s after a's first
     const lines = err.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^a {2}it 1 \(1\/4\).* 100\.0s\/it$/);
-    expect(lines[1]).toMatch(/^b {2}it 1 \(2\/4\).* 120\.0s\/it$/);
-    expect(lines[2]).toMatch(/^a {2}it 2 \(3\/4\).* 50\.0s\/it$/);
+    // the ETA: the elapsed time per iteration finished so far, times the iterations left
+    expect(lines[0]).toMatch(/^a {2}it 1 \(1\/4\).* 100\.0s\/it {2}ETA 5m 00s$/);
+    expect(lines[1]).toMatch(/^b {2}it 1 \(2\/4\).* 120\.0s\/it {2}ETA 2m 00s$/);
+    expect(lines[2]).toMatch(/^a {2}it 2 \(3\/4\).* 50\.0s\/it {2}ETA 50\.0s$/);
+    vi.advanceTimersByTime(10_000);
+    progress.setLabel('b');
+    b.onIteration(rec(1));
+    expect(err.trim().split('\n')[3]).toMatch(/^b {2}it 2 \(4\/4\).* 40\.0s\/it$/); // nothing left: no ETA
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Progress over training iterations on stderr: a cli-progress bar when stderr is a terminal (phase, last
  * pre/post-update return, env steps, ETA), one plain line per finished iteration otherwise (logs, CI,
- * tests). One bar can span several runs (`compare`, `explore`): `total` counts all their iterations.
+ * tests; with its seconds and the ETA of the rest). One bar can span several runs (`compare`, `explore`): `total` counts all their iterations.
  */
 import cliProgress from 'cli-progress';
 import { fmt, formatDuration, type CliIO } from './io.js';
@@ -34,6 +34,8 @@ function divergedText(rec: IterationLike): string {
 export class Progress {
   private readonly bar: cliProgress.SingleBar | null;
   private done = 0;
+  /** Iterations finished in this process (done less the skipped ones): the ETA's rate. */
+  private ran = 0;
   private label: string;
   private readonly t0 = performance.now();
 
@@ -73,6 +75,7 @@ export class Progress {
       },
       onIteration: (rec) => {
         this.done += 1;
+        this.ran += 1;
         const pre = rec.returns[0];
         const post = rec.returns.length > 1 ? rec.returns[rec.returns.length - 1] : undefined;
         const now = performance.now();
@@ -80,9 +83,15 @@ export class Progress {
         lastIterAt = now;
         if (this.bar) this.bar.update(this.done, { pre: fmt(pre), post: fmt(post), steps: `${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}` });
         else if (!this.quiet)
-          this.io.stderr.write(`${this.label}  it ${rec.iteration + 1} (${this.done}/${this.total})  pre ${fmt(pre)}  post ${fmt(post)}  steps ${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}  ${dt.toFixed(1)}s/it\n`);
+          this.io.stderr.write(`${this.label}  it ${rec.iteration + 1} (${this.done}/${this.total})  pre ${fmt(pre)}  post ${fmt(post)}  steps ${rec.envSteps.toLocaleString('en-US')}${divergedText(rec)}  ${dt.toFixed(1)}s/it${this.eta(now)}\n`);
       },
     };
+  }
+
+  /** "  ETA 1h 20m": the time the remaining iterations take at this process's pace so far ("" when none remain). */
+  private eta(now: number): string {
+    const left = this.total - this.done;
+    return left > 0 && this.ran > 0 ? `  ETA ${formatDuration(((now - this.t0) / 1000 / this.ran) * left)}` : '';
   }
 
   /** Prints a line on stderr above the bar (a notice about a run: a restart, a repaired log). */
