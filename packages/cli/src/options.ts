@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, checkMemory, ConfigError, resolveConfig, sameResultsKeys, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
-import { withoutMeta } from './rundir.js';
+import { ENV_DEFAULTS, TRAIN_SETTINGS, algoNames, checkMemory, ConfigError, resolveConfig, trainEnvNames, type Setting, type TrainConfig } from '@metagrad/rl';
+import { RESUMABLE_KEYS, withoutMeta } from './rundir.js';
 import { UsageError, checkName } from './io.js';
 
 /** The values commander parsed for the training-setting flags (camel-cased flag names) and --config. */
@@ -30,16 +30,10 @@ const SETTING_OPTIONS: readonly SettingOption[] = Object.entries(TRAIN_SETTINGS 
 /** Whether the setting flag of `o` was typed (commander's `true` for an untyped --no-x switch is not). */
 const typed = (f: TrainFlags, o: SettingOption): boolean => (o.setting.flag!.arg ? f[o.attr] !== undefined : f[o.attr] === !o.flag.startsWith('--no-'));
 
-/**
- * The settings a resumed run may change: iterations (to extend it), and those that change how it
- * computes, never its numbers (workers, threads, jit).
- */
-export const RESUMABLE_KEYS: readonly (keyof TrainConfig)[] = Object.freeze(['iterations', ...sameResultsKeys]);
-
 /** Their flags, for messages: "--iterations, --workers, --threads, --no-jit". */
 export const RESUMABLE_FLAGS: string = SETTING_OPTIONS.filter((o) => RESUMABLE_KEYS.includes(o.key)).map((o) => o.flag).join(', ');
 
-/** The setting flags typed that change what is trained (all but {@link RESUMABLE_KEYS}'). */
+/** The setting flags typed that change what is trained (all but the resumable ones, `RESUMABLE_KEYS`). */
 export function shapeFlagsGiven(f: TrainFlags): string[] {
   return SETTING_OPTIONS.filter((o) => !RESUMABLE_KEYS.includes(o.key) && typed(f, o)).map((o) => o.flag);
 }

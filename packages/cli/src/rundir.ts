@@ -512,12 +512,17 @@ export async function trainInDir(config: TrainConfig, dir: string, opts: TrainIn
 }
 
 /**
- * The keys of two configs that differ, ignoring those a resumed run may change: iterations, and the
+ * The settings a resumed run may change: iterations (to extend it), and those that change how it
+ * computes, never its numbers (`sameResultsKeys`: workers, threads, jit).
+ */
+export const RESUMABLE_KEYS: readonly (keyof TrainConfig)[] = Object.freeze(['iterations', ...sameResultsKeys]);
+
+/**
+ * The keys of two configs that differ, ignoring those a resumed run may change (`RESUMABLE_KEYS`): iterations, and the
  * settings that change how a run computes, never its numbers (`sameResultsKeys`: workers, threads, jit).
  */
 export function configDiff(saved: Record<string, unknown>, wanted: TrainConfig): string[] {
-  const free = new Set<string>(['iterations', ...sameResultsKeys]);
-  return Object.keys(wanted).filter((k) => !free.has(k) && JSON.stringify(saved[k]) !== JSON.stringify((wanted as unknown as Record<string, unknown>)[k]));
+  return Object.keys(wanted).filter((k) => !(RESUMABLE_KEYS as readonly string[]).includes(k) && JSON.stringify(saved[k]) !== JSON.stringify((wanted as unknown as Record<string, unknown>)[k]));
 }
 
 /** The fields of one logged iteration that the reports use. */
