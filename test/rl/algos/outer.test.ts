@@ -128,7 +128,7 @@ describe('TRPO', () => {
     expect(kl / small).toBeLessThan(1.02);
   });
 
-  it('a chunk whose curvature is not kept (short of memory) is linearized again at each product: the same step, bit for bit', () => {
+  it('a chunk whose curvature is not kept (short of memory, at the linearization or after its first product) is linearized again at each product: the same step, bit for bit', () => {
     const { setup, theta, batch } = env;
     const obj = mamlTrpoObjective(setup.algo.innerStep, false);
     const chunks = metaBatchChunks(batch, 1); // one task per chunk
@@ -141,13 +141,18 @@ describe('TRPO', () => {
     let n = 0;
     const some = step(() => n++ % 2 === 0);
     const eager = step(() => true, false);
-    for (const r of [none, some, eager]) {
+    // kept at the linearization, given up after the first product (its trace took the memory that was left)
+    const later: number[] = [];
+    const dropped = step((bytes) => (later.push(bytes), later.length <= 4));
+    for (const r of [none, some, eager, dropped]) {
       expect(Array.from(r.theta)).toEqual(Array.from(all.theta));
       expect([r.lossAfter, r.klAfter, r.initialStepSize, r.backtracks]).toEqual([all.lossAfter, all.klAfter, all.initialStepSize, all.backtracks]);
     }
     expect(all.accepted).toBe(true);
     expect(asked).toHaveLength(4); // asked once per chunk, with the size of its recorded graph
     for (const b of asked) expect(b).toBeGreaterThan(10_000);
+    // a kept chunk is asked again after its first product, with the same size, and not after that
+    expect(later).toEqual([...asked, ...asked]);
   });
 
   it('keeps curvature while the memory the OS reports leaves the reserve and one more graph; counts a graph\'s storage once per buffer', () => {

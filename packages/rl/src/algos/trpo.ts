@@ -144,10 +144,16 @@ export function graphBytes(outs: readonly Tensor[]): number {
   return bytes;
 }
 
-/** A chunk's curvature: v ↦ ∇(∇D̄_KL · v) through its recorded ∇D̄_KL (null when D̄_KL does not depend on θ here), and the leaves it differentiates. */
+/**
+ * A chunk's curvature: v ↦ ∇(∇D̄_KL · v) through its recorded ∇D̄_KL (null when D̄_KL does not depend on θ
+ * here), the leaves it differentiates, and the graph's bytes while the keep policy has yet to see what
+ * the first product added (a compiled product's folded constants and planned buffers: half as much again
+ * as the graph on the humanoid).
+ */
 interface Curvature {
   product: ((vs: Tensor[]) => Tensor[]) | null;
   leaves: Tensor[];
+  unchecked?: number;
 }
 
 /** The product through ∇D̄_KL recorded as gC (one backward pass with cotangent v), compiled with jit when `compiled`. */
@@ -164,7 +170,8 @@ function curvatureOf(gC: readonly Tensor[], leaves: Tensor[], compiled: boolean)
  * {@link keepWhileMemoryLasts}); `hvp` (args: v, flat): ∇(∇D̄_KL · v) = H v on the chunk, one backward
  * pass through the kept ∇D̄_KL (traced by jit at the first product when `compiled`, whose later ones
  * replay it: the graph's tensors are the trace's constants), or through ∇D̄_KL recorded again when it was
- * not kept (the same bits); `values`: [L, D̄_KL].
+ * not kept (the same bits); `values`: [L, D̄_KL]. `keep` is asked again after a kept chunk's first product,
+ * with what that product allocated now in memory, and the chunk is recorded again from then on when it says no.
  */
 export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, compiled = true, keep: KeepCurvature = keepWhileMemoryLasts): ChunkOps {
   const curv = new WeakMap<Chunk, Curvature | 'recompute'>();
@@ -180,7 +187,8 @@ export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, com
         return { g: gradients(L, leaves, { allowUnused: true }), gC: gradients(C, leaves, { createGraph: true, allowUnused: true }) };
       });
       out.set(flatOf(g), 2);
-      curv.set(c, keep(graphBytes(gC)) ? curvatureOf(gC, leaves, compiled) : 'recompute');
+      const bytes = graphBytes(gC);
+      curv.set(c, keep(bytes) ? { ...curvatureOf(gC, leaves, compiled), unchecked: bytes } : 'recompute');
       return out;
     },
     hvp(p, c, v) {
@@ -193,6 +201,11 @@ export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, com
       }
       const out = new Float64Array(policy.numParams);
       if (k.product) out.set(noGrad(() => flatOf(k.product!(splitLike(v as Float64Array, k.leaves)))));
+      if (k.unchecked !== undefined) {
+        // asked again now that the first product's trace is in memory: kept chunks' programs cannot fill it
+        if (!keep(k.unchecked)) curv.set(c, 'recompute');
+        else k.unchecked = undefined;
+      }
       return out;
     },
     values: valuesOp((p, b) => objective(p, b)),
