@@ -129,7 +129,7 @@ export async function writeCompareSummary(root: string, results: readonly Compar
 }> {
   const summary = compareSummary(results);
   const runs = results.flatMap((r) => r.runs.map((x) => readRun(x.dir)));
-  const curves = await writeLearningCurves(runs, join(root, 'learning-curves'), { title: `Meta-learning curves on ${results.length} tasks` });
+  const curves = await writeLearningCurves(runs, join(root, 'learning-curves'), { title: `Meta-learning curves on ${results.length} task${results.length === 1 ? '' : 's'}` });
   const file = join(root, 'summary.md');
   writeFileSync(file, summaryMarkdown(summary, command, 'learning-curves.png'));
   writeFileSync(join(root, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
