@@ -10,7 +10,7 @@ import { metaBatchChunks, chunkedValueAndGrad } from '@metagrad/rl';
 import { mamlTrpoObjective } from '@metagrad/rl';
 import { ProMP, adaptKLCoeff } from '@metagrad/rl';
 import {
-  CURVATURE_RESERVE_BYTES, type KeepCurvature, conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, graphBytes, keepWhileMemoryLasts,
+  CURVATURE_RESERVE_BYTES, type KeepCurvature, collectGarbage, conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, graphBytes, keepWhileMemoryLasts,
   localRunner, trpoLinearization, trpoOps, trpoStep, trpoStepOn,
 } from '@metagrad/rl';
 import { resolveConfig, type TrainConfig } from '@metagrad/rl';
@@ -165,6 +165,14 @@ describe('TRPO', () => {
     } finally {
       spy.mockRestore();
     }
+    // the decision is taken on live memory: garbage is collected first, and V8's gc is not left global
+    expect(collectGarbage()).toBe(true);
+    expect('gc' in globalThis).toBe(false);
+    const before = process.memoryUsage().arrayBuffers;
+    (() => new Float64Array(2 ** 25).fill(1))(); // 256 MiB, dropped at once
+    expect(process.memoryUsage().arrayBuffers - before).toBeGreaterThan(2 ** 27);
+    collectGarbage();
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(2 ** 24);
     const x = tensor([1, 2, 3]);
     const y = enableGrad(() => x.mul(x).exp()); // x (24 bytes), x·x, exp(x·x); x is read twice
     expect(graphBytes([y, y])).toBe(3 * 24);

@@ -113,17 +113,52 @@ export type KeepCurvature = (bytes: number) => boolean;
 /** What {@link keepWhileMemoryLasts} leaves free: room for the sampler, the line search and the other runs of a machine. */
 export const CURVATURE_RESERVE_BYTES = 3e9;
 
+type NodeProcess = { availableMemory?(): number; getBuiltinModule?(id: string): unknown };
+const nodeProcess = (): NodeProcess | undefined => (globalThis as { process?: NodeProcess }).process;
+
+let fullGC: (() => void) | null | undefined;
+
+/**
+ * Runs a full garbage collection of this thread's heap where it can (Node ≥ 20.16: V8's `gc`, taken from a
+ * fresh context with --expose-gc set for that moment only, so that no global `gc` appears elsewhere);
+ * returns whether it ran. The storage of dropped tensors is freed only when their wrappers are
+ * collected, and V8 may leave gigabytes of it (seen: 5 GB more in one of two equal worker threads): the
+ * memory the OS reports available counts that garbage as used.
+ */
+export function collectGarbage(): boolean {
+  if (fullGC === undefined) {
+    fullGC = null;
+    const get = nodeProcess()?.getBuiltinModule;
+    if (get) {
+      const v8 = get('node:v8') as { setFlagsFromString(f: string): void };
+      const vm = get('node:vm') as { runInNewContext(code: string): unknown };
+      v8.setFlagsFromString('--expose-gc');
+      try {
+        const gc = vm.runInNewContext('gc');
+        if (typeof gc === 'function') fullGC = gc as () => void;
+      } finally {
+        v8.setFlagsFromString('--no-expose-gc');
+      }
+    }
+  }
+  fullGC?.();
+  return fullGC !== null;
+}
+
 /**
  * The default {@link KeepCurvature}: keep a chunk's graph while the memory the OS reports available to
- * this process (`process.availableMemory()`, with the graph already allocated) exceeds
- * {@link CURVATURE_RESERVE_BYTES} plus room for one more graph like it; keep everything where nothing is
- * reported (a browser). MAML-TRPO's curvature through the inner step holds thousands of floats per
- * sampled step (~8 GB on walker2d at the reference's 40 × 20 × 200): keeping all of it on a larger task,
- * or in two runs at once, would run the machine out of memory, where recording it again only costs time.
+ * this process (`process.availableMemory()`, with the graph already allocated and the garbage collected:
+ * {@link collectGarbage}) exceeds {@link CURVATURE_RESERVE_BYTES} plus room for one more graph like it;
+ * keep everything where nothing is reported (a browser). MAML-TRPO's curvature through the inner step
+ * holds thousands of floats per sampled step (~8 GB on walker2d at the reference's 40 × 20 × 200, 11 GB on
+ * the humanoid): keeping all of it on a larger task, or in two runs at once, would run the machine out of
+ * memory, where recording it again only costs time.
  */
 export function keepWhileMemoryLasts(bytes: number): boolean {
-  const available = (globalThis as { process?: { availableMemory?: () => number } }).process?.availableMemory?.();
-  return available === undefined || available > CURVATURE_RESERVE_BYTES + bytes;
+  const proc = nodeProcess();
+  if (proc?.availableMemory === undefined) return true;
+  collectGarbage();
+  return proc.availableMemory() > CURVATURE_RESERVE_BYTES + bytes;
 }
 
 /** Bytes of the storage reachable from `outs` through their recorded graph, each buffer counted once. */
@@ -164,6 +199,11 @@ function curvatureOf(gC: readonly Tensor[], leaves: Tensor[], compiled: boolean)
   return { product: outs.length === 0 ? null : compiled ? jit(product) : product, leaves };
 }
 
+/** H v on a chunk through its curvature (zero where D̄_KL does not depend on θ). */
+function productThrough(k: Curvature, v: Float64Array): Float64Array {
+  return k.product ? noGrad(() => flatOf(k.product!(splitLike(v, k.leaves)))) : new Float64Array(v.length);
+}
+
 /**
  * The chunk ops of a TRPO problem. `linearize`: one graph per chunk, [L, D̄_KL, ∇L flat] with ∇D̄_KL
  * recorded (createGraph) and kept for the chunk when `keep` says so (by default while memory lasts:
@@ -175,6 +215,11 @@ function curvatureOf(gC: readonly Tensor[], leaves: Tensor[], compiled: boolean)
  */
 export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, compiled = true, keep: KeepCurvature = keepWhileMemoryLasts): ChunkOps {
   const curv = new WeakMap<Chunk, Curvature | 'recompute'>();
+  const recordCurvature = (p: GaussianMLPParams, c: Chunk): Curvature => {
+    const leaves = trainableLeaves(p, policy.learnStd);
+    const gC = enableGrad(() => gradients(objective(p, c.batch).constraint.mul(c.weight), leaves, { createGraph: true, allowUnused: true }));
+    return curvatureOf(gC, leaves, false);
+  };
   return {
     linearize(p, c) {
       const leaves = trainableLeaves(p, policy.learnStd); // a prefix of θ: with σ fixed, g and H v vanish on log σ
@@ -192,15 +237,15 @@ export function trpoOps(policy: GaussianMLPPolicy, objective: TrpoObjective, com
       return out;
     },
     hvp(p, c, v) {
-      let k = curv.get(c);
+      const k = curv.get(c);
       if (!k) throw new Error('trpo: hvp on a chunk that was not linearized');
-      if (k === 'recompute') {
-        const leaves = trainableLeaves(p, policy.learnStd);
-        const gC = enableGrad(() => gradients(objective(p, c.batch).constraint.mul(c.weight), leaves, { createGraph: true, allowUnused: true }));
-        k = curvatureOf(gC, leaves, false);
-      }
       const out = new Float64Array(policy.numParams);
-      if (k.product) out.set(noGrad(() => flatOf(k.product!(splitLike(v as Float64Array, k.leaves)))));
+      if (k === 'recompute') {
+        out.set(productThrough(recordCurvature(p, c), v as Float64Array));
+        collectGarbage(); // the graph just recorded is garbage now: free it before the next chunk records its own
+        return out;
+      }
+      out.set(productThrough(k, v as Float64Array));
       if (k.unchecked !== undefined) {
         // asked again now that the first product's trace is in memory: kept chunks' programs cannot fill it
         if (!keep(k.unchecked)) curv.set(c, 'recompute');
