@@ -10,7 +10,7 @@ import { metaBatchChunks, chunkedValueAndGrad } from '@metagrad/rl';
 import { mamlTrpoObjective } from '@metagrad/rl';
 import { ProMP, adaptKLCoeff } from '@metagrad/rl';
 import {
-  CURVATURE_RESERVE_BYTES, type KeepCurvature, collectGarbage, conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, graphBytes, keepWhileMemoryLasts,
+  CURVATURE_RESERVE_BYTES, CURVATURE_ROOM, type KeepCurvature, collectGarbage, conjugateGradient, conjugateGradientWithProduct, dot, evaluateObjective, graphBytes, keepWhileMemoryLasts,
   localRunner, trpoLinearization, trpoOps, trpoStep, trpoStepOn,
 } from '@metagrad/rl';
 import { resolveConfig, type TrainConfig } from '@metagrad/rl';
@@ -160,8 +160,9 @@ describe('TRPO', () => {
     const spy = vi.spyOn(process, 'availableMemory');
     try {
       spy.mockReturnValue(CURVATURE_RESERVE_BYTES + 2e9);
-      expect(keepWhileMemoryLasts(1e9)).toBe(true);
-      expect(keepWhileMemoryLasts(3e9)).toBe(false);
+      expect(keepWhileMemoryLasts(2e9 / CURVATURE_ROOM - 1)).toBe(true);
+      expect(keepWhileMemoryLasts(2e9 / CURVATURE_ROOM + 1)).toBe(false);
+      expect(CURVATURE_ROOM).toBeGreaterThanOrEqual(8);
     } finally {
       spy.mockRestore();
     }

@@ -40,7 +40,7 @@ export { VpgMetaAlgorithm } from './vpg.js';
 export type { OuterObjective } from './vpg.js';
 export {
   trpoStep, trpoStepOn, trpoOps, conjugateGradient, conjugateGradientWithProduct, trpoLinearization, trpoLinearizationOn, evaluateObjective, dot,
-  keepWhileMemoryLasts, graphBytes, CURVATURE_RESERVE_BYTES, collectGarbage,
+  keepWhileMemoryLasts, graphBytes, CURVATURE_RESERVE_BYTES, CURVATURE_ROOM, collectGarbage,
 } from './trpo.js';
 export type { TrpoOptions, TrpoResult, TrpoObjective, KeepCurvature } from './trpo.js';
 export {

@@ -110,8 +110,17 @@ export function dot(a: Float64Array, b: Float64Array): number {
  */
 export type KeepCurvature = (bytes: number) => boolean;
 
-/** What {@link keepWhileMemoryLasts} leaves free: room for the sampler, the line search and the other runs of a machine. */
+/** What {@link keepWhileMemoryLasts} leaves free whatever the graphs' size: room for the sampler, the line search and the other runs of a machine. */
 export const CURVATURE_RESERVE_BYTES = 3e9;
+
+/**
+ * How many more graphs like the one asked about {@link keepWhileMemoryLasts} leaves room for: the products
+ * through chunks recorded again (each holds its graph and the backward pass through it, in each worker
+ * thread), the trace of a compiled product, garbage between collections. With room for one, a humanoid
+ * MAML-TRPO run (40 chunks of 271 MB, 2 threads) kept memory down to 3.3 GB free and was then killed by
+ * the OOM killer during the conjugate-gradient products.
+ */
+export const CURVATURE_ROOM = 12;
 
 type NodeProcess = { availableMemory?(): number; getBuiltinModule?(id: string): unknown };
 const nodeProcess = (): NodeProcess | undefined => (globalThis as { process?: NodeProcess }).process;
@@ -148,7 +157,7 @@ export function collectGarbage(): boolean {
 /**
  * The default {@link KeepCurvature}: keep a chunk's graph while the memory the OS reports available to
  * this process (`process.availableMemory()`, with the graph already allocated and the garbage collected:
- * {@link collectGarbage}) exceeds {@link CURVATURE_RESERVE_BYTES} plus room for one more graph like it;
+ * {@link collectGarbage}) exceeds {@link CURVATURE_RESERVE_BYTES} plus room for {@link CURVATURE_ROOM} more graphs like it;
  * keep everything where nothing is reported (a browser). MAML-TRPO's curvature through the inner step
  * holds thousands of floats per sampled step (~8 GB on walker2d at the reference's 40 × 20 × 200, 11 GB on
  * the humanoid): keeping all of it on a larger task, or in two runs at once, would run the machine out of
@@ -158,7 +167,7 @@ export function keepWhileMemoryLasts(bytes: number): boolean {
   const proc = nodeProcess();
   if (proc?.availableMemory === undefined) return true;
   collectGarbage();
-  return proc.availableMemory() > CURVATURE_RESERVE_BYTES + bytes;
+  return proc.availableMemory() > CURVATURE_RESERVE_BYTES + CURVATURE_ROOM * bytes;
 }
 
 /** Bytes of the storage reachable from `outs` through their recorded graph, each buffer counted once. */
