@@ -155,7 +155,7 @@ describe('TRPO', () => {
     expect(later).toEqual([...asked, ...asked]);
   });
 
-  it('keeps curvature while the memory the OS reports leaves the reserve and one more graph; counts a graph\'s storage once per buffer', () => {
+  it('keeps curvature while the memory the OS reports leaves the reserve and CURVATURE_ROOM more graphs, garbage collected first; counts a graph\'s storage once per buffer', () => {
     expect(keepWhileMemoryLasts(1e18)).toBe(false);
     const spy = vi.spyOn(process, 'availableMemory');
     try {
